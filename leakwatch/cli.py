@@ -1,0 +1,242 @@
+"""The ``leakwatch`` command. Thin: parses options, builds the config, calls the pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+import leakwatch
+from leakwatch.config import STORE_ENV, Config, ConfigError, load_config
+from leakwatch.model import Severity
+from leakwatch.pipeline import (
+    EXIT_INCOMPLETE,
+    EXIT_USAGE,
+    display_path,
+    index_paths,
+    scan_paths,
+)
+from leakwatch.report import REPORTERS
+from leakwatch.store import StoreError, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common_options(func: F) -> F:
+    """--store and --config, accepted by every command (after the command name too)."""
+    func = click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+        help="TOML configuration file (see configs/leakwatch.toml).",
+    )(func)
+    func = click.option(
+        "--store", "store", default=None, metavar="DIR",
+        help=f"Fingerprint store folder [default: ${STORE_ENV} or ./fingerprints].",
+    )(func)
+    return func
+
+
+def _config(ctx: click.Context, store: str | None, config_path: str | None) -> Config:
+    parent = ctx.find_root().obj or {}
+    try:
+        config = load_config(config_path or parent.get("config_path"))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return config.with_store(store or parent.get("store"))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"leakwatch: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Exit codes: 0 nothing found, 1 findings, 2 usage or configuration error, "
+    "3 scan incomplete (some files could not be read).",
+)
+@click.version_option(leakwatch.__version__, prog_name="leakwatch")
+@common_options
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, config_path: str | None) -> None:
+    """Find confidential material and third-party content in vendor deliverables.
+
+    \b
+    Register confidential documents once, then scan what vendors deliver:
+      leakwatch index add contracts/ pricing/ --label confidential --owner legal
+      leakwatch scan /srv/vendors/acme/deliveries
+    """
+    ctx.obj = {"store": store, "config_path": config_path}
+
+
+@cli.group()
+def index() -> None:
+    """Register, remove and list confidential documents."""
+
+
+@index.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--label", default="confidential", show_default=True,
+              help="IP label recorded with each document and shown in findings.")
+@click.option("--owner", default=None, help="Owner of the documents (team or person).")
+@common_options
+@click.pass_context
+def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: str | None,
+              store: str | None, config_path: str | None) -> None:
+    """Fingerprint files (folders recursively) into the store.
+
+    A file already registered at the same path is skipped when unchanged and
+    replaced (new version) when its content changed. The store keeps keyed
+    fingerprints only: no text.
+
+    \b
+    Examples:
+      leakwatch index add strategy.docx
+      leakwatch index add shared-with-vendors/ --label trade-secret --owner finance
+    """
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config, create=True) as st:
+            result = index_paths(list(paths), st, config, label, owner)
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    for action, docs in (("added", result.added), ("replaced", result.replaced),
+                         ("unchanged", result.unchanged)):
+        for doc in docs:
+            click.echo(f"{action:9} {doc.doc_id}  {display_path(doc.path)}  ({doc.n_words} words, "
+                       f"{doc.format}, v{doc.version})")
+    for err in result.errors:
+        click.echo(f"{'error':9} {err.status}: {display_path(err.path)}: {err.message}", err=True)
+    click.echo(
+        f"{len(result.added)} added, {len(result.replaced)} replaced, {len(result.unchanged)} unchanged, "
+        f"{len(result.errors)} not indexed (store {config.store})"
+    )
+    sys.exit(result.exit_code)
+
+
+@index.command("remove")
+@click.argument("documents", nargs=-1, required=True)
+@common_options
+@click.pass_context
+def index_remove(ctx: click.Context, documents: tuple[str, ...], store: str | None,
+                 config_path: str | None) -> None:
+    """Remove documents (by id, or by path as registered) and their fingerprints.
+
+    \b
+    Examples:
+      leakwatch index remove doc-3f2a9c0d1e7b4a55
+      leakwatch index remove ./pricing/old-model.xlsx
+    """
+    config = _config(ctx, store, config_path)
+    missing = 0
+    try:
+        with open_store(config) as st:
+            for ref in documents:
+                doc = st.find_document(ref) or st.find_document(str(Path(ref).resolve()))
+                if doc is not None and st.remove_document(doc.doc_id):
+                    click.echo(f"removed   {doc.doc_id}  {display_path(doc.path)}")
+                else:
+                    missing += 1
+                    click.echo(f"leakwatch: no indexed document {ref!r}", err=True)
+    except StoreError as exc:
+        _fail(str(exc))
+    sys.exit(EXIT_USAGE if missing else 0)
+
+
+@index.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@common_options
+@click.pass_context
+def index_list(ctx: click.Context, fmt: str, store: str | None, config_path: str | None) -> None:
+    """List the registered documents."""
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config) as st:
+            docs = st.list_documents()
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    if fmt == "json":
+        rows = [
+            {"doc_id": d.doc_id, "path": d.path, "label": d.label, "owner": d.owner, "size": d.size,
+             "words": d.n_words, "format": d.format, "version": d.version, "added_at": d.added_at,
+             "extractor_version": d.extractor_version}
+            for d in docs
+        ]
+        click.echo(json.dumps({"leakwatch": leakwatch.__version__, "documents": rows}, indent=2))
+        return
+    for d in docs:
+        click.echo(f"{d.doc_id}  {d.label:14} {d.owner or '-':10} v{d.version} {d.n_words:>8} words  "
+                   f"{d.added_at}  {display_path(d.path)}")
+    click.echo(f"{len(docs)} document(s) in {config.store}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True,
+              help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to FILE instead of standard output.")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True,
+              help="Lowest severity that makes the exit code 1.")
+@click.option("--no-verify", is_flag=True,
+              help="Do not re-read registered sources to refine spans; use stored fingerprints only.")
+@common_options
+@click.pass_context
+def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str,
+         no_verify: bool, store: str | None, config_path: str | None) -> None:
+    """Scan deliverables (files, folders recursively) for confidential material.
+
+    One finding per copied passage, with its span in the deliverable and in the
+    source document. Files that cannot be read are listed as errors and make
+    the exit code 3 (never reported clean).
+
+    \b
+    Examples:
+      leakwatch scan delivery/report.pdf
+      leakwatch scan /srv/vendors/acme --format json --output acme.json --fail-on medium
+    """
+    from leakwatch.detect import ConfidentialDetector
+
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config) as st:
+            detectors = [ConfidentialDetector(st, config, verify_sources=not no_verify)]
+            report = scan_paths(list(paths), st, config, detectors)
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    reporter = REPORTERS[fmt]
+    if output is None:
+        reporter.write(report, click.get_text_stream("stdout"))
+    else:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                reporter.write(report, fh)
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+        click.echo(f"report written to {output}: {len(report.findings)} finding(s), "
+                   f"{len(report.errors)} file(s) not scanned", err=True)
+    sys.exit(report.exit_code(Severity.parse(fail_on)))
+
+
+def main() -> None:
+    """Console entry point: no traceback reaches a user."""
+    try:
+        cli.main(prog_name="leakwatch", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("leakwatch: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("LEAKWATCH_DEBUG"):
+            raise
+        click.echo(f"leakwatch: internal error: {type(exc).__name__}: {exc} "
+                   "(set LEAKWATCH_DEBUG=1 for details)", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+
+

@@ -1,0 +1,215 @@
+"""One typed, frozen configuration object, its defaults, and its TOML loader.
+
+Every knob lives here with its default; the CLI, the daemon and the batch job
+build one :class:`Config` and pass it explicitly. Command-line flags win over the
+file (the file is read first, flags replace fields afterwards).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STORE = "./fingerprints"
+STORE_ENV = "LEAKWATCH_STORE"
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid (CLI exit code 2)."""
+
+
+@dataclass(frozen=True)
+class FingerprintParams:
+    """How documents are turned into fingerprints.
+
+    These values are recorded in a store when it is created; a store is always
+    read with the parameters it was built with.
+
+    Note:
+        Winnowing keeps the minimum hash of every window of ``winnow_window``
+        consecutive word ``shingle_size``-grams, so any copied run of at least
+        ``shingle_size + winnow_window - 1`` words shares at least one stored
+        fingerprint with its source (20 words with the defaults), and no match
+        is shorter than ``shingle_size`` words.
+    """
+
+    shingle_size: int = 5
+    winnow_window: int = 16
+    # Passage windows are counted in shingles; a window spans two strides so that
+    # any copied paragraph of a window's length lies at least 3/4 inside one window.
+    passage_stride: int = 40
+    num_perm: int = 128
+    seed: int = 1
+    lsh_threshold: float = 0.5
+
+    @property
+    def passage_window(self) -> int:
+        return 2 * self.passage_stride
+
+    @property
+    def guaranteed_run(self) -> int:
+        """Length in words of the shortest copied run that winnowing always finds."""
+        return self.shingle_size + self.winnow_window - 1
+
+    def validate(self) -> None:
+        if not 2 <= self.shingle_size <= 16:
+            raise ConfigError("fingerprint.shingle_size must be between 2 and 16")
+        if not 1 <= self.winnow_window <= 64:
+            raise ConfigError("fingerprint.winnow_window must be between 1 and 64")
+        if self.guaranteed_run > 40:
+            raise ConfigError("shingle_size + winnow_window - 1 must be at most 40 words")
+        if not 10 <= self.passage_stride <= 100:
+            raise ConfigError("fingerprint.passage_stride must be between 10 and 100 shingles")
+        if self.num_perm < 16 or self.num_perm > 1024:
+            raise ConfigError("fingerprint.num_perm must be between 16 and 1024")
+        if not 0.05 <= self.lsh_threshold <= 0.95:
+            raise ConfigError("fingerprint.lsh_threshold must be between 0.05 and 0.95")
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """Caps applied while reading a file; going over one is a per-file error."""
+
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_text_chars: int = 50_000_000
+    # Office Open XML packages are zip files: each member and their sum are capped
+    # before decompression, and so is the compression ratio (zip bombs).
+    max_member_bytes: int = 100 * 1024 * 1024
+    max_total_uncompressed: int = 400 * 1024 * 1024
+    max_members: int = 10_000
+    max_compression_ratio: float = 200.0
+    max_pdf_pages: int = 5_000
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            if getattr(self, f.name) <= 0:
+                raise ConfigError(f"extract.{f.name} must be positive")
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    """Thresholds of the detection stages."""
+
+    # A finding needs this many matched words (equal to the winnowing guarantee
+    # by default, so the stated guarantee is also what gets reported).
+    min_words: int = 20
+    # Seeds further apart than this (in words, on either side) start a new passage.
+    max_gap: int = 30
+    # A fingerprint found in more than this fraction of indexed documents (and at
+    # least `min_df_docs` of them) is boilerplate and never seeds a match.
+    max_df_fraction: float = 0.2
+    min_df_docs: int = 5
+    # Whole-document near-duplicate: both containments at least this high.
+    near_duplicate_containment: float = 0.8
+    high_words: int = 50
+    medium_words: int = 30
+
+    def validate(self) -> None:
+        if self.min_words < 1:
+            raise ConfigError("detect.min_words must be at least 1")
+        if self.max_gap < 1:
+            raise ConfigError("detect.max_gap must be at least 1")
+        if not 0 < self.max_df_fraction <= 1:
+            raise ConfigError("detect.max_df_fraction must be in (0, 1]")
+        if not 0 < self.near_duplicate_containment <= 1:
+            raise ConfigError("detect.near_duplicate_containment must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of a leakwatch run."""
+
+    store: str = DEFAULT_STORE
+    # The key may live outside the store folder, so that the folder can be
+    # backed up or shared without it.
+    key_file: str | None = None
+    # None: an existing store's own parameters, or the defaults for a new store.
+    fingerprint: FingerprintParams | None = None
+    extract: ExtractLimits = field(default_factory=ExtractLimits)
+    detect: DetectParams = field(default_factory=DetectParams)
+    follow_symlinks: bool = False
+
+    def validate(self) -> Config:
+        if self.fingerprint is not None:
+            self.fingerprint.validate()
+        self.extract.validate()
+        self.detect.validate()
+        return self
+
+    def with_store(self, store: str | None) -> Config:
+        return self if store is None else dataclasses.replace(self, store=store)
+
+
+_SECTIONS: dict[str, type] = {
+    "fingerprint": FingerprintParams,
+    "extract": ExtractLimits,
+    "detect": DetectParams,
+}
+
+
+def _build_section(cls: type, name: str, values: Any) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(unknown)}")
+    defaults = cls()
+    typed: dict[str, Any] = {}
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ConfigError(f"[{name}] {key} must be {expected.__name__}, got {value!r}")
+        typed[key] = value
+    return cls(**typed)
+
+
+def config_from_mapping(data: dict[str, Any]) -> Config:
+    """Build and validate a :class:`Config` from a parsed TOML mapping."""
+    top_keys = {"store", "key_file", "follow_symlinks"}
+    unknown = sorted(set(data) - top_keys - set(_SECTIONS) - {"watch", "report", "audit"})
+    if unknown:
+        raise ConfigError(f"unknown key(s) in config: {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for key in ("store", "key_file"):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise ConfigError(f"{key} must be a string")
+            kwargs[key] = data[key]
+    if "follow_symlinks" in data:
+        if not isinstance(data["follow_symlinks"], bool):
+            raise ConfigError("follow_symlinks must be true or false")
+        kwargs["follow_symlinks"] = data["follow_symlinks"]
+    for name, cls in _SECTIONS.items():
+        if name in data:
+            kwargs[name] = _build_section(cls, name, data[name])
+    return Config(**kwargs).validate()
+
+
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """Read a TOML config file (or return the defaults when ``path`` is None).
+
+    The store location falls back to ``$LEAKWATCH_STORE`` and then ``./fingerprints``.
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML, or holds bad values.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    if "store" not in data and os.environ.get(STORE_ENV):
+        data = {**data, "store": os.environ[STORE_ENV]}
+    return config_from_mapping(data)

@@ -1,0 +1,156 @@
+"""Alignment: shared shingles (seeds) -> chains -> one passage per contiguous copy.
+
+Pure functions over arrays of positions. A seed is a pair (deliverable shingle
+index, source shingle index) whose keyed hashes are equal. Seeds are chained
+in deliverable order when they are close in both documents and stay near one
+diagonal, so a copied paragraph with a few edited words is still one passage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# A hash seen more often than this in one document (tables, repeated headers) is
+# too ambiguous to seed an alignment.
+MAX_REPEATS = 8
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Parallel arrays of matching shingle positions."""
+
+    d_pos: np.ndarray  # int64 shingle index in the deliverable
+    s_pos: np.ndarray  # int64 shingle index in the source
+    s_char_start: np.ndarray  # int64 source character span of the shingle
+    s_char_end: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.d_pos.shape[0])
+
+    def take(self, idx: np.ndarray) -> Seeds:
+        return Seeds(self.d_pos[idx], self.s_pos[idx], self.s_char_start[idx], self.s_char_end[idx])
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """One aligned passage: word ranges on both sides (end exclusive)."""
+
+    d_word_start: int
+    d_word_end: int
+    s_word_start: int
+    s_word_end: int
+    s_char_start: int
+    s_char_end: int
+    matched_words: int
+    n_seeds: int
+
+
+def match_positions(query: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (i, j) with ``query[i] == target[j]``, skipping values repeated too often."""
+    if query.size == 0 or target.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    t_order = np.argsort(target, kind="stable")
+    t_sorted = target[t_order]
+    lo = np.searchsorted(t_sorted, query, side="left")
+    hi = np.searchsorted(t_sorted, query, side="right")
+    counts = hi - lo
+    q_vals, q_counts = np.unique(query, return_counts=True)
+    q_repeats = q_counts[np.searchsorted(q_vals, query)]
+    keep = (counts > 0) & (counts <= MAX_REPEATS) & (q_repeats <= MAX_REPEATS)
+    qi = np.nonzero(keep)[0]
+    if qi.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    reps = counts[qi]
+    i = np.repeat(qi, reps).astype(np.int64)
+    offsets = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    j = t_order[np.repeat(lo[qi], reps) + offsets].astype(np.int64)
+    return i, j
+
+
+def chain_seeds(seeds: Seeds, max_gap: int, shingle_size: int) -> list[np.ndarray]:
+    """Group seeds into chains, each a candidate copied passage.
+
+    A seed joins the open chain whose last seed is at most ``max_gap`` shingles
+    behind it in the deliverable, no more than ``max_gap`` ahead of it in the
+    source (nor more than one shingle behind it), and whose diagonal drifts the
+    least; otherwise it starts a chain. Returns seed indices per chain, in
+    deliverable order.
+    """
+    order = np.lexsort((seeds.s_pos, seeds.d_pos))
+    d = seeds.d_pos[order].tolist()
+    s = seeds.s_pos[order].tolist()
+    open_chains: list[list[int]] = []  # each: [last_d, last_s, chain index]
+    chains: list[list[int]] = []
+    for n, (dn, sn) in enumerate(zip(d, s, strict=True)):
+        open_chains = [c for c in open_chains if dn - c[0] <= max_gap]
+        best: list[int] | None = None
+        best_drift = max_gap + 1
+        for chain in open_chains:
+            ds = sn - chain[1]
+            if -shingle_size <= ds <= max_gap:
+                drift = abs(ds - (dn - chain[0]))
+                if drift < best_drift:
+                    best, best_drift = chain, drift
+        if best is None:
+            chains.append([n])
+            open_chains.append([dn, sn, len(chains) - 1])
+        else:
+            chains[best[2]].append(n)
+            best[0], best[1] = dn, max(best[1], sn)
+    return [order[np.asarray(c, dtype=np.int64)] for c in chains]
+
+
+def covered_words(starts: np.ndarray, length: int) -> int:
+    """Number of words covered by the union of intervals [start, start + length)."""
+    if starts.size == 0:
+        return 0
+    ordered = np.sort(starts)
+    gaps = np.minimum(np.diff(ordered), length)
+    return int(gaps.sum()) + length
+
+
+def filled_words(d_pos: np.ndarray, s_pos: np.ndarray, shingle_size: int, max_fill: int) -> int:
+    """Covered words, counting the words between two seeds on one diagonal as matched.
+
+    Used when only the source's winnowed fingerprints are known: consecutive
+    seeds at the same offset, close together, almost always bound a verbatim run.
+    """
+    order = np.argsort(d_pos, kind="stable")
+    d = d_pos[order]
+    s = s_pos[order]
+    total = covered_words(d, shingle_size)
+    if d.size < 2:
+        return total
+    dd = np.diff(d)
+    same_diagonal = (dd == np.diff(s)) & (dd > shingle_size) & (dd <= max_fill)
+    return total + int((dd[same_diagonal] - shingle_size).sum())
+
+
+def extend_exact(
+    d_words: np.ndarray, s_words: np.ndarray, d_start: int, d_end: int, s_start: int, s_end: int
+) -> tuple[int, int, int, int]:
+    """Grow a word-aligned match outwards while the words on both sides are equal."""
+    while d_start > 0 and s_start > 0 and d_words[d_start - 1] == s_words[s_start - 1]:
+        d_start -= 1
+        s_start -= 1
+    while d_end < d_words.shape[0] and s_end < s_words.shape[0] and d_words[d_end] == s_words[s_end]:
+        d_end += 1
+        s_end += 1
+    return d_start, d_end, s_start, s_end
+
+
+def drop_overlapping(alignments: list[Alignment], max_overlap: float = 0.5) -> list[Alignment]:
+    """Among alignments to one source, keep the larger of two that overlap in the deliverable."""
+    kept: list[Alignment] = []
+    for a in sorted(alignments, key=lambda x: (-x.matched_words, x.d_word_start)):
+        length = a.d_word_end - a.d_word_start
+        if all(
+            min(a.d_word_end, k.d_word_end) - max(a.d_word_start, k.d_word_start) <= max_overlap * length
+            for k in kept
+        ):
+            kept.append(a)
+    return sorted(kept, key=lambda x: x.d_word_start)

@@ -1,0 +1,282 @@
+"""Confidential material in a deliverable: excerpts and whole-document copies.
+
+Candidates come from two look-ups in the store: the deliverable's shingles
+against the winnowed fingerprints (which finds every copied run of the
+guaranteed length), and its passage signatures against the LSH bands (which
+also finds passages reworded too much for long exact runs). Each candidate
+source is then aligned with the deliverable:
+
+* **verified**: when the source file is still at its registered path with the
+  same content (keyed digest), it is read and re-fingerprinted, so every shared
+  shingle is a seed and spans are exact to the word;
+* **fingerprints only**: otherwise the stored winnowed fingerprints are the
+  seeds, and spans are bounded by them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from leakwatch.config import Config, DetectParams, FingerprintParams
+from leakwatch.detect.alignment import (
+    Alignment,
+    Seeds,
+    chain_seeds,
+    covered_words,
+    drop_overlapping,
+    extend_exact,
+    filled_words,
+    match_positions,
+)
+from leakwatch.detect.base import Deliverable, Detector
+from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
+from leakwatch.extract import extract_bytes, read_file
+from leakwatch.fingerprint import band_keys, estimate_jaccard, keyed_shingles, lsh_shape
+from leakwatch.model import ExtractionError, Finding, Scores, SourceRef, Span
+from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
+from leakwatch.text import Tokens, tokenize
+
+EXCERPT = "confidential-excerpt"
+NEAR_DUPLICATE = "confidential-near-duplicate"
+
+
+@dataclass(frozen=True)
+class VerifiedSource:
+    """A source re-read from its registered path, checked against its keyed digest."""
+
+    tokens: Tokens
+    keyed: np.ndarray
+
+
+class SourceReader:
+    """Reads registered sources for verification, keeping recent ones in memory."""
+
+    def __init__(self, store: FingerprintStore, config: Config, capacity: int = 32) -> None:
+        self._store = store
+        self._config = config
+        self._capacity = capacity
+        self._cache: OrderedDict[tuple[int, str], VerifiedSource | None] = OrderedDict()
+
+    def get(self, doc: SourceDocument) -> VerifiedSource | None:
+        """The source's words and keyed shingles, or None if it moved or changed."""
+        key = (doc.doc_key, doc.content_mac)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        source = self._read(doc)
+        self._cache[key] = source
+        if len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+        return source
+
+    def _read(self, doc: SourceDocument) -> VerifiedSource | None:
+        path = Path(doc.path)
+        try:
+            data = read_file(path, self._config.extract)
+            if self._store.key.content_mac(data) != doc.content_mac:
+                return None
+            extracted = extract_bytes(path, data, self._config.extract)
+        except ExtractionError:
+            return None
+        tokens = tokenize(extracted.text)
+        if len(tokens) != doc.n_words:
+            return None
+        return VerifiedSource(tokens, keyed_shingles(tokens, self._store.params, self._store.key))
+
+
+def document_frequency_filter(hits: FingerprintHits, n_docs: int, params: DetectParams) -> np.ndarray:
+    """Boolean mask over ``hits``: True for hashes that are boilerplate (frequent across the index)."""
+    if len(hits) == 0:
+        return np.zeros(0, dtype=bool)
+    limit = max(params.min_df_docs, int(params.max_df_fraction * n_docs))
+    pairs = np.unique(np.stack([hits.hashes.view(np.int64), hits.doc_keys]), axis=1)
+    values, df = np.unique(pairs[0], return_counts=True)
+    frequent = values[df > limit]
+    return np.isin(hits.hashes.view(np.int64), frequent)
+
+
+def boilerplate_words(d_keyed: np.ndarray, frequent: np.ndarray, fp: FingerprintParams) -> np.ndarray:
+    """Mask of deliverable words inside boilerplate runs (frequent fingerprints,
+    with the gaps between them closed up to one winnowing window)."""
+    n_words = d_keyed.shape[0] + fp.shingle_size - 1 if d_keyed.size else 0
+    mask = np.zeros(n_words, dtype=bool)
+    if frequent.size == 0 or n_words == 0:
+        return mask
+    positions = np.nonzero(np.isin(d_keyed, frequent))[0]
+    for p in positions:
+        mask[p : p + fp.shingle_size] = True
+    marked = np.nonzero(mask)[0]
+    gaps = np.nonzero((np.diff(marked) > 1) & (np.diff(marked) <= fp.winnow_window))[0]
+    for g in gaps:
+        mask[marked[g] : marked[g + 1]] = True
+    return mask
+
+
+class ConfidentialDetector(Detector):
+    """Finds excerpts and near-duplicates of indexed confidential documents."""
+
+    name = "confidential"
+
+    def __init__(self, store: FingerprintStore, config: Config, verify_sources: bool = True) -> None:
+        self.store = store
+        self.config = config
+        self.params = config.detect
+        self.fp_params = store.params
+        self.verify_sources = verify_sources
+        self.sources = SourceReader(store, config)
+        self._bands, self._rows = lsh_shape(store.params)
+
+    # --- candidates ---------------------------------------------------------------------
+
+    def _candidates(self, deliverable: Deliverable) -> tuple[dict[int, FingerprintHits], set[int], np.ndarray]:
+        fp = deliverable.fingerprints
+        hits = self.store.lookup_fingerprints(fp.keyed)
+        frequent_mask = document_frequency_filter(hits, self.store.count_documents(), self.params)
+        frequent = np.unique(hits.hashes[frequent_mask])
+        hits = hits.select(~frequent_mask)
+        by_doc = {int(k): hits.select(hits.doc_keys == k) for k in np.unique(hits.doc_keys)}
+        lsh_docs: set[int] = set()
+        if len(fp.passages):
+            passage_hits = self.store.lookup_passages(band_keys(fp.passages.signatures, self._bands, self._rows))
+            lsh_docs = {int(k) for k in np.unique(passage_hits.doc_keys)}
+        return by_doc, lsh_docs, frequent
+
+    # --- alignment ----------------------------------------------------------------------
+
+    def _align_verified(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray) -> list[Alignment]:
+        k = self.fp_params.shingle_size
+        d_keyed = fp_d.fingerprints.keyed
+        i, j = match_positions(d_keyed, src.keyed)
+        keep = ~skip[i] if skip.size else np.ones(i.shape[0], dtype=bool)
+        i, j = i[keep], j[keep]
+        seeds = Seeds(i, j, src.tokens.starts[j], src.tokens.ends[j + k - 1])
+        d_words, s_words = fp_d.fingerprints.tokens.ids, src.tokens.ids
+        out = []
+        for chain in chain_seeds(seeds, self.params.max_gap, k):
+            c = seeds.take(chain)
+            d0, d1 = int(c.d_pos.min()), int(c.d_pos.max()) + k
+            s0, s1 = int(c.s_pos.min()), int(c.s_pos.max()) + k
+            e0, e1, f0, f1 = extend_exact(d_words, s_words, d0, d1, s0, s1)
+            matched = covered_words(c.d_pos, k) + (d0 - e0) + (e1 - d1)
+            if matched < self.params.min_words:
+                continue
+            s_chars = src.tokens.char_span(f0, f1)
+            out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c)))
+        return out
+
+    def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:
+        k, w = self.fp_params.shingle_size, self.fp_params.winnow_window
+        i, j = match_positions(fp_d.fingerprints.keyed, hits.hashes)
+        keep = ~skip[i] if skip.size else np.ones(i.shape[0], dtype=bool)
+        i, j = i[keep], j[keep]
+        seeds = Seeds(i, hits.positions[j], hits.char_starts[j], hits.char_ends[j])
+        out = []
+        for chain in chain_seeds(seeds, self.params.max_gap, k):
+            c = seeds.take(chain)
+            matched = filled_words(c.d_pos, c.s_pos, k, w + k)
+            if matched < self.params.min_words:
+                continue
+            out.append(Alignment(
+                int(c.d_pos.min()), int(c.d_pos.max()) + k, int(c.s_pos.min()), int(c.s_pos.max()) + k,
+                int(c.s_char_start.min()), int(c.s_char_end.max()), matched, len(c),
+            ))
+        return out
+
+    def _resemblance(self, fp_d: Deliverable, a: Alignment, src: VerifiedSource | None,
+                     hits: FingerprintHits | None) -> float:
+        k = self.fp_params.shingle_size
+        d_keyed = fp_d.fingerprints.keyed[a.d_word_start : a.d_word_end - k + 1]
+        if src is not None:
+            return jaccard(d_keyed, src.keyed[a.s_word_start : a.s_word_end - k + 1])
+        if hits is None:
+            return 0.0
+        # Only the source's winnowed fingerprints are known: compare them with the
+        # deliverable's own winnowed fingerprints over the same span.
+        win = fp_d.fingerprints.winnowed
+        d_win = fp_d.fingerprints.keyed[win[(win >= a.d_word_start) & (win <= a.d_word_end - k)]]
+        in_span = (hits.positions >= a.s_word_start) & (hits.positions <= a.s_word_end - k)
+        return jaccard(d_win, hits.hashes[in_span])
+
+    # --- findings -----------------------------------------------------------------------
+
+    def detect(self, deliverable: Deliverable) -> list[Finding]:
+        fp = deliverable.fingerprints
+        if fp.keyed.size == 0 or self.store.count_documents() == 0:
+            return []
+        by_doc, lsh_docs, frequent = self._candidates(deliverable)
+        skip = boilerplate_words(fp.keyed, frequent, self.fp_params)[: fp.keyed.shape[0]]
+        docs = self.store.documents(sorted(set(by_doc) | lsh_docs))
+        findings: list[Finding] = []
+        for doc_key, doc in docs.items():
+            hits = by_doc.get(doc_key)
+            src = self.sources.get(doc) if self.verify_sources else None
+            if src is not None:
+                alignments = self._align_verified(deliverable, src, skip)
+            elif hits is not None:
+                alignments = self._align_fingerprints(deliverable, hits, skip)
+            else:
+                continue
+            alignments = drop_overlapping(alignments)
+            if alignments:
+                findings.extend(self._findings(deliverable, doc, alignments, src, hits))
+        return sorted(findings, key=lambda f: (f.deliverable_span.start, f.source.doc_id))
+
+    def _findings(self, deliverable: Deliverable, doc: SourceDocument, alignments: list[Alignment],
+                  src: VerifiedSource | None, hits: FingerprintHits | None) -> list[Finding]:
+        n_d = max(1, deliverable.fingerprints.n_words)
+        n_s = max(1, doc.n_words)
+        verified = src is not None
+        covered_d = sum(a.d_word_end - a.d_word_start for a in alignments) / n_d
+        covered_s = sum(a.s_word_end - a.s_word_start for a in alignments) / n_s
+        if min(covered_d, covered_s) >= self.params.near_duplicate_containment:
+            return [self._near_duplicate(deliverable, doc, alignments, covered_d, covered_s, verified)]
+        out = []
+        tokens = deliverable.fingerprints.tokens
+        for a in alignments:
+            start, end = tokens.char_span(a.d_word_start, a.d_word_end)
+            resemblance = self._resemblance(deliverable, a, src, hits)
+            out.append(self._finding(
+                EXCERPT, deliverable, doc, Span(start, end, deliverable.extracted.page_of(start)),
+                Span(a.s_char_start, a.s_char_end, doc.page_of(a.s_char_start)),
+                Scores(resemblance, a.matched_words / n_d, a.matched_words / n_s, a.matched_words,
+                       confidence(a.matched_words, resemblance, verified)),
+                verified,
+            ))
+        return out
+
+    def _near_duplicate(self, deliverable: Deliverable, doc: SourceDocument, alignments: list[Alignment],
+                        covered_d: float, covered_s: float, verified: bool) -> Finding:
+        matched = sum(a.matched_words for a in alignments)
+        resemblance = estimate_jaccard(deliverable.fingerprints.signature, doc.signature)
+        text_len = len(deliverable.extracted.text)
+        passages = [
+            {"deliverable": list(deliverable.fingerprints.tokens.char_span(a.d_word_start, a.d_word_end)),
+             "source": [a.s_char_start, a.s_char_end]}
+            for a in alignments
+        ]
+        finding = self._finding(
+            NEAR_DUPLICATE, deliverable, doc, Span(0, text_len, deliverable.extracted.page_of(0)),
+            Span(0, doc.n_chars, doc.page_of(0)),
+            Scores(resemblance, min(1.0, covered_d), min(1.0, covered_s), matched,
+                   confidence(matched, max(resemblance, min(covered_d, covered_s)), verified)),
+            verified,
+        )
+        return Finding(**{**finding.__dict__, "extra": {"passages": passages}})
+
+    def _finding(self, kind: str, deliverable: Deliverable, doc: SourceDocument, d_span: Span,
+                 s_span: Span, scores: Scores, verified: bool) -> Finding:
+        return Finding(
+            id=finding_id(kind, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
+            kind=kind,
+            severity=severity(kind, scores.matched_words, self.params),
+            deliverable_path=deliverable.path,
+            deliverable_sha256=deliverable.sha256,
+            deliverable_span=d_span,
+            source=SourceRef(doc.doc_id, doc.path, doc.label, s_span, doc.owner),
+            scores=scores,
+            verified=verified,
+        )

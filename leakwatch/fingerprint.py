@@ -1,0 +1,216 @@
+"""Fingerprints of a text: keyed shingle hashes, winnowed fingerprints, and
+datasketch-compatible MinHash signatures of the document and of its passages.
+
+All functions are pure and work on whole arrays (no per-shingle Python calls).
+The pipeline is::
+
+    words -> word hashes (unkeyed, in memory) -> k-gram hashes (rolling, mixed)
+          -> keyed with the store's PRF -> winnowing / MinHash / LSH bands
+
+MinHash signatures use datasketch's ``affine32`` scheme with its own permutation
+parameters, over the low 32 bits of each keyed shingle hash: a signature made
+here is bit-identical to ``datasketch.MinHash(num_perm, seed).update_batch`` fed
+with those 32-bit values through an identity hash function, so datasketch's
+``MinHashLSH`` (and its Redis storage) can index them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash
+
+from leakwatch.config import FingerprintParams
+from leakwatch.keys import StoreKey
+from leakwatch.text import Tokens
+
+MINHASH_SCHEME = "affine32"
+_ROLL = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd multiplier of the rolling k-gram hash
+_BAND_MULT = np.uint64(0xD6E8_FEB8_6659_FD93)
+# MinHash slots are computed this many passages-blocks at a time, to bound memory.
+_BLOCK_CHUNK = 64
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer: an avalanching bijection (wrapping arithmetic)."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51_AFD7_ED55_8CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CE_B9FE_1A85_EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, as datasketch applies it before its permutations."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EB_CA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2_AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def shingle_hashes(word_ids: np.ndarray, k: int) -> np.ndarray:
+    """Unkeyed 64-bit hashes of every run of ``k`` consecutive words (len n-k+1).
+
+    A text shorter than ``k`` words has no shingles.
+    """
+    n = word_ids.shape[0] - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * _ROLL + word_ids[j : j + n]
+        return fmix64(h)
+
+
+def keyed_shingles(tokens: Tokens, params: FingerprintParams, key: StoreKey) -> np.ndarray:
+    """Keyed shingle hashes of a tokenized text: the only shingle values ever stored."""
+    return key.prf64(shingle_hashes(tokens.ids, params.shingle_size))
+
+
+def winnow(hashes: np.ndarray, window: int) -> np.ndarray:
+    """Positions chosen by robust winnowing (Schleimer, Wilkerson & Aiken 2003).
+
+    In every window of ``window`` consecutive hashes the minimum is kept (the
+    rightmost one on ties, so that runs of equal hashes give one fingerprint).
+    Returns sorted, unique positions into ``hashes``.
+    """
+    n = hashes.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n <= window:
+        return np.array([n - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(hashes, window)
+    rightmost_min = window - 1 - np.argmin(windows[:, ::-1], axis=1)
+    return np.unique(np.arange(windows.shape[0], dtype=np.int64) + rightmost_min)
+
+
+@lru_cache(maxsize=8)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's own permutation parameters (a, b) for ``affine32``."""
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=MINHASH_SCHEME).permutations
+    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+
+
+def _slot_values(h32: np.ndarray, perms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    a, b = perms
+    mixed = fmix32(h32)
+    with np.errstate(over="ignore"):
+        return mixed[:, None] * a[None, :] + b[None, :]
+
+
+def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams) -> np.ndarray:
+    """MinHash signature of every block of ``stride`` consecutive shingles.
+
+    Returns an array (blocks, num_perm) of uint32; the signature of any union of
+    blocks is the element-wise minimum of theirs.
+    """
+    n = keyed.shape[0]
+    perms = permutations(params.num_perm, params.seed)
+    n_blocks = -(-n // stride)
+    out = np.empty((n_blocks, params.num_perm), dtype=np.uint32)
+    h32 = (keyed & np.uint64(0xFFFF_FFFF)).astype(np.uint32)
+    for first in range(0, n_blocks, _BLOCK_CHUNK):
+        last = min(n_blocks, first + _BLOCK_CHUNK)
+        lo, hi = first * stride, min(n, last * stride)
+        slots = _slot_values(h32[lo:hi], perms)
+        starts = np.arange(0, hi - lo, stride)
+        out[first:last] = np.minimum.reduceat(slots, starts, axis=0)
+    return out
+
+
+def empty_signature(params: FingerprintParams) -> np.ndarray:
+    return np.full(params.num_perm, 0xFFFF_FFFF, dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class Passages:
+    """Overlapping passage windows over a text's shingles, with their signatures."""
+
+    shingle_starts: np.ndarray  # int64 first shingle of each passage
+    shingle_ends: np.ndarray  # int64 exclusive
+    signatures: np.ndarray  # (passages, num_perm) uint32
+
+    def __len__(self) -> int:
+        return int(self.shingle_starts.shape[0])
+
+
+def passages_from_blocks(blocks: np.ndarray, n_shingles: int, stride: int) -> Passages:
+    """Passages of two consecutive blocks each (one passage when there is one block)."""
+    n_blocks = blocks.shape[0]
+    if n_blocks == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Passages(empty, empty, np.zeros((0, blocks.shape[1]), dtype=np.uint32))
+    if n_blocks == 1:
+        return Passages(np.array([0]), np.array([n_shingles]), blocks.copy())
+    first = np.arange(n_blocks - 1, dtype=np.int64)
+    ends = np.minimum((first + 2) * stride, n_shingles)
+    return Passages(first * stride, ends, np.minimum(blocks[:-1], blocks[1:]))
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """LSH band keys: one 64-bit value per (passage, band), as int64 for SQL.
+
+    Two passages share a band key exactly when (up to 2^-64 collisions) they
+    agree on all ``rows`` slots of that band, the banding of ``MinHashLSH``.
+    """
+    if signatures.shape[0] == 0:
+        return np.zeros((0, bands), dtype=np.int64)
+    sig = signatures[:, : bands * rows].astype(np.uint64).reshape(-1, bands, rows)
+    h = np.zeros(sig.shape[:2], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(rows):
+            h = fmix64(h * _BAND_MULT + sig[:, :, r])
+    return h.view(np.int64)
+
+
+def lsh_shape(params: FingerprintParams) -> tuple[int, int]:
+    """(bands, rows) that datasketch's MinHashLSH picks for this threshold."""
+    from datasketch.lsh import _optimal_param
+
+    bands, rows = _optimal_param(params.lsh_threshold, params.num_perm, 0.5, 0.5)
+    return int(bands), int(rows)
+
+
+def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    """MinHash estimate of resemblance: the fraction of equal slots."""
+    return float(np.count_nonzero(sig_a == sig_b)) / float(sig_a.shape[-1])
+
+
+@dataclass(frozen=True)
+class DocumentFingerprints:
+    """Everything computed from one text, before storing or matching."""
+
+    tokens: Tokens
+    keyed: np.ndarray  # uint64 keyed hash of every shingle
+    winnowed: np.ndarray  # int64 positions (shingle index) kept by winnowing
+    passages: Passages
+    signature: np.ndarray  # uint32 (num_perm,) document MinHash
+
+    @property
+    def n_words(self) -> int:
+        return len(self.tokens)
+
+
+def fingerprint_tokens(tokens: Tokens, params: FingerprintParams, key: StoreKey) -> DocumentFingerprints:
+    """Compute all fingerprints of a tokenized text."""
+    keyed = keyed_shingles(tokens, params, key)
+    blocks = block_minima(keyed, params.passage_stride, params)
+    signature = blocks.min(axis=0) if blocks.shape[0] else empty_signature(params)
+    return DocumentFingerprints(
+        tokens=tokens,
+        keyed=keyed,
+        winnowed=winnow(keyed, params.winnow_window),
+        passages=passages_from_blocks(blocks, keyed.shape[0], params.passage_stride),
+        signature=signature,
+    )
+
+
+def to_datasketch(signature: np.ndarray, params: FingerprintParams) -> MinHash:
+    """Wrap a signature as a datasketch MinHash (e.g. to insert into MinHashLSH)."""
+    return MinHash(
+        num_perm=params.num_perm, seed=params.seed, scheme=MINHASH_SCHEME, hashvalues=signature
+    )

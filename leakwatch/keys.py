@@ -1,0 +1,104 @@
+"""The store's secret key and the keyed functions derived from it.
+
+Stored fingerprints are keyed so that the store alone gives no text back: a
+plain hash of word 5-grams can be inverted with a dictionary, a PRF output
+cannot without the key. The PRF is AES applied in bulk to 64-bit values (one
+ECB call per array), which keeps equality (so LSH and matching still work) and
+costs far less than the tokenizer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+KEY_HEADER = "leakwatch-key-v1:"
+KEY_BYTES = 32
+# The upper half of each AES block is this constant: a domain tag that keeps
+# the PRF over shingle values apart from any other use of the same key.
+_SHINGLE_DOMAIN = np.uint64(0x6C77_7368_696E_676C)  # "lwshingl"
+
+
+class KeyFileError(Exception):
+    """The key file is missing, unreadable or malformed."""
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    """A master secret and the subkeys derived from it."""
+
+    secret: bytes
+
+    @property
+    def key_id(self) -> str:
+        """Public identifier of the key (a one-way function of it), recorded in the store."""
+        return hashlib.sha256(b"leakwatch/key-id\x00" + self.secret).hexdigest()[:16]
+
+    def _subkey(self, purpose: bytes, size: int = 32) -> bytes:
+        return hmac.new(self.secret, b"leakwatch/" + purpose, hashlib.sha256).digest()[:size]
+
+    def prf64(self, values: np.ndarray) -> np.ndarray:
+        """Keyed pseudo-random function over an array of uint64 values.
+
+        Each value is encrypted as one AES block (value, domain tag); the first 8
+        bytes of the ciphertext are the output. Equal inputs give equal outputs.
+        """
+        values = np.ascontiguousarray(values, dtype="<u8")
+        if values.size == 0:
+            return values.copy()
+        blocks = np.empty((values.shape[0], 2), dtype="<u8")
+        blocks[:, 0] = values
+        blocks[:, 1] = _SHINGLE_DOMAIN
+        encryptor = Cipher(algorithms.AES(self._subkey(b"shingle-prf", 16)), modes.ECB()).encryptor()
+        out = encryptor.update(blocks.tobytes()) + encryptor.finalize()
+        return np.frombuffer(out, dtype="<u8").reshape(-1, 2)[:, 0].astype(np.uint64)
+
+    def content_mac(self, data: bytes) -> str:
+        """Keyed digest of a file's bytes: tells "same file" without an unkeyed hash."""
+        return hmac.new(self._subkey(b"content"), data, hashlib.sha256).hexdigest()
+
+    def doc_id(self, path: str) -> str:
+        """Stable document id for a registered path; reveals nothing of the path or text."""
+        return "doc-" + hmac.new(self._subkey(b"doc-id"), path.encode("utf-8", "surrogateescape"),
+                                 hashlib.sha256).hexdigest()[:16]
+
+
+def _write_private(path: Path, data: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(data)
+
+
+def load_or_create_key(path: Path, create: bool) -> StoreKey:
+    """Read the key file, or create it (mode 0600) when ``create`` is true and it is absent.
+
+    Raises:
+        KeyFileError: the file is absent (and not to be created) or malformed.
+    """
+    if not path.exists():
+        if not create:
+            raise KeyFileError(f"key file {path} not found: the store cannot be read without its key")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        secret = secrets.token_bytes(KEY_BYTES)
+        _write_private(path, KEY_HEADER + secret.hex() + "\n")
+        return StoreKey(secret)
+    try:
+        raw = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"cannot read key file {path}: {exc}") from exc
+    if not raw.startswith(KEY_HEADER):
+        raise KeyFileError(f"{path} is not a leakwatch key file")
+    try:
+        secret = bytes.fromhex(raw[len(KEY_HEADER):])
+    except ValueError as exc:
+        raise KeyFileError(f"{path} is not a leakwatch key file: {exc}") from exc
+    if len(secret) != KEY_BYTES:
+        raise KeyFileError(f"{path} holds a key of the wrong length")
+    return StoreKey(secret)

@@ -1,0 +1,175 @@
+"""Domain values shared by every stage: extracted text, file errors, findings."""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """Outcome of reading one file. Every status but ``OK`` means "not scanned"."""
+
+    OK = "ok"
+    ENCRYPTED = "encrypted"
+    TOO_LARGE = "too-large"
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    UNREADABLE = "unreadable"
+    VANISHED = "vanished"
+    PARSE_ERROR = "parse-error"
+    UNSUPPORTED = "unsupported"
+
+
+class ExtractionError(Exception):
+    """A file could not be turned into text; carries the per-file status."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be scanned or indexed. Never counts as clean."""
+
+    path: str
+    status: Status
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "status": str(self.status), "message": self.message}
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """The text of one file, as every later stage sees it.
+
+    Attributes:
+        text: the extracted text; character offsets in findings index this string.
+            For plain-text formats it is the decoded file, unchanged.
+        format: the detected format name (``text``, ``pdf``, ``docx`` ...).
+        encoding: the character encoding used to decode it, or None for binary formats.
+        page_starts: offsets where page 2, 3, ... begin (pages of a PDF, slides of a
+            PPTX, sheets of an XLSX); empty for formats without pages.
+        extractor_version: changes whenever an extractor's output changes, so that a
+            store can tell which documents were indexed with older text.
+    """
+
+    text: str
+    format: str
+    encoding: str | None = None
+    page_starts: tuple[int, ...] = ()
+    extractor_version: str = "1"
+    language: str | None = None
+
+    @property
+    def has_pages(self) -> bool:
+        return self.format in PAGED_FORMATS
+
+    def page_of(self, offset: int) -> int | None:
+        """1-based page (slide, sheet) holding character ``offset``, or None."""
+        if not self.has_pages:
+            return None
+        return bisect.bisect_right(self.page_starts, offset) + 1
+
+
+PAGED_FORMATS = frozenset({"pdf", "pptx", "xlsx"})
+
+
+class Severity(enum.IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        try:
+            return cls[value.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {value!r} (low, medium, high)") from None
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Scores:
+    resemblance: float
+    containment_deliverable: float
+    containment_source: float
+    matched_words: int
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resemblance": round(self.resemblance, 4),
+            "containment_deliverable": round(self.containment_deliverable, 4),
+            "containment_source": round(self.containment_source, 4),
+            "matched_words": self.matched_words,
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a finding's material came from (an indexed document)."""
+
+    doc_id: str
+    path: str
+    label: str
+    span: Span
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One contiguous copied passage (or one whole-document copy)."""
+
+    id: str
+    kind: str
+    severity: Severity
+    deliverable_path: str
+    deliverable_sha256: str
+    deliverable_span: Span
+    source: SourceRef
+    scores: Scores
+    verified: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "severity": str(self.severity),
+            "deliverable": {
+                "path": self.deliverable_path,
+                "sha256": self.deliverable_sha256,
+                "start": self.deliverable_span.start,
+                "end": self.deliverable_span.end,
+                "page": self.deliverable_span.page,
+            },
+            "source": {
+                "doc_id": self.source.doc_id,
+                "path": self.source.path,
+                "label": self.source.label,
+                "start": self.source.span.start,
+                "end": self.source.span.end,
+                "page": self.source.span.page,
+            },
+            "scores": self.scores.to_dict(),
+            # True when the source span was checked word by word against the source
+            # file at its registered path (sha matched); False when it rests on the
+            # stored fingerprints alone.
+            "verified": self.verified,
+            **self.extra,
+        }

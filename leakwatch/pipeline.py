@@ -1,0 +1,205 @@
+"""The two jobs every front end (CLI, daemon, batch) runs: index files, scan files.
+
+Both read each file through the same extraction, tokenization and fingerprinting,
+turn every per-file failure into a :class:`FileError` value, and go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import leakwatch
+from leakwatch.config import Config
+from leakwatch.detect import ConfidentialDetector, Deliverable, Detector
+from leakwatch.extract import extract_file
+from leakwatch.fingerprint import DocumentFingerprints, fingerprint_tokens
+from leakwatch.model import ExtractedText, ExtractionError, FileError, Finding, Severity, Status
+from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument
+from leakwatch.text import tokenize
+from leakwatch.walk import iter_files
+
+# Exit codes (DESIGN.md): computed here, in one place.
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+
+
+@dataclass(frozen=True)
+class AnalysedFile:
+    path: Path
+    data: bytes
+    extracted: ExtractedText
+    fingerprints: DocumentFingerprints
+
+
+def analyse_file(path: Path, config: Config, store: FingerprintStore) -> AnalysedFile:
+    """Read, extract, tokenize and fingerprint one file with the store's key.
+
+    Raises:
+        ExtractionError: the file could not be read or parsed; its status says why.
+    """
+    try:
+        data, extracted = extract_file(path, config.extract)
+    except ExtractionError:
+        raise
+    except RecursionError as exc:
+        raise ExtractionError(Status.PARSE_ERROR, "structure nested too deeply") from exc
+    except MemoryError as exc:
+        raise ExtractionError(Status.MEMORY, "out of memory while extracting") from exc
+    except Exception as exc:  # a parser bug on hostile input must not end the run
+        raise ExtractionError(Status.PARSE_ERROR, f"{type(exc).__name__}: {exc}") from exc
+    tokens = tokenize(extracted.text)
+    return AnalysedFile(path, data, extracted, fingerprint_tokens(tokens, store.params, store.key))
+
+
+def _files(paths: Iterable[Path], config: Config) -> Iterable[tuple[Path, FileError | None]]:
+    store_dir = Path(config.store) if "://" not in config.store else None
+    exclude = (store_dir,) if store_dir is not None else ()
+    for listing in iter_files(list(paths), config.follow_symlinks, exclude):
+        yield listing.path, listing.error
+
+
+def display_path(path: Path | str) -> str:
+    """A path as text that can always be printed (undecodable bytes escaped)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+# --- indexing -----------------------------------------------------------------------------
+
+@dataclass
+class IndexResult:
+    added: list[SourceDocument] = field(default_factory=list)
+    replaced: list[SourceDocument] = field(default_factory=list)
+    unchanged: list[SourceDocument] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
+
+
+def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str,
+                owner: str | None) -> IndexResult:
+    """Register every file under ``paths`` as confidential material."""
+    result = IndexResult()
+    for path, error in _files(paths, config):
+        if error is not None:
+            result.errors.append(error)
+            continue
+        try:
+            analysed = analyse_file(path, config, store)
+        except ExtractionError as exc:
+            result.errors.append(FileError(display_path(path), exc.status, exc.message))
+            continue
+        if analysed.fingerprints.keyed.size == 0:
+            result.errors.append(FileError(
+                display_path(path), Status.UNSUPPORTED,
+                f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
+            ))
+            continue
+        doc, action = store.add_document(NewDocument(
+            path=str(path.resolve()),
+            content_mac=store.key.content_mac(analysed.data),
+            size=len(analysed.data),
+            label=label,
+            owner=owner,
+            format=analysed.extracted.format,
+            extractor_version=analysed.extracted.extractor_version,
+            n_chars=len(analysed.extracted.text),
+            page_starts=analysed.extracted.page_starts,
+            fingerprints=analysed.fingerprints,
+        ))
+        getattr(result, action).append(doc)
+    return result
+
+
+# --- scanning -----------------------------------------------------------------------------
+
+@dataclass
+class ScanReport:
+    """Everything a scan found, and everything it could not look at."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    files_scanned: int = 0
+    duration_s: float = 0.0
+    index: dict[str, Any] = field(default_factory=dict)
+
+    def exit_code(self, fail_on: Severity) -> int:
+        """1 for findings at or above ``fail_on`` (this wins: a leak is the news),
+        else 3 when any file could not be scanned, else 0."""
+        if any(f.severity >= fail_on for f in self.findings):
+            return EXIT_FINDINGS
+        if self.errors:
+            return EXIT_INCOMPLETE
+        return EXIT_CLEAN
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "files_scanned": self.files_scanned,
+            "files_with_findings": len({f.deliverable_path for f in self.findings}),
+            "files_not_scanned": len(self.errors),
+            "findings": len(self.findings),
+            "by_kind": dict(sorted(Counter(f.kind for f in self.findings).items())),
+            "by_severity": dict(sorted(Counter(str(f.severity) for f in self.findings).items())),
+            "complete": not self.errors,
+            "duration_s": round(self.duration_s, 3),
+            "index": self.index,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "leakwatch": leakwatch.__version__,
+            "findings": [f.to_dict() for f in self.findings],
+            "errors": [e.to_dict() for e in self.errors],
+            "summary": self.summary(),
+        }
+
+
+def default_detectors(store: FingerprintStore, config: Config) -> list[Detector]:
+    """The detector stages a scan runs, in order."""
+    return [ConfidentialDetector(store, config)]
+
+
+def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
+               detectors: list[Detector] | None = None,
+               on_file: Callable[[Path], None] | None = None) -> ScanReport:
+    """Scan every file under ``paths`` against the store."""
+    started = time.monotonic()
+    detectors = detectors if detectors is not None else default_detectors(store, config)
+    report = ScanReport(index={"store": store.location, "documents": store.count_documents(),
+                               "key_id": store.key.key_id})
+    for path, error in _files(paths, config):
+        if on_file is not None:
+            on_file(path)
+        if error is not None:
+            report.errors.append(error)
+            continue
+        try:
+            analysed = analyse_file(path, config, store)
+        except ExtractionError as exc:
+            report.errors.append(FileError(display_path(path), exc.status, exc.message))
+            continue
+        deliverable = Deliverable(
+            path=display_path(path.resolve()),
+            sha256=hashlib.sha256(analysed.data).hexdigest(),
+            extracted=analysed.extracted,
+            fingerprints=analysed.fingerprints,
+        )
+        try:
+            found = [f for detector in detectors for f in detector.detect(deliverable)]
+        except Exception as exc:  # one bad file must not end a nightly run; it is reported
+            report.errors.append(FileError(display_path(path), Status.PARSE_ERROR,
+                                           f"detection failed: {type(exc).__name__}: {exc}"))
+            continue
+        report.findings.extend(found)
+        report.files_scanned += 1
+    report.duration_s = time.monotonic() - started
+    return report

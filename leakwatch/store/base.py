@@ -1,0 +1,158 @@
+"""The fingerprint store interface. The embedded SQLite store is the first backend.
+
+A store holds, per confidential document, its record (path, keyed content
+digest, size, label, owner, version) and its keyed fingerprints: winnowed shingle
+hashes with positions, passage signatures with LSH band keys, and the document
+signature. It never holds text, nor an unkeyed hash of text.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from leakwatch.config import FingerprintParams
+from leakwatch.fingerprint import DocumentFingerprints
+from leakwatch.keys import StoreKey
+
+FORMAT_VERSION = 1
+
+AddAction = Literal["added", "replaced", "unchanged"]
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used (wrong version, wrong key, missing)."""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A registered confidential document (no text)."""
+
+    doc_key: int
+    doc_id: str
+    path: str
+    content_mac: str
+    size: int
+    label: str
+    owner: str | None
+    added_at: str
+    format: str
+    extractor_version: str
+    version: int
+    n_words: int
+    n_chars: int
+    page_starts: tuple[int, ...]
+    signature: np.ndarray
+
+    def page_of(self, offset: int) -> int | None:
+        if self.format not in ("pdf", "pptx", "xlsx"):
+            return None
+        return int(np.searchsorted(np.asarray(self.page_starts, dtype=np.int64), offset, side="right")) + 1
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """What indexing hands to the store for one file."""
+
+    path: str
+    content_mac: str
+    size: int
+    label: str
+    owner: str | None
+    format: str
+    extractor_version: str
+    n_chars: int
+    page_starts: tuple[int, ...]
+    fingerprints: DocumentFingerprints
+
+
+@dataclass(frozen=True)
+class FingerprintHits:
+    """Stored winnowed fingerprints, as parallel arrays."""
+
+    hashes: np.ndarray  # uint64 keyed shingle hash
+    doc_keys: np.ndarray  # int64
+    positions: np.ndarray  # int64 shingle index in the source
+    char_starts: np.ndarray  # int64
+    char_ends: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return int(self.hashes.shape[0])
+
+    def select(self, mask: np.ndarray) -> FingerprintHits:
+        return FingerprintHits(
+            self.hashes[mask], self.doc_keys[mask], self.positions[mask],
+            self.char_starts[mask], self.char_ends[mask],
+        )
+
+
+@dataclass(frozen=True)
+class PassageHits:
+    """LSH candidates: a query passage and a stored passage that share a band."""
+
+    query_passages: np.ndarray  # int64 index into the query's passages
+    doc_keys: np.ndarray  # int64
+    passage_indexes: np.ndarray  # int64 index into the stored document's passages
+
+
+class FingerprintStore(abc.ABC):
+    """Where confidential fingerprints live. Backends implement these methods."""
+
+    params: FingerprintParams
+    key: StoreKey
+    location: str
+
+    @abc.abstractmethod
+    def add_document(self, doc: NewDocument) -> tuple[SourceDocument, AddAction]:
+        """Register a document; a changed file at a known path replaces the old version."""
+
+    @abc.abstractmethod
+    def remove_document(self, doc_id: str) -> bool:
+        """Remove a document and all its fingerprints; False if it was not there."""
+
+    @abc.abstractmethod
+    def find_document(self, doc_id_or_path: str) -> SourceDocument | None:
+        """A document by id or by registered path."""
+
+    @abc.abstractmethod
+    def list_documents(self) -> list[SourceDocument]:
+        """All registered documents, oldest first."""
+
+    @abc.abstractmethod
+    def documents(self, doc_keys: list[int]) -> dict[int, SourceDocument]:
+        """Records for internal document keys."""
+
+    @abc.abstractmethod
+    def count_documents(self) -> int: ...
+
+    @abc.abstractmethod
+    def lookup_fingerprints(self, hashes: np.ndarray) -> FingerprintHits:
+        """Every stored fingerprint whose hash is in ``hashes``."""
+
+    @abc.abstractmethod
+    def document_fingerprints(self, doc_key: int) -> FingerprintHits:
+        """All stored fingerprints of one document, in position order."""
+
+    @abc.abstractmethod
+    def lookup_passages(self, band_keys: np.ndarray) -> PassageHits:
+        """Stored passages sharing at least one LSH band with a query passage.
+
+        Args:
+            band_keys: (query passages, bands) int64 keys from :func:`fingerprint.band_keys`.
+        """
+
+    @abc.abstractmethod
+    def passage_signatures(self, doc_key: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(shingle starts, shingle ends, signatures) of one document's passages."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> FingerprintStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,403 @@
+"""The embedded store: one SQLite database (WAL) in a 0700 folder, key kept apart.
+
+Layout of the folder::
+
+    leakwatch.sqlite   documents, fingerprints, passages, LSH bands, meta (0600)
+    leakwatch.key      the secret key (0600); may live elsewhere (``key_file``)
+
+Hashes are 64-bit unsigned values stored as SQLite's signed INTEGER (the same
+bits); signatures are little-endian uint32 BLOBs. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+import leakwatch
+from leakwatch.config import FingerprintParams
+from leakwatch.fingerprint import MINHASH_SCHEME, DocumentFingerprints, band_keys, lsh_shape
+from leakwatch.keys import StoreKey, load_or_create_key
+from leakwatch.store.base import (
+    FORMAT_VERSION,
+    AddAction,
+    FingerprintHits,
+    FingerprintStore,
+    NewDocument,
+    PassageHits,
+    SourceDocument,
+    StoreError,
+)
+
+DB_NAME = "leakwatch.sqlite"
+KEY_NAME = "leakwatch.key"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (
+    doc_key INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    content_mac TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    owner TEXT,
+    added_at TEXT NOT NULL,
+    format TEXT NOT NULL,
+    extractor_version TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    n_words INTEGER NOT NULL,
+    n_chars INTEGER NOT NULL,
+    page_starts TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+CREATE TABLE fingerprints (
+    hash INTEGER NOT NULL,
+    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
+    pos INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL
+);
+CREATE INDEX fingerprints_hash ON fingerprints(hash);
+CREATE INDEX fingerprints_doc ON fingerprints(doc_key);
+CREATE TABLE passages (
+    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    shingle_start INTEGER NOT NULL,
+    shingle_end INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (doc_key, idx)
+) WITHOUT ROWID;
+CREATE TABLE bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
+    idx INTEGER NOT NULL
+);
+CREATE INDEX bands_key ON bands(band, key);
+CREATE INDEX bands_doc ON bands(doc_key);
+"""
+
+_DOC_COLUMNS = (
+    "doc_key, doc_id, path, content_mac, size, label, owner, added_at, format, extractor_version, "
+    "version, n_words, n_chars, page_starts, signature"
+)
+
+
+def _as_int64(values: np.ndarray) -> list[int]:
+    return np.ascontiguousarray(values, dtype=np.uint64).view(np.int64).tolist()
+
+
+def _params_meta(params: FingerprintParams, key: StoreKey) -> dict[str, str]:
+    bands, rows = lsh_shape(params)
+    return {
+        "format_version": str(FORMAT_VERSION),
+        "minhash_scheme": MINHASH_SCHEME,
+        "num_perm": str(params.num_perm),
+        "seed": str(params.seed),
+        "shingle_size": str(params.shingle_size),
+        "winnow_window": str(params.winnow_window),
+        "passage_stride": str(params.passage_stride),
+        "lsh_threshold": repr(params.lsh_threshold),
+        "lsh_bands": str(bands),
+        "lsh_rows": str(rows),
+        "key_id": key.key_id,
+    }
+
+
+def _params_from_meta(meta: dict[str, str]) -> FingerprintParams:
+    return FingerprintParams(
+        shingle_size=int(meta["shingle_size"]),
+        winnow_window=int(meta["winnow_window"]),
+        passage_stride=int(meta["passage_stride"]),
+        num_perm=int(meta["num_perm"]),
+        seed=int(meta["seed"]),
+        lsh_threshold=float(meta["lsh_threshold"]),
+    )
+
+
+def _create_private_file(path: Path) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+class SQLiteStore(FingerprintStore):
+    """Fingerprint store in a local folder.
+
+    Args:
+        folder: the store folder (created 0700 when ``create`` is true).
+        params: fingerprint parameters for a new store; an existing store keeps its own.
+        key_file: where the key lives (default: ``leakwatch.key`` in the folder).
+        create: create the folder, database and key if absent.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        params: FingerprintParams | None = None,
+        key_file: str | os.PathLike[str] | None = None,
+        create: bool = False,
+    ) -> None:
+        self.folder = Path(folder)
+        self.location = str(self.folder)
+        db_path = self.folder / DB_NAME
+        key_path = Path(key_file) if key_file else self.folder / KEY_NAME
+        is_new = not db_path.exists()
+        if is_new and not create:
+            raise StoreError(
+                f"no fingerprint store at {self.folder}: register documents first "
+                f"with `leakwatch index add PATH --store {self.folder}`"
+            )
+        if is_new:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.folder, 0o700)
+        elif not (self.folder / DB_NAME).is_file():
+            raise StoreError(f"{db_path} is not a file")
+        try:
+            self.key = load_or_create_key(key_path, create=is_new)
+        except Exception as exc:  # KeyFileError and OS errors alike stop the run
+            raise StoreError(str(exc)) from exc
+        if is_new:
+            # Created 0600 before SQLite opens it; SQLite gives its -wal and -shm
+            # files the permissions of the database file.
+            _create_private_file(db_path)
+        try:
+            self._db = sqlite3.connect(db_path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA temp_store=MEMORY")
+            if is_new:
+                self._initialise(params or FingerprintParams())
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{db_path} is not a leakwatch store: {exc}") from exc
+        self._check_meta(meta, db_path)
+        self.params = _params_from_meta(meta)
+        self.lsh_bands = int(meta["lsh_bands"])
+        self.lsh_rows = int(meta["lsh_rows"])
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def _initialise(self, params: FingerprintParams) -> None:
+        params.validate()
+        self._db.executescript("BEGIN IMMEDIATE;\n" + _SCHEMA + "COMMIT;\n")
+        with self._transaction():
+            meta = {
+                **_params_meta(params, self.key),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "created_by": f"leakwatch {leakwatch.__version__}",
+            }
+            self._db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+
+    def _check_meta(self, meta: dict[str, str], db_path: Path) -> None:
+        version = meta.get("format_version")
+        if version is None:
+            raise StoreError(f"{db_path} is not a leakwatch store (no format version)")
+        if version != str(FORMAT_VERSION):
+            raise StoreError(
+                f"store {self.folder} has format version {version}; this leakwatch "
+                f"({leakwatch.__version__}) reads version {FORMAT_VERSION} only. "
+                "Re-index the documents into a new store."
+            )
+        if meta.get("minhash_scheme") != MINHASH_SCHEME:
+            raise StoreError(
+                f"store {self.folder} uses MinHash scheme {meta.get('minhash_scheme')!r}, "
+                f"not {MINHASH_SCHEME!r}"
+            )
+        if meta.get("key_id") != self.key.key_id:
+            raise StoreError(
+                f"the key file does not belong to store {self.folder} "
+                f"(store key id {meta.get('key_id')}, key file id {self.key.key_id})"
+            )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def check_params(self, wanted: FingerprintParams) -> None:
+        """Refuse a configuration whose fingerprint parameters differ from the store's."""
+        if dataclasses.astuple(wanted) != dataclasses.astuple(self.params):
+            raise StoreError(
+                f"store {self.folder} was built with {self.params}; the configuration asks for "
+                f"{wanted}. Fingerprint parameters are fixed when a store is created."
+            )
+
+    # --- documents ----------------------------------------------------------------------
+
+    def _row_to_doc(self, row: tuple) -> SourceDocument:  # type: ignore[type-arg]
+        return SourceDocument(
+            doc_key=row[0], doc_id=row[1], path=row[2], content_mac=row[3], size=row[4],
+            label=row[5], owner=row[6], added_at=row[7], format=row[8], extractor_version=row[9],
+            version=row[10], n_words=row[11], n_chars=row[12],
+            page_starts=tuple(json.loads(row[13])),
+            signature=np.frombuffer(row[14], dtype="<u4").astype(np.uint32),
+        )
+
+    def find_document(self, doc_id_or_path: str) -> SourceDocument | None:
+        row = self._db.execute(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ? OR path = ? ORDER BY doc_key LIMIT 1",
+            (doc_id_or_path, doc_id_or_path),
+        ).fetchone()
+        return self._row_to_doc(row) if row else None
+
+    def list_documents(self) -> list[SourceDocument]:
+        rows = self._db.execute(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY doc_key").fetchall()
+        return [self._row_to_doc(r) for r in rows]
+
+    def documents(self, doc_keys: list[int]) -> dict[int, SourceDocument]:
+        out: dict[int, SourceDocument] = {}
+        for chunk in _chunks(sorted(set(doc_keys)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_key IN ({marks})", chunk
+            ):
+                out[row[0]] = self._row_to_doc(row)
+        return out
+
+    def count_documents(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    def add_document(self, doc: NewDocument) -> tuple[SourceDocument, AddAction]:
+        doc_id = self.key.doc_id(doc.path)
+        old = self.find_document(doc_id)
+        if old is not None and old.content_mac == doc.content_mac and old.label == doc.label and (
+            old.owner == doc.owner
+        ):
+            return old, "unchanged"
+        fp = doc.fingerprints
+        version = old.version + 1 if old else 1
+        with self._transaction():
+            if old is not None:
+                self._db.execute("DELETE FROM documents WHERE doc_key = ?", (old.doc_key,))
+            cur = self._db.execute(
+                "INSERT INTO documents (doc_id, path, content_mac, size, label, owner, added_at, format, "
+                "extractor_version, version, n_words, n_chars, page_starts, signature) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc_id, doc.path, doc.content_mac, doc.size, doc.label, doc.owner,
+                    datetime.now(UTC).isoformat(timespec="seconds"), doc.format, doc.extractor_version,
+                    version, fp.n_words, doc.n_chars, json.dumps(list(doc.page_starts)),
+                    np.ascontiguousarray(fp.signature, dtype="<u4").tobytes(),
+                ),
+            )
+            doc_key = int(cur.lastrowid or 0)
+            self._insert_fingerprints(doc_key, fp)
+        added = self.find_document(doc_id)
+        assert added is not None
+        return added, ("replaced" if old else "added")
+
+    def _insert_fingerprints(self, doc_key: int, fp: DocumentFingerprints) -> None:
+        k = self.params.shingle_size
+        pos = fp.winnowed
+        starts = fp.tokens.starts[pos]
+        ends = fp.tokens.ends[pos + k - 1]
+        self._db.executemany(
+            "INSERT INTO fingerprints (hash, doc_key, pos, char_start, char_end) VALUES (?, ?, ?, ?, ?)",
+            zip(_as_int64(fp.keyed[pos]), [doc_key] * len(pos), pos.tolist(), starts.tolist(),
+                ends.tolist(), strict=True),
+        )
+        passages = fp.passages
+        self._db.executemany(
+            "INSERT INTO passages (doc_key, idx, shingle_start, shingle_end, signature) VALUES (?, ?, ?, ?, ?)",
+            (
+                (doc_key, i, int(passages.shingle_starts[i]), int(passages.shingle_ends[i]),
+                 np.ascontiguousarray(passages.signatures[i], dtype="<u4").tobytes())
+                for i in range(len(passages))
+            ),
+        )
+        keys = band_keys(passages.signatures, self.lsh_bands, self.lsh_rows)
+        self._db.executemany(
+            "INSERT INTO bands (band, key, doc_key, idx) VALUES (?, ?, ?, ?)",
+            (
+                (band, int(keys[i, band]), doc_key, i)
+                for i in range(keys.shape[0])
+                for band in range(self.lsh_bands)
+            ),
+        )
+
+    def remove_document(self, doc_id: str) -> bool:
+        with self._transaction():
+            cur = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        return cur.rowcount > 0
+
+    # --- look-ups -----------------------------------------------------------------------
+
+    def _query_table(self, name: str, columns: str, rows: Iterable[tuple[int, ...]]) -> None:
+        self._db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
+        self._db.execute(f"DELETE FROM {name}")
+        marks = ",".join("?" * (columns.count(",") + 1))
+        self._db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+
+    def lookup_fingerprints(self, hashes: np.ndarray) -> FingerprintHits:
+        unique = np.unique(np.asarray(hashes, dtype=np.uint64))
+        self._query_table("q_hash", "hash INTEGER PRIMARY KEY", ((h,) for h in _as_int64(unique)))
+        rows = self._db.execute(
+            "SELECT f.hash, f.doc_key, f.pos, f.char_start, f.char_end "
+            "FROM q_hash q JOIN fingerprints f ON f.hash = q.hash"
+        ).fetchall()
+        return _hits(rows)
+
+    def document_fingerprints(self, doc_key: int) -> FingerprintHits:
+        rows = self._db.execute(
+            "SELECT hash, doc_key, pos, char_start, char_end FROM fingerprints WHERE doc_key = ? ORDER BY pos",
+            (doc_key,),
+        ).fetchall()
+        return _hits(rows)
+
+    def lookup_passages(self, band_keys: np.ndarray) -> PassageHits:
+        n_query, n_bands = band_keys.shape
+        self._query_table(
+            "q_band",
+            "qp INTEGER, band INTEGER, key INTEGER",
+            ((qp, band, int(band_keys[qp, band])) for qp in range(n_query) for band in range(n_bands)),
+        )
+        rows = self._db.execute(
+            "SELECT DISTINCT q.qp, b.doc_key, b.idx FROM q_band q "
+            "JOIN bands b ON b.band = q.band AND b.key = q.key"
+        ).fetchall()
+        arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        return PassageHits(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy())
+
+    def passage_signatures(self, doc_key: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows = self._db.execute(
+            "SELECT shingle_start, shingle_end, signature FROM passages WHERE doc_key = ? ORDER BY idx",
+            (doc_key,),
+        ).fetchall()
+        starts = np.asarray([r[0] for r in rows], dtype=np.int64)
+        ends = np.asarray([r[1] for r in rows], dtype=np.int64)
+        sigs = np.asarray([np.frombuffer(r[2], dtype="<u4") for r in rows], dtype=np.uint32)
+        return starts, ends, sigs.reshape(len(rows), self.params.num_perm)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _hits(rows: list[tuple[int, int, int, int, int]]) -> FingerprintHits:
+    arr = np.asarray(rows, dtype=np.int64).reshape(-1, 5)
+    return FingerprintHits(
+        hashes=arr[:, 0].view(np.uint64).copy(),
+        doc_keys=arr[:, 1].copy(),
+        positions=arr[:, 2].copy(),
+        char_starts=arr[:, 3].copy(),
+        char_ends=arr[:, 4].copy(),
+    )
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
