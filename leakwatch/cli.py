@@ -213,7 +213,7 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
         return
     reporter = REPORTERS[fmt]
     if output is None:
-        reporter.write(report, click.get_text_stream("stdout"))
+        reporter.write(report, sys.stdout)
     else:
         try:
             with open(output, "w", encoding="utf-8") as fh:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,7 +169,7 @@ def default_detectors(store: FingerprintStore, config: Config) -> list[Detector]
 
 
 def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
-               detectors: list[Detector] | None = None,
+               detectors: Sequence[Detector] | None = None,
                on_file: Callable[[Path], None] | None = None) -> ScanReport:
     """Scan every file under ``paths`` against the store."""
     started = time.monotonic()

@@ -105,6 +105,14 @@ class FingerprintStore(abc.ABC):
     key: StoreKey
     location: str
 
+    def check_params(self, wanted: FingerprintParams) -> None:
+        """Refuse a configuration whose fingerprint parameters differ from the store's."""
+        if wanted != self.params:
+            raise StoreError(
+                f"store {self.location} was built with {self.params}; the configuration asks for "
+                f"{wanted}. Fingerprint parameters are fixed when a store is created."
+            )
+
     @abc.abstractmethod
     def add_document(self, doc: NewDocument) -> tuple[SourceDocument, AddAction]:
         """Register a document; a changed file at a known path replaces the old version."""

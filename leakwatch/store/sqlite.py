@@ -11,7 +11,6 @@ bits); signatures are little-endian uint32 BLOBs. Nothing is pickled.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sqlite3
@@ -19,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -229,17 +229,9 @@ class SQLiteStore(FingerprintStore):
             raise
         self._db.execute("COMMIT")
 
-    def check_params(self, wanted: FingerprintParams) -> None:
-        """Refuse a configuration whose fingerprint parameters differ from the store's."""
-        if dataclasses.astuple(wanted) != dataclasses.astuple(self.params):
-            raise StoreError(
-                f"store {self.folder} was built with {self.params}; the configuration asks for "
-                f"{wanted}. Fingerprint parameters are fixed when a store is created."
-            )
-
     # --- documents ----------------------------------------------------------------------
 
-    def _row_to_doc(self, row: tuple) -> SourceDocument:  # type: ignore[type-arg]
+    def _row_to_doc(self, row: tuple[Any, ...]) -> SourceDocument:
         return SourceDocument(
             doc_key=row[0], doc_id=row[1], path=row[2], content_mac=row[3], size=row[4],
             label=row[5], owner=row[6], added_at=row[7], format=row[8], extractor_version=row[9],
