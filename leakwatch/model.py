@@ -144,6 +144,9 @@ class Finding:
     source: SourceRef
     scores: Scores
     verified: bool = False
+    # How the deliverable was read: offsets index its text as decoded with this encoding.
+    deliverable_format: str | None = None
+    deliverable_encoding: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +160,8 @@ class Finding:
                 "start": self.deliverable_span.start,
                 "end": self.deliverable_span.end,
                 "page": self.deliverable_span.page,
+                "format": self.deliverable_format,
+                "encoding": self.deliverable_encoding,
             },
             "source": {
                 "doc_id": self.source.doc_id,

@@ -241,7 +241,7 @@ def test_config_file_sets_store_and_thresholds(tmp_path: Path, indexed: tuple[Pa
     deliverable.write_text(make_text(18, 100, vocabulary) + " " + copied, encoding="utf-8")
     config = tmp_path / "leakwatch.toml"
     config.write_text(f'store = "{store}"\n[detect]\nmin_words = 60\n', encoding="utf-8")
-    code, report = scan_json(store, deliverable)
+    code, _ = scan_json(store, deliverable)
     assert code == 1
     code, out, _ = run("scan", str(deliverable), "--config", str(config), "--format", "json")
     assert code == 0 and json.loads(out)["findings"] == []
@@ -291,7 +291,7 @@ def test_store_folder_inside_scanned_tree_is_skipped(tmp_path: Path, secret_text
     os.chdir(tmp_path)
     try:
         assert run("index", "add", "doc.txt")[0] == 0  # default store ./fingerprints
-        code, report = scan_json(Path("fingerprints"), Path("."))
+        _, report = scan_json(Path("fingerprints"), Path("."))
     finally:
         os.chdir(old)
     assert report["errors"] == []

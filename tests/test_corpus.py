@@ -73,7 +73,7 @@ def test_pan_no_obfuscation_every_case_found_with_overlapping_spans(pan_report: 
 def test_pan_offsets_are_characters_of_the_file(pan_report: tuple[Path, dict]) -> None:
     pan, report = pan_report
     by_pair = _by_pair(report)
-    susp, src, cases = _pairs(pan / "02-no-obfuscation")[0]
+    susp, src, _ = _pairs(pan / "02-no-obfuscation")[0]
     f = by_pair[(susp, src)][0]
     d_text = (pan / "susp" / susp).read_text(encoding="utf-8")
     s_text = (pan / "src" / src).read_text(encoding="utf-8")

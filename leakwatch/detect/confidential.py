@@ -279,4 +279,6 @@ class ConfidentialDetector(Detector):
             source=SourceRef(doc.doc_id, doc.path, doc.label, s_span, doc.owner),
             scores=scores,
             verified=verified,
+            deliverable_format=deliverable.extracted.format,
+            deliverable_encoding=deliverable.extracted.encoding,
         )

@@ -148,9 +148,7 @@ def open_package(data: bytes, limits: ExtractLimits) -> zipfile.ZipFile:
         # BadZipFile, and struct/ValueError/OSError on mangled directories.
         raise ExtractionError(Status.PARSE_ERROR, f"not a readable zip package ({exc})") from exc
     if len(infos) > limits.max_members:
-        raise ExtractionError(
-            Status.TOO_LARGE, f"zip has {len(infos):,} members, over {limits.max_members:,}"
-        )
+        raise ExtractionError(Status.TOO_LARGE, f"zip has {len(infos):,} members, over {limits.max_members:,}")
     declared = sum(info.file_size for info in infos)
     if declared > limits.max_total_uncompressed:
         raise ExtractionError(
@@ -246,9 +244,7 @@ def parse_xml(data: bytes, part: str) -> Element:
     return root
 
 
-def iterparse_xml(
-    data: bytes, part: str, events: Sequence[str] = ("end",)
-) -> Iterator[tuple[str, Element]]:
+def iterparse_xml(data: bytes, part: str, events: Sequence[str] = ("end",)) -> Iterator[tuple[str, Element]]:
     """Stream ``(event, element)`` pairs from an XML part, with the same defences as
     :func:`parse_xml`. Callers clear elements they are done with.
 
@@ -276,17 +272,19 @@ class TextBudget:
         self.limit = limits.max_text_chars
         self.used = 0
 
-    def add(self, text: str) -> str:
-        """Account for ``text`` and return it.
+    def charge(self, count: int) -> None:
+        """Account for ``count`` more characters.
 
         Raises:
             ExtractionError: ``too-large`` once the total is over the limit.
         """
-        self.used += len(text)
+        self.used += count
         if self.used > self.limit:
-            raise ExtractionError(
-                Status.TOO_LARGE, f"extracted text is over the limit of {self.limit:,} characters"
-            )
+            raise ExtractionError(Status.TOO_LARGE, f"extracted text is over the limit of {self.limit:,} characters")
+
+    def add(self, text: str) -> str:
+        """Account for ``text`` and return it (see :meth:`charge`)."""
+        self.charge(len(text))
         return text
 
 
@@ -375,6 +373,4 @@ def guarded(what: str, work: Callable[[], T]) -> T:
     except RecursionError as exc:
         raise ExtractionError(Status.PARSE_ERROR, f"{what}: XML nested too deeply") from exc
     except Exception as exc:
-        raise ExtractionError(
-            Status.PARSE_ERROR, f"cannot read {what} ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise ExtractionError(Status.PARSE_ERROR, f"cannot read {what} ({type(exc).__name__}: {exc})") from exc

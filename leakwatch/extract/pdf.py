@@ -67,7 +67,8 @@ def layout_text(container: Iterable[object]) -> str:
 
 
 def _declared_page_count(document: PDFDocument) -> int | None:
-    """The page count the page tree declares, or None if the tree is unreadable.
+    """The page count the page tree declares (0 if it declares none), or None when
+    the tree itself cannot be read.
 
     When the catalog's page tree cannot be resolved, pdfminer falls back to the page
     objects its cross-reference table happens to list, which on a damaged file can
@@ -93,9 +94,7 @@ def _open_pages(data: bytes, limits: ExtractLimits) -> list[PDFPage]:
     document = PDFDocument(PDFParser(io.BytesIO(data)), password="")
     declared = _declared_page_count(document)
     if declared is None:
-        raise ExtractionError(
-            Status.PARSE_ERROR, "damaged PDF: the page tree cannot be read, so pages could be missed"
-        )
+        raise ExtractionError(Status.PARSE_ERROR, "damaged PDF: the page tree cannot be read, so pages could be missed")
     pages: list[PDFPage] = []
     for page in PDFPage.create_pages(document):
         pages.append(page)

@@ -124,7 +124,7 @@ def sheet_rows(xml: bytes, part: str, shared: list[str], budget: TextBudget) -> 
         elif tag in _ROW:
             if cells:
                 rows.append("\t".join(cells))
-                budget.add(" " * len(cells))  # the tabs and the newline
+                budget.charge(len(cells))  # the tabs and the newline
                 cells = []
             _drop(sheet_data, element)
     return rows
@@ -165,9 +165,7 @@ def sheet_parts(workbook: bytes, rels: dict[str, tuple[str, str]], names: list[s
         if not kind.endswith("/worksheet"):
             continue
         if part not in present:
-            raise ExtractionError(
-                Status.PARSE_ERROR, f"sheet {sheet.get('name', '?')!r} points to missing part {part}"
-            )
+            raise ExtractionError(Status.PARSE_ERROR, f"sheet {sheet.get('name', '?')!r} points to missing part {part}")
         parts.append(part)
     return parts or numbered_parts(names, WORKSHEET_PREFIX)
 
@@ -185,22 +183,11 @@ def _sheet_texts(data: bytes, limits: ExtractLimits) -> list[str]:
         names = package.namelist()
         if MAIN_PART not in names:
             raise ExtractionError(Status.PARSE_ERROR, f"not an Excel workbook: no {MAIN_PART}")
-        rels = (
-            _relationship_targets(read_member(package, WORKBOOK_RELS, limits))
-            if WORKBOOK_RELS in names
-            else {}
-        )
+        rels = _relationship_targets(read_member(package, WORKBOOK_RELS, limits)) if WORKBOOK_RELS in names else {}
         strings_part = _shared_strings_part(rels, names)
-        shared = (
-            read_shared_strings(read_member(package, strings_part, limits), strings_part)
-            if strings_part
-            else []
-        )
+        shared = read_shared_strings(read_member(package, strings_part, limits), strings_part) if strings_part else []
         parts = sheet_parts(read_member(package, MAIN_PART, limits), rels, names)
-        return [
-            "\n".join(sheet_rows(read_member(package, part, limits), part, shared, budget))
-            for part in parts
-        ]
+        return ["\n".join(sheet_rows(read_member(package, part, limits), part, shared, budget)) for part in parts]
 
 
 class XlsxExtractor(Extractor):
