@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,11 +59,19 @@ def analyse_file(path: Path, config: Config, store: FingerprintStore) -> Analyse
     return AnalysedFile(path, data, extracted, fingerprint_tokens(tokens, store.params, store.key))
 
 
-def _files(paths: Iterable[Path], config: Config) -> Iterable[tuple[Path, FileError | None]]:
+def analyse_paths(paths: Iterable[Path], config: Config,
+                  store: FingerprintStore) -> Iterator[AnalysedFile | FileError]:
+    """Every file under ``paths``, analysed, or the error that stopped it (in walk order)."""
     store_dir = Path(config.store) if "://" not in config.store else None
     exclude = (store_dir,) if store_dir is not None else ()
     for listing in iter_files(list(paths), config.follow_symlinks, exclude):
-        yield listing.path, listing.error
+        if listing.error is not None:
+            yield listing.error
+            continue
+        try:
+            yield analyse_file(listing.path, config, store)
+        except ExtractionError as exc:
+            yield FileError(display_path(listing.path), exc.status, exc.message)
 
 
 def display_path(path: Path | str) -> str:
@@ -89,15 +97,11 @@ def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, 
                 owner: str | None) -> IndexResult:
     """Register every file under ``paths`` as confidential material."""
     result = IndexResult()
-    for path, error in _files(paths, config):
-        if error is not None:
-            result.errors.append(error)
+    for analysed in analyse_paths(paths, config, store):
+        if isinstance(analysed, FileError):
+            result.errors.append(analysed)
             continue
-        try:
-            analysed = analyse_file(path, config, store)
-        except ExtractionError as exc:
-            result.errors.append(FileError(display_path(path), exc.status, exc.message))
-            continue
+        path = analysed.path
         if analysed.fingerprints.keyed.size == 0:
             result.errors.append(FileError(
                 display_path(path), Status.UNSUPPORTED,
@@ -176,17 +180,13 @@ def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
     detectors = detectors if detectors is not None else default_detectors(store, config)
     report = ScanReport(index={"store": store.location, "documents": store.count_documents(),
                                "key_id": store.key.key_id})
-    for path, error in _files(paths, config):
+    for analysed in analyse_paths(paths, config, store):
         if on_file is not None:
-            on_file(path)
-        if error is not None:
-            report.errors.append(error)
+            on_file(Path(analysed.path))
+        if isinstance(analysed, FileError):
+            report.errors.append(analysed)
             continue
-        try:
-            analysed = analyse_file(path, config, store)
-        except ExtractionError as exc:
-            report.errors.append(FileError(display_path(path), exc.status, exc.message))
-            continue
+        path = analysed.path
         deliverable = Deliverable(
             path=display_path(path.resolve()),
             sha256=hashlib.sha256(analysed.data).hexdigest(),
