@@ -16,7 +16,28 @@ from functools import lru_cache
 
 import numpy as np
 
-_WORD = re.compile(r"\w+")
+
+def _combining_marks_class() -> str:
+    """A regex class of every combining mark (Unicode category M).
+
+    Python's ``\\w`` does not match marks, so "cafe" + U+0301 (decomposed é, as
+    macOS and many PDFs write it) or a Devanagari vowel sign would end a word.
+    Marks live in planes 0 and 1 and in the variation selectors of plane 14;
+    scanning only those keeps import fast.
+    """
+    ranges: list[tuple[int, int]] = []
+    for lo, hi in ((0, 0x20000), (0xE0000, 0xE1000)):
+        for cp in range(lo, hi):
+            if unicodedata.category(chr(cp))[0] == "M":
+                if ranges and ranges[-1][1] == cp - 1:
+                    ranges[-1] = (ranges[-1][0], cp)
+                else:
+                    ranges.append((cp, cp))
+    return "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+
+
+# A word starts with a word character and runs through word characters and marks.
+_WORD = re.compile(r"\w[\w" + _combining_marks_class() + "]*")
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
     Order: a BOM names the encoding (the UTF-8 BOM stays in the text as U+FEFF, as
     Python's ``utf-8`` codec leaves it, so offsets match ``open(encoding="utf-8")``);
-    then strict UTF-8; then UTF-16 recognised by its NUL pattern; then Windows-1252;
-    then Latin-1, which decodes any bytes.
+    then UTF-16 recognised by its NUL pattern; then (no NULs left) strict UTF-8;
+    then Windows-1252; then Latin-1, which decodes any bytes.
 
     Raises:
         ExtractionError: ``unsupported`` for binary data.
@@ -99,10 +99,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError:
                 break
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    # UTF-16 before UTF-8: ASCII text in UTF-16 is also valid UTF-8 (NUL is a
+    # character), and would come out as letters separated by NULs.
     utf16 = _utf16_without_bom(data)
     if utf16:
         try:
@@ -111,6 +109,10 @@ def decode_text(data: bytes) -> tuple[str, str]:
             pass
     if b"\x00" in data[:SNIFF_BYTES]:
         raise ExtractionError(Status.UNSUPPORTED, "binary data (NUL bytes), not a text format")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:

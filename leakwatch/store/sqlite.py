@@ -43,7 +43,8 @@ KEY_NAME = "leakwatch.key"
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
-    doc_key INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a replaced or removed document's key is never reused.
+    doc_key INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id TEXT NOT NULL UNIQUE,
     path TEXT NOT NULL,
     content_mac TEXT NOT NULL,
@@ -180,7 +181,11 @@ class SQLiteStore(FingerprintStore):
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{db_path} is not a leakwatch store: {exc}") from exc
-        self._check_meta(meta, db_path)
+        try:
+            self._check_meta(meta, db_path)
+        except StoreError:
+            self._db.close()
+            raise
         self.params = _params_from_meta(meta)
         self.lsh_bands = int(meta["lsh_bands"])
         self.lsh_rows = int(meta["lsh_rows"])

@@ -1,0 +1,229 @@
+"""Alignment: seeds from equal hashes, chains along diagonals, covered words, extension, overlap."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from leakwatch.detect.alignment import (
+    MAX_REPEATS,
+    Alignment,
+    Seeds,
+    chain_seeds,
+    covered_words,
+    drop_overlapping,
+    extend_exact,
+    filled_words,
+    match_positions,
+)
+
+K = 5
+
+
+def seeds(d: list[int], s: list[int]) -> Seeds:
+    d_arr = np.asarray(d, dtype=np.int64)
+    s_arr = np.asarray(s, dtype=np.int64)
+    return Seeds(d_arr, s_arr, s_arr * 6, s_arr * 6 + 29)
+
+
+def brute_pairs(query: np.ndarray, target: np.ndarray) -> list[tuple[int, int]]:
+    qc, tc = Counter(query.tolist()), Counter(target.tolist())
+    return sorted(
+        (i, j)
+        for i, q in enumerate(query.tolist())
+        for j, t in enumerate(target.tolist())
+        if q == t and qc[q] <= MAX_REPEATS and tc[t] <= MAX_REPEATS
+    )
+
+
+def alignment(d0: int, d1: int, matched: int | None = None) -> Alignment:
+    return Alignment(d0, d1, d0 + 100, d1 + 100, 0, 10, matched if matched is not None else d1 - d0, 1)
+
+
+# --- match_positions --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trial", range(40))
+def test_match_positions_equals_brute_force(trial: int) -> None:
+    rng = np.random.default_rng(trial)
+    n_q, n_t = int(rng.integers(0, 60)), int(rng.integers(0, 60))
+    spread = int(rng.choice([3, 10, 40, 1000]))
+    query = rng.integers(0, spread, size=n_q).astype(np.uint64)
+    target = rng.integers(0, spread, size=n_t).astype(np.uint64)
+    i, j = match_positions(query, target)
+    assert i.dtype == np.int64
+    assert j.dtype == np.int64
+    pairs = list(zip(i.tolist(), j.tolist(), strict=True))
+    assert pairs == brute_pairs(query, target)  # also checks the (i, then j) order
+    assert np.all(query[i] == target[j])
+
+
+@pytest.mark.parametrize("side", ["query", "target"])
+def test_match_positions_skips_values_repeated_too_often(side: str) -> None:
+    frequent, rare = 7, 9
+    many = [frequent] * (MAX_REPEATS + 1) + [rare]
+    few = [frequent, rare, 11]
+    query, target = (many, few) if side == "query" else (few, many)
+    i, j = match_positions(np.asarray(query, dtype=np.uint64), np.asarray(target, dtype=np.uint64))
+    assert (i.tolist(), j.tolist()) == ([query.index(rare)], [target.index(rare)])
+
+
+def test_match_positions_keeps_values_repeated_up_to_the_limit() -> None:
+    query = np.asarray([4] * MAX_REPEATS, dtype=np.uint64)
+    target = np.asarray([4] * MAX_REPEATS + [5], dtype=np.uint64)
+    i, j = match_positions(query, target)
+    assert len(i) == len(j) == MAX_REPEATS * MAX_REPEATS
+    assert set(j.tolist()) == set(range(MAX_REPEATS))
+
+
+@pytest.mark.parametrize(("nq", "nt"), [(0, 5), (5, 0), (0, 0)])
+def test_match_positions_empty(nq: int, nt: int) -> None:
+    i, j = match_positions(np.arange(nq, dtype=np.uint64), np.arange(nt, dtype=np.uint64))
+    assert i.size == j.size == 0
+
+
+def test_match_positions_with_high_bit_values() -> None:
+    big = np.array([2**64 - 1, 2**63, 1], dtype=np.uint64)
+    i, j = match_positions(big, big[::-1].copy())
+    assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == [(0, 2), (1, 1), (2, 0)]
+
+
+# --- chain_seeds ------------------------------------------------------------------------
+
+
+def chain_sets(chains: list[np.ndarray], sd: Seeds) -> list[set[tuple[int, int]]]:
+    return [{(int(sd.d_pos[x]), int(sd.s_pos[x])) for x in c} for c in chains]
+
+
+def test_two_far_apart_diagonals_are_two_chains() -> None:
+    first = [(d, d + 100) for d in range(0, 20, 3)]
+    second = [(d, d - 195) for d in range(200, 220, 3)]
+    pairs = first + second
+    order = np.random.default_rng(0).permutation(len(pairs))
+    sd = seeds([pairs[x][0] for x in order], [pairs[x][1] for x in order])
+    chains = chain_seeds(sd, max_gap=30, shingle_size=K)
+    assert chain_sets(chains, sd) == [set(first), set(second)]
+    for c in chains:  # in deliverable order
+        assert np.all(np.diff(sd.d_pos[c]) >= 0)
+
+
+def test_one_diagonal_with_a_small_gap_is_one_chain() -> None:
+    d = [0, 1, 2, 3, 4, 20, 21, 22]  # gap of 16 < max_gap
+    sd = seeds(d, [x + 50 for x in d])
+    chains = chain_seeds(sd, max_gap=30, shingle_size=K)
+    assert len(chains) == 1
+    assert sorted(chains[0].tolist()) == list(range(len(d)))
+
+
+def test_gap_larger_than_max_gap_splits() -> None:
+    d = [0, 1, 2, 40, 41]
+    sd = seeds(d, [x + 50 for x in d])
+    assert len(chain_seeds(sd, max_gap=30, shingle_size=K)) == 2
+
+
+def test_source_jump_backwards_starts_a_new_chain() -> None:
+    # Same deliverable region, but the source goes back 20 shingles: another copy, not a continuation.
+    sd = seeds([0, 1, 2, 3, 4, 5], [100, 101, 102, 80, 81, 82])
+    chains = chain_seeds(sd, max_gap=30, shingle_size=K)
+    assert chain_sets(chains, sd) == [{(0, 100), (1, 101), (2, 102)}, {(3, 80), (4, 81), (5, 82)}]
+
+
+def test_seed_joins_the_chain_with_least_drift() -> None:
+    # Two copies of one source passage; each later seed continues its own diagonal.
+    sd = seeds([0, 10, 12, 22], [50, 20, 52, 22])
+    chains = chain_seeds(sd, max_gap=30, shingle_size=K)
+    assert chain_sets(chains, sd) == [{(0, 50), (12, 52)}, {(10, 20), (22, 22)}]
+
+
+def test_chain_seeds_empty() -> None:
+    assert chain_seeds(seeds([], []), max_gap=30, shingle_size=K) == []
+
+
+# --- covered / filled words -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trial", range(20))
+def test_covered_words_is_the_union_length(trial: int) -> None:
+    rng = np.random.default_rng(100 + trial)
+    starts = rng.integers(0, 80, size=int(rng.integers(0, 15)))
+    length = int(rng.integers(1, 8))
+    union = {w for s in starts.tolist() for w in range(s, s + length)}
+    assert covered_words(starts, length) == len(union)
+
+
+def test_covered_words_examples() -> None:
+    assert covered_words(np.array([], dtype=np.int64), 5) == 0
+    assert covered_words(np.array([0]), 5) == 5
+    assert covered_words(np.array([0, 1]), 5) == 6
+    assert covered_words(np.array([10, 0, 0]), 5) == 10
+
+
+def test_filled_words_fills_same_diagonal_gaps() -> None:
+    # Seeds 0 and 10 on one diagonal: words 0..14 all counted (5 + 5 covered, 5 filled).
+    assert filled_words(np.array([10, 0]), np.array([110, 100]), K, max_fill=30) == 15
+    assert covered_words(np.array([0, 10]), K) == 10
+
+
+def test_filled_words_does_not_fill_across_diagonals() -> None:
+    assert filled_words(np.array([0, 10]), np.array([100, 120]), K, max_fill=30) == 10
+    assert filled_words(np.array([0, 10]), np.array([100, 105]), K, max_fill=30) == 10
+
+
+def test_filled_words_respects_max_fill() -> None:
+    assert filled_words(np.array([0, 40]), np.array([0, 40]), K, max_fill=30) == 10
+    assert filled_words(np.array([0, 30]), np.array([0, 30]), K, max_fill=30) == 35
+
+
+def test_filled_words_adjacent_and_mixed() -> None:
+    # Overlapping seeds (gap <= K) are counted once; a same-diagonal gap and an off-diagonal one.
+    d = np.array([0, 2, 12, 40])
+    s = np.array([0, 2, 12, 90])
+    assert filled_words(d, s, K, max_fill=30) == covered_words(d, K) + (10 - K)
+    assert filled_words(np.array([7]), np.array([3]), K, max_fill=30) == K
+    assert filled_words(np.array([], dtype=np.int64), np.array([], dtype=np.int64), K, max_fill=30) == 0
+
+
+# --- extend_exact -----------------------------------------------------------------------
+
+
+def test_extend_exact_grows_both_ways() -> None:
+    d = np.array([9, 1, 2, 3, 4, 5, 6, 8])
+    s = np.array([7, 7, 1, 2, 3, 4, 5, 6, 7])
+    # Match d[2:5] == s[3:6]; equal words extend it to d[1:7] == s[2:8].
+    assert extend_exact(d, s, 2, 5, 3, 6) == (1, 7, 2, 8)
+
+
+def test_extend_exact_stops_at_ends() -> None:
+    w = np.array([1, 2, 3, 4])
+    assert extend_exact(w, w.copy(), 1, 2, 1, 2) == (0, 4, 0, 4)
+    assert extend_exact(w, np.array([0, 2, 3, 9]), 1, 3, 1, 3) == (1, 3, 1, 3)
+    assert extend_exact(w, np.array([2, 3]), 1, 3, 0, 2) == (1, 3, 0, 2)
+
+
+# --- drop_overlapping -------------------------------------------------------------------
+
+
+def test_drop_overlapping_keeps_the_larger() -> None:
+    big = alignment(0, 100)
+    small = alignment(60, 120)  # 40 of its 60 words overlap
+    assert drop_overlapping([small, big]) == [big]
+    assert drop_overlapping([big, small]) == [big]
+
+
+def test_drop_overlapping_keeps_slightly_overlapping_and_disjoint() -> None:
+    a = alignment(0, 100)
+    b = alignment(90, 150)  # 10 of 60 words overlap
+    c = alignment(300, 330)
+    assert drop_overlapping([c, b, a]) == [a, b, c]  # sorted by deliverable position
+
+
+def test_drop_overlapping_uses_matched_words_to_rank() -> None:
+    long_sparse = alignment(0, 80, matched=30)  # 50 of its 80 words overlap
+    short_dense = alignment(10, 60, matched=50)
+    assert drop_overlapping([long_sparse, short_dense]) == [short_dense]
+
+
+def test_drop_overlapping_empty() -> None:
+    assert drop_overlapping([]) == []
