@@ -17,7 +17,7 @@ from typing import Any
 from sklearn.metrics import precision_score, recall_score
 
 from leakwatch.config import Config
-from leakwatch.evaluate.measures import Passage, PanScores, pan_scores
+from leakwatch.evaluate.measures import PanScores, Passage, pan_scores
 from leakwatch.model import Finding
 from leakwatch.pipeline import index_paths, scan_paths
 from leakwatch.store import SQLiteStore
