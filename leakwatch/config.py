@@ -45,6 +45,9 @@ class FingerprintParams:
     num_perm: int = 128
     seed: int = 1
     lsh_threshold: float = 0.5
+    # Unordered bags of content words per passage find reworded passages that share
+    # few exact runs; a lower threshold, as rewording keeps only part of the words.
+    bag_lsh_threshold: float = 0.3
 
     @property
     def passage_window(self) -> int:
@@ -68,6 +71,8 @@ class FingerprintParams:
             raise ConfigError("fingerprint.num_perm must be between 16 and 1024")
         if not 0.05 <= self.lsh_threshold <= 0.95:
             raise ConfigError("fingerprint.lsh_threshold must be between 0.05 and 0.95")
+        if not 0.05 <= self.bag_lsh_threshold <= 0.95:
+            raise ConfigError("fingerprint.bag_lsh_threshold must be between 0.05 and 0.95")
 
 
 @dataclass(frozen=True)

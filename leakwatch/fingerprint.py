@@ -23,8 +23,8 @@ import numpy as np
 from datasketch import MinHash
 
 from leakwatch.config import FingerprintParams
-from leakwatch.keys import StoreKey
-from leakwatch.text import Tokens
+from leakwatch.keys import WORD_BAG_DOMAIN, StoreKey
+from leakwatch.text import Tokens, content_mask
 
 MINHASH_SCHEME = "affine32"
 _ROLL = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd multiplier of the rolling k-gram hash
@@ -102,11 +102,13 @@ def _slot_values(h32: np.ndarray, perms: tuple[np.ndarray, np.ndarray]) -> np.nd
         return mixed[:, None] * a[None, :] + b[None, :]
 
 
-def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams) -> np.ndarray:
-    """MinHash signature of every block of ``stride`` consecutive shingles.
+def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams,
+                 mask: np.ndarray | None = None) -> np.ndarray:
+    """MinHash signature of every block of ``stride`` consecutive values.
 
     Returns an array (blocks, num_perm) of uint32; the signature of any union of
-    blocks is the element-wise minimum of theirs.
+    blocks is the element-wise minimum of theirs. Values where ``mask`` is False
+    are left out (a block with none left has the empty signature, all 2^32-1).
     """
     n = keyed.shape[0]
     perms = permutations(params.num_perm, params.seed)
@@ -117,6 +119,8 @@ def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams) -> n
         last = min(n_blocks, first + _BLOCK_CHUNK)
         lo, hi = first * stride, min(n, last * stride)
         slots = _slot_values(h32[lo:hi], perms)
+        if mask is not None:
+            slots[~mask[lo:hi]] = np.uint32(0xFFFF_FFFF)
         starts = np.arange(0, hi - lo, stride)
         out[first:last] = np.minimum.reduceat(slots, starts, axis=0)
     return out
@@ -167,12 +171,18 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return h.view(np.int64)
 
 
-def lsh_shape(params: FingerprintParams) -> tuple[int, int]:
-    """(bands, rows) that datasketch's MinHashLSH picks for this threshold."""
+def lsh_shape(params: FingerprintParams, bag: bool = False) -> tuple[int, int]:
+    """(bands, rows) that datasketch's MinHashLSH picks for the shingle (or bag) threshold."""
     from datasketch.lsh import _optimal_param
 
-    bands, rows = _optimal_param(params.lsh_threshold, params.num_perm, 0.5, 0.5)
+    threshold = params.bag_lsh_threshold if bag else params.lsh_threshold
+    bands, rows = _optimal_param(threshold, params.num_perm, 0.5, 0.5)
     return int(bands), int(rows)
+
+
+def is_empty_signature(signatures: np.ndarray) -> np.ndarray:
+    """Per row: True for the signature of an empty set (nothing to match on)."""
+    return np.all(signatures == np.uint32(0xFFFF_FFFF), axis=-1)
 
 
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
@@ -189,6 +199,9 @@ class DocumentFingerprints:
     winnowed: np.ndarray  # int64 positions (shingle index) kept by winnowing
     passages: Passages
     signature: np.ndarray  # uint32 (num_perm,) document MinHash
+    # Per passage: MinHash of the unordered set of keyed content words (no order,
+    # no counts), for finding reworded passages.
+    bag_signatures: np.ndarray
 
     @property
     def n_words(self) -> int:
@@ -200,13 +213,26 @@ def fingerprint_tokens(tokens: Tokens, params: FingerprintParams, key: StoreKey)
     keyed = keyed_shingles(tokens, params, key)
     blocks = block_minima(keyed, params.passage_stride, params)
     signature = blocks.min(axis=0) if blocks.shape[0] else empty_signature(params)
+    passages = passages_from_blocks(blocks, keyed.shape[0], params.passage_stride)
     return DocumentFingerprints(
         tokens=tokens,
         keyed=keyed,
         winnowed=winnow(keyed, params.winnow_window),
-        passages=passages_from_blocks(blocks, keyed.shape[0], params.passage_stride),
+        passages=passages,
         signature=signature,
+        bag_signatures=bag_signatures(tokens, len(passages), params, key),
     )
+
+
+def bag_signatures(tokens: Tokens, n_passages: int, params: FingerprintParams, key: StoreKey) -> np.ndarray:
+    """Content-word bag signatures aligned with the shingle passages (passage p: word
+    blocks p and p+1, the words its shingles start at)."""
+    if n_passages == 0:
+        return np.zeros((0, params.num_perm), dtype=np.uint32)
+    words = key.prf64(tokens.ids, WORD_BAG_DOMAIN)
+    blocks = block_minima(words, params.passage_stride, params, mask=content_mask(tokens.ids))
+    sigs = passages_from_blocks(blocks, words.shape[0], params.passage_stride).signatures
+    return sigs[:n_passages]
 
 
 def to_datasketch(signature: np.ndarray, params: FingerprintParams) -> MinHash:

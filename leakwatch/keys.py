@@ -23,7 +23,8 @@ KEY_HEADER = "leakwatch-key-v1:"
 KEY_BYTES = 32
 # The upper half of each AES block is this constant: a domain tag that keeps
 # the PRF over shingle values apart from any other use of the same key.
-_SHINGLE_DOMAIN = np.uint64(0x6C77_7368_696E_676C)  # "lwshingl"
+SHINGLE_DOMAIN = np.uint64(0x6C77_7368_696E_676C)  # "lwshingl"
+WORD_BAG_DOMAIN = np.uint64(0x6C77_776F_7264_6267)  # "lwwordbg"
 
 
 class KeyFileError(Exception):
@@ -44,18 +45,19 @@ class StoreKey:
     def _subkey(self, purpose: bytes, size: int = 32) -> bytes:
         return hmac.new(self.secret, b"leakwatch/" + purpose, hashlib.sha256).digest()[:size]
 
-    def prf64(self, values: np.ndarray) -> np.ndarray:
+    def prf64(self, values: np.ndarray, domain: np.uint64 = SHINGLE_DOMAIN) -> np.ndarray:
         """Keyed pseudo-random function over an array of uint64 values.
 
         Each value is encrypted as one AES block (value, domain tag); the first 8
-        bytes of the ciphertext are the output. Equal inputs give equal outputs.
+        bytes of the ciphertext are the output. Equal inputs give equal outputs
+        within a domain; the same value in two domains gives unrelated outputs.
         """
         values = np.ascontiguousarray(values, dtype="<u8")
         if values.size == 0:
             return values.copy()
         blocks = np.empty((values.shape[0], 2), dtype="<u8")
         blocks[:, 0] = values
-        blocks[:, 1] = _SHINGLE_DOMAIN
+        blocks[:, 1] = domain
         encryptor = Cipher(algorithms.AES(self._subkey(b"shingle-prf", 16)), modes.ECB()).encryptor()
         out = encryptor.update(blocks.tobytes()) + encryptor.finalize()
         return np.frombuffer(out, dtype="<u8").reshape(-1, 2)[:, 0].astype(np.uint64)

@@ -89,3 +89,16 @@ def tokenize(text: str) -> Tokens:
         starts=offsets[:, 0].copy(),
         ends=offsets[:, 1].copy(),
     )
+
+
+@lru_cache(maxsize=1)
+def stop_ids() -> np.ndarray:
+    """Sorted word hashes of English function words, which carry no evidence of copying."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return np.array(sorted(word_hash(w) for w in ENGLISH_STOP_WORDS), dtype=np.uint64)
+
+
+def content_mask(ids: np.ndarray) -> np.ndarray:
+    """True for words that are not function words."""
+    return ~np.isin(ids, stop_ids())

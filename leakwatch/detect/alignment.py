@@ -45,6 +45,10 @@ class Alignment:
     s_char_end: int
     matched_words: int
     n_seeds: int
+    # "exact" (shared shingles) or "paraphrase" (similar sentences); similarity is
+    # the fragment cosine for paraphrases.
+    method: str = "exact"
+    similarity: float = 1.0
 
 
 def match_positions(query: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,3 +158,28 @@ def drop_overlapping(alignments: list[Alignment], max_overlap: float = 0.5) -> l
         ):
             kept.append(a)
     return sorted(kept, key=lambda x: x.d_word_start)
+
+
+def merge_overlapping(alignments: list[Alignment], gap: int = 0) -> list[Alignment]:
+    """Merge alignments that overlap (or lie within ``gap`` words) on both sides into one.
+
+    Two stages may find the same copied passage (exact runs inside a reworded
+    paragraph); reporting it once keeps one finding per passage.
+    """
+    merged: list[Alignment] = []
+    for a in sorted(alignments, key=lambda x: (x.d_word_start, x.s_word_start)):
+        for n, m in enumerate(merged):
+            if (a.d_word_start <= m.d_word_end + gap and m.d_word_start <= a.d_word_end + gap
+                    and a.s_word_start <= m.s_word_end + gap and m.s_word_start <= a.s_word_end + gap):
+                merged[n] = Alignment(
+                    min(m.d_word_start, a.d_word_start), max(m.d_word_end, a.d_word_end),
+                    min(m.s_word_start, a.s_word_start), max(m.s_word_end, a.s_word_end),
+                    min(m.s_char_start, a.s_char_start), max(m.s_char_end, a.s_char_end),
+                    max(m.matched_words, a.matched_words), m.n_seeds + a.n_seeds,
+                    m.method if m.method == a.method else "exact+paraphrase",
+                    max(m.similarity, a.similarity),
+                )
+                break
+        else:
+            merged.append(a)
+    return merged

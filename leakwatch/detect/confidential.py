@@ -31,11 +31,13 @@ from leakwatch.detect.alignment import (
     extend_exact,
     filled_words,
     match_positions,
+    merge_overlapping,
 )
 from leakwatch.detect.base import Deliverable, Detector
+from leakwatch.detect.paraphrase import align_sentences
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
-from leakwatch.fingerprint import band_keys, estimate_jaccard, keyed_shingles, lsh_shape
+from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles, lsh_shape
 from leakwatch.model import ExtractionError, Finding, Scores, SourceRef, Span
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
@@ -48,6 +50,7 @@ NEAR_DUPLICATE = "confidential-near-duplicate"
 class VerifiedSource:
     """A source re-read from its registered path, checked against its keyed digest."""
 
+    text: str
     tokens: Tokens
     keyed: np.ndarray
 
@@ -85,7 +88,7 @@ class SourceReader:
         tokens = tokenize(extracted.text)
         if len(tokens) != doc.n_words:
             return None
-        return VerifiedSource(tokens, keyed_shingles(tokens, self._store.params, self._store.key))
+        return VerifiedSource(extracted.text, tokens, keyed_shingles(tokens, self._store.params, self._store.key))
 
 
 def document_frequency_filter(hits: FingerprintHits, n_docs: int, params: DetectParams) -> np.ndarray:
@@ -116,19 +119,31 @@ def boilerplate_words(d_keyed: np.ndarray, frequent: np.ndarray, fp: Fingerprint
     return mask
 
 
+def explained_by(fragment: Alignment, exact: list[Alignment], share: float = 0.5) -> bool:
+    """True when exact alignments already cover most of a paraphrase fragment: the
+    exact spans are then the better boundaries (sentences overshoot a verbatim copy)."""
+    length = max(1, fragment.d_word_end - fragment.d_word_start)
+    covered = sum(max(0, min(fragment.d_word_end, a.d_word_end) - max(fragment.d_word_start, a.d_word_start))
+                  for a in exact)
+    return covered >= share * length
+
+
 class ConfidentialDetector(Detector):
     """Finds excerpts and near-duplicates of indexed confidential documents."""
 
     name = "confidential"
 
-    def __init__(self, store: FingerprintStore, config: Config, verify_sources: bool = True) -> None:
+    def __init__(self, store: FingerprintStore, config: Config, verify_sources: bool = True,
+                 paraphrase: bool = True) -> None:
         self.store = store
         self.config = config
         self.params = config.detect
         self.fp_params = store.params
         self.verify_sources = verify_sources
+        self.paraphrase = paraphrase
         self.sources = SourceReader(store, config)
         self._bands, self._rows = lsh_shape(store.params)
+        self._bag_bands, self._bag_rows = lsh_shape(store.params, bag=True)
 
     # --- candidates ---------------------------------------------------------------------
 
@@ -143,6 +158,12 @@ class ConfidentialDetector(Detector):
         if len(fp.passages):
             passage_hits = self.store.lookup_passages(band_keys(fp.passages.signatures, self._bands, self._rows))
             lsh_docs = {int(k) for k in np.unique(passage_hits.doc_keys)}
+            if self.paraphrase and self.verify_sources:
+                # Reworded passages: only worth looking for when the sources can be re-read.
+                usable = ~is_empty_signature(fp.bag_signatures)
+                bag_hits = self.store.lookup_passages(
+                    band_keys(fp.bag_signatures[usable], self._bag_bands, self._bag_rows), bag=True)
+                lsh_docs |= {int(k) for k in np.unique(bag_hits.doc_keys)}
         return by_doc, lsh_docs, frequent
 
     # --- alignment ----------------------------------------------------------------------
@@ -166,6 +187,20 @@ class ConfidentialDetector(Detector):
                 continue
             s_chars = src.tokens.char_span(f0, f1)
             out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c)))
+        return out
+
+    def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource) -> list[Alignment]:
+        d_tokens = fp_d.fingerprints.tokens
+        out = []
+        for frag in align_sentences(fp_d.extracted.text, d_tokens, src.text, src.tokens):
+            s_words = src.tokens.ids[frag.s_word_start : frag.s_word_end]
+            d_words = d_tokens.ids[frag.d_word_start : frag.d_word_end]
+            matched = int(np.isin(d_words, s_words).sum())
+            if matched < self.params.min_words:
+                continue
+            s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
+            out.append(Alignment(frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
+                                 s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine))
         return out
 
     def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:
@@ -216,6 +251,10 @@ class ConfidentialDetector(Detector):
             src = self.sources.get(doc) if self.verify_sources else None
             if src is not None:
                 alignments = self._align_verified(deliverable, src, skip)
+                if self.paraphrase:
+                    extra = [f for f in self._align_paraphrase(deliverable, src)
+                             if not explained_by(f, alignments)]
+                    alignments = merge_overlapping(alignments + extra)
             elif hits is not None:
                 alignments = self._align_fingerprints(deliverable, hits, skip)
             else:
@@ -243,8 +282,9 @@ class ConfidentialDetector(Detector):
                 EXCERPT, deliverable, doc, Span(start, end, deliverable.extracted.page_of(start)),
                 Span(a.s_char_start, a.s_char_end, doc.page_of(a.s_char_start)),
                 Scores(resemblance, a.matched_words / n_d, a.matched_words / n_s, a.matched_words,
-                       confidence(a.matched_words, resemblance, verified)),
-                verified,
+                       confidence(a.matched_words, max(resemblance, a.similarity if a.method != "exact"
+                                                       else resemblance), verified)),
+                verified, a.method,
             ))
         return out
 
@@ -265,10 +305,10 @@ class ConfidentialDetector(Detector):
                    confidence(matched, max(resemblance, min(covered_d, covered_s)), verified)),
             verified,
         )
-        return Finding(**{**finding.__dict__, "extra": {"passages": passages}})
+        return Finding(**{**finding.__dict__, "extra": {"method": "near-duplicate", "passages": passages}})
 
     def _finding(self, kind: str, deliverable: Deliverable, doc: SourceDocument, d_span: Span,
-                 s_span: Span, scores: Scores, verified: bool) -> Finding:
+                 s_span: Span, scores: Scores, verified: bool, method: str = "exact") -> Finding:
         return Finding(
             id=finding_id(kind, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
             kind=kind,
@@ -281,4 +321,5 @@ class ConfidentialDetector(Detector):
             verified=verified,
             deliverable_format=deliverable.extracted.format,
             deliverable_encoding=deliverable.extracted.encoding,
+            extra={"method": method},
         )

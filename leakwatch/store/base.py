@@ -145,11 +145,12 @@ class FingerprintStore(abc.ABC):
         """All stored fingerprints of one document, in position order."""
 
     @abc.abstractmethod
-    def lookup_passages(self, band_keys: np.ndarray) -> PassageHits:
+    def lookup_passages(self, band_keys: np.ndarray, bag: bool = False) -> PassageHits:
         """Stored passages sharing at least one LSH band with a query passage.
 
         Args:
             band_keys: (query passages, bands) int64 keys from :func:`fingerprint.band_keys`.
+            bag: look up the content-word bag bands instead of the shingle bands.
         """
 
     @abc.abstractmethod

@@ -24,7 +24,7 @@ import numpy as np
 
 import leakwatch
 from leakwatch.config import FingerprintParams
-from leakwatch.fingerprint import MINHASH_SCHEME, DocumentFingerprints, band_keys, lsh_shape
+from leakwatch.fingerprint import MINHASH_SCHEME, DocumentFingerprints, band_keys, is_empty_signature, lsh_shape
 from leakwatch.keys import StoreKey, load_or_create_key
 from leakwatch.store.base import (
     FORMAT_VERSION,
@@ -75,6 +75,7 @@ CREATE TABLE passages (
     shingle_start INTEGER NOT NULL,
     shingle_end INTEGER NOT NULL,
     signature BLOB NOT NULL,
+    bag_signature BLOB NOT NULL,
     PRIMARY KEY (doc_key, idx)
 ) WITHOUT ROWID;
 CREATE TABLE bands (
@@ -85,6 +86,14 @@ CREATE TABLE bands (
 );
 CREATE INDEX bands_key ON bands(band, key);
 CREATE INDEX bands_doc ON bands(doc_key);
+CREATE TABLE bag_bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
+    idx INTEGER NOT NULL
+);
+CREATE INDEX bag_bands_key ON bag_bands(band, key);
+CREATE INDEX bag_bands_doc ON bag_bands(doc_key);
 """
 
 _DOC_COLUMNS = (
@@ -99,6 +108,7 @@ def _as_int64(values: np.ndarray) -> list[int]:
 
 def _params_meta(params: FingerprintParams, key: StoreKey) -> dict[str, str]:
     bands, rows = lsh_shape(params)
+    bag_bands, bag_rows = lsh_shape(params, bag=True)
     return {
         "format_version": str(FORMAT_VERSION),
         "minhash_scheme": MINHASH_SCHEME,
@@ -110,6 +120,9 @@ def _params_meta(params: FingerprintParams, key: StoreKey) -> dict[str, str]:
         "lsh_threshold": repr(params.lsh_threshold),
         "lsh_bands": str(bands),
         "lsh_rows": str(rows),
+        "bag_lsh_threshold": repr(params.bag_lsh_threshold),
+        "bag_lsh_bands": str(bag_bands),
+        "bag_lsh_rows": str(bag_rows),
         "key_id": key.key_id,
     }
 
@@ -122,6 +135,7 @@ def _params_from_meta(meta: dict[str, str]) -> FingerprintParams:
         num_perm=int(meta["num_perm"]),
         seed=int(meta["seed"]),
         lsh_threshold=float(meta["lsh_threshold"]),
+        bag_lsh_threshold=float(meta["bag_lsh_threshold"]),
     )
 
 
@@ -189,6 +203,8 @@ class SQLiteStore(FingerprintStore):
         self.params = _params_from_meta(meta)
         self.lsh_bands = int(meta["lsh_bands"])
         self.lsh_rows = int(meta["lsh_rows"])
+        self.bag_lsh_bands = int(meta["bag_lsh_bands"])
+        self.bag_lsh_rows = int(meta["bag_lsh_rows"])
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -310,22 +326,25 @@ class SQLiteStore(FingerprintStore):
         )
         passages = fp.passages
         self._db.executemany(
-            "INSERT INTO passages (doc_key, idx, shingle_start, shingle_end, signature) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO passages (doc_key, idx, shingle_start, shingle_end, signature, bag_signature) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (
                 (doc_key, i, int(passages.shingle_starts[i]), int(passages.shingle_ends[i]),
-                 np.ascontiguousarray(passages.signatures[i], dtype="<u4").tobytes())
+                 np.ascontiguousarray(passages.signatures[i], dtype="<u4").tobytes(),
+                 np.ascontiguousarray(fp.bag_signatures[i], dtype="<u4").tobytes())
                 for i in range(len(passages))
             ),
         )
-        keys = band_keys(passages.signatures, self.lsh_bands, self.lsh_rows)
-        self._db.executemany(
-            "INSERT INTO bands (band, key, doc_key, idx) VALUES (?, ?, ?, ?)",
-            (
-                (band, int(keys[i, band]), doc_key, i)
-                for i in range(keys.shape[0])
-                for band in range(self.lsh_bands)
-            ),
-        )
+        for table, sigs, n_bands, n_rows in (
+            ("bands", passages.signatures, self.lsh_bands, self.lsh_rows),
+            ("bag_bands", fp.bag_signatures, self.bag_lsh_bands, self.bag_lsh_rows),
+        ):
+            keys = band_keys(sigs, n_bands, n_rows)
+            usable = np.nonzero(~is_empty_signature(sigs))[0].tolist()
+            self._db.executemany(
+                f"INSERT INTO {table} (band, key, doc_key, idx) VALUES (?, ?, ?, ?)",
+                ((band, int(keys[i, band]), doc_key, i) for i in usable for band in range(n_bands)),
+            )
 
     def remove_document(self, doc_id: str) -> bool:
         with self._transaction():
@@ -356,7 +375,8 @@ class SQLiteStore(FingerprintStore):
         ).fetchall()
         return _hits(rows)
 
-    def lookup_passages(self, band_keys: np.ndarray) -> PassageHits:
+    def lookup_passages(self, band_keys: np.ndarray, bag: bool = False) -> PassageHits:
+        table = "bag_bands" if bag else "bands"
         n_query, n_bands = band_keys.shape
         self._query_table(
             "q_band",
@@ -365,7 +385,7 @@ class SQLiteStore(FingerprintStore):
         )
         rows = self._db.execute(
             "SELECT DISTINCT q.qp, b.doc_key, b.idx FROM q_band q "
-            "JOIN bands b ON b.band = q.band AND b.key = q.key"
+            f"JOIN {table} b ON b.band = q.band AND b.key = q.key"
         ).fetchall()
         arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
         return PassageHits(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy())

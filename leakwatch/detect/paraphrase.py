@@ -1,0 +1,157 @@
+"""Paraphrase-tolerant alignment over sentences (seed, extend, validate).
+
+Exact shingles miss passages whose words were shuffled, replaced or translated
+back and forth: few 5-word runs survive. This stage follows the sentence-level
+approach of the strongest PAN text-alignment systems (Sanchez-Perez, Sidorov &
+Gelbukh, 2014): sentences of both documents become tf-isf vectors of their
+content words; sentence pairs with both cosine and Dice above a threshold are
+seeds; seeds close together in both documents are clustered into fragments,
+and a fragment pair is kept only if the fragments as a whole are similar.
+
+It needs the words of the source, so it runs only when the source has been
+re-read from its registered path (the store keeps no text).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from leakwatch.text import Tokens, content_mask, stop_ids
+
+# Sentence ends: terminal punctuation followed by white space, or a blank line.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+|\n\s*\n")
+MIN_SENTENCE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class ParaphraseParams:
+    seed_cosine: float = 0.33
+    seed_dice: float = 0.33
+    max_gap: int = 4  # sentences
+    fragment_cosine: float = 0.34
+    min_seeds: int = 2
+    single_seed_cosine: float = 0.6
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A pair of sentence ranges judged to be one reworded passage."""
+
+    d_word_start: int
+    d_word_end: int
+    s_word_start: int
+    s_word_end: int
+    cosine: float
+    n_seeds: int
+
+
+def sentence_bounds(text: str, tokens: Tokens) -> np.ndarray:
+    """Word index where each sentence starts (plus a final ``len(tokens)``).
+
+    Sentences shorter than MIN_SENTENCE_WORDS are joined to the next one, so that
+    headings and list bullets do not become seeds on their own.
+    """
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    cuts = np.searchsorted(tokens.starts, np.asarray(ends, dtype=np.int64), side="left")
+    bounds = [0]
+    for c in cuts.tolist():
+        if c - bounds[-1] >= MIN_SENTENCE_WORDS and c < len(tokens):
+            bounds.append(c)
+    bounds.append(len(tokens))
+    return np.asarray(bounds, dtype=np.int64)
+
+
+def _sentence_terms(ids: np.ndarray, bounds: np.ndarray) -> list[np.ndarray]:
+    content = content_mask(ids)
+    return [np.unique(ids[a:b][content[a:b]]) for a, b in itertools.pairwise(bounds)]
+
+
+def _tfisf_matrix(sentences: list[np.ndarray], vocab: np.ndarray, isf: np.ndarray) -> np.ndarray:
+    """Dense L2-normalised binary tf x isf rows (sentences are short: tf is 0/1)."""
+    m = np.zeros((len(sentences), vocab.shape[0]), dtype=np.float32)
+    for row, terms in enumerate(sentences):
+        cols = np.searchsorted(vocab, terms)
+        m[row, cols] = isf[cols]
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norms == 0, 1, norms)
+
+
+def align_sentences(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens,
+                    params: ParaphraseParams | None = None) -> list[Fragment]:
+    """Reworded passages shared by a deliverable and a source, as word ranges."""
+    p = params or ParaphraseParams()
+    d_bounds, s_bounds = sentence_bounds(d_text, d_tokens), sentence_bounds(s_text, s_tokens)
+    d_sent = _sentence_terms(d_tokens.ids, d_bounds)
+    s_sent = _sentence_terms(s_tokens.ids, s_bounds)
+    if not d_sent or not s_sent:
+        return []
+    all_sent = d_sent + s_sent
+    vocab = np.unique(np.concatenate([*all_sent, np.zeros(0, dtype=np.uint64)]))
+    if vocab.size == 0:
+        return []
+    sf = np.zeros(vocab.shape[0])
+    for terms in all_sent:
+        sf[np.searchsorted(vocab, terms)] += 1
+    isf = np.log(len(all_sent) / sf).astype(np.float32)
+    dm, sm = _tfisf_matrix(d_sent, vocab, isf), _tfisf_matrix(s_sent, vocab, isf)
+    cosine = dm @ sm.T
+    d_len = np.array([t.size for t in d_sent], dtype=np.float32)
+    s_len = np.array([t.size for t in s_sent], dtype=np.float32)
+    inter = (dm > 0).astype(np.float32) @ (sm > 0).astype(np.float32).T
+    dice = 2 * inter / np.maximum(1, d_len[:, None] + s_len[None, :])
+    di, sj = np.nonzero((cosine > p.seed_cosine) & (dice > p.seed_dice))
+    if di.size == 0:
+        return []
+    fragments = []
+    for cluster in _cluster(di, sj, p.max_gap):
+        ci, cj = di[cluster], sj[cluster]
+        d0, d1, s0, s1 = int(ci.min()), int(ci.max()) + 1, int(cj.min()), int(cj.max()) + 1
+        d_vec = dm[d0:d1].sum(axis=0)
+        s_vec = sm[s0:s1].sum(axis=0)
+        denom = float(np.linalg.norm(d_vec) * np.linalg.norm(s_vec)) or 1.0
+        sim = float(d_vec @ s_vec) / denom
+        best_seed = float(cosine[ci, cj].max())
+        if sim < p.fragment_cosine:
+            continue
+        if len(cluster) < p.min_seeds and best_seed < p.single_seed_cosine:
+            continue
+        dw0, dw1 = _trim(d_tokens.ids, int(d_bounds[d0]), int(d_bounds[d1]),
+                         s_tokens.ids[s_bounds[s0] : s_bounds[s1]])
+        sw0, sw1 = _trim(s_tokens.ids, int(s_bounds[s0]), int(s_bounds[s1]),
+                         d_tokens.ids[d_bounds[d0] : d_bounds[d1]])
+        if dw1 > dw0 and sw1 > sw0:
+            fragments.append(Fragment(dw0, dw1, sw0, sw1, sim, len(cluster)))
+    return fragments
+
+
+def _trim(ids: np.ndarray, start: int, end: int, other: np.ndarray) -> tuple[int, int]:
+    """Shrink [start, end) to its first and last content word that the other side also has:
+    sentence boundaries overshoot a copied passage that starts or ends mid-sentence."""
+    shared = np.isin(ids[start:end], other) & ~np.isin(ids[start:end], stop_ids())
+    hits = np.nonzero(shared)[0]
+    if hits.size == 0:
+        return start, start
+    return start + int(hits[0]), start + int(hits[-1]) + 1
+
+
+def _cluster(di: np.ndarray, sj: np.ndarray, max_gap: int) -> list[np.ndarray]:
+    """Connected groups of seeds: sorted by deliverable sentence, a seed joins a group
+    whose latest seed is at most ``max_gap`` sentences away on both sides."""
+    order = np.lexsort((sj, di))
+    groups: list[list[int]] = []
+    tails: list[tuple[int, int]] = []
+    for n in order.tolist():
+        i, j = int(di[n]), int(sj[n])
+        for g, (ti, tj) in enumerate(tails):
+            if i - ti <= max_gap and abs(j - tj) <= max_gap:
+                groups[g].append(n)
+                tails[g] = (i, max(tj, j) if abs(j - tj) <= max_gap else tj)
+                break
+        else:
+            groups.append([n])
+            tails.append((i, j))
+    return [np.asarray(g, dtype=np.int64) for g in groups]
