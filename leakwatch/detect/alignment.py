@@ -49,6 +49,8 @@ class Alignment:
     # the fragment cosine for paraphrases.
     method: str = "exact"
     similarity: float = 1.0
+    # The learned scorer's P(copied) for a paraphrase; None for exact matches.
+    probability: float | None = None
 
 
 def match_positions(query: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,6 +180,7 @@ def merge_overlapping(alignments: list[Alignment], gap: int = 0) -> list[Alignme
                     max(m.matched_words, a.matched_words), m.n_seeds + a.n_seeds,
                     m.method if m.method == a.method else "exact+paraphrase",
                     max(m.similarity, a.similarity),
+                    max((p for p in (m.probability, a.probability) if p is not None), default=None),
                 )
                 break
         else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -34,7 +35,8 @@ from leakwatch.detect.alignment import (
     merge_overlapping,
 )
 from leakwatch.detect.base import Deliverable, Detector
-from leakwatch.detect.paraphrase import align_sentences
+from leakwatch.detect.paraphrase import RELAXED, ParaphraseParams, align_sentences, fragment_features
+from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
 from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles, lsh_shape
@@ -134,13 +136,14 @@ class ConfidentialDetector(Detector):
     name = "confidential"
 
     def __init__(self, store: FingerprintStore, config: Config, verify_sources: bool = True,
-                 paraphrase: bool = True) -> None:
+                 paraphrase: bool = True, scorer: LogisticScorer | Literal["default"] | None = "default") -> None:
         self.store = store
         self.config = config
         self.params = config.detect
         self.fp_params = store.params
         self.verify_sources = verify_sources
         self.paraphrase = paraphrase
+        self.scorer = load_default_scorer() if scorer == "default" else scorer
         self.sources = SourceReader(store, config)
         self._bands, self._rows = lsh_shape(store.params)
         self._bag_bands, self._bag_rows = lsh_shape(store.params, bag=True)
@@ -190,17 +193,26 @@ class ConfidentialDetector(Detector):
         return out
 
     def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource) -> list[Alignment]:
+        """Reworded passages: relaxed sentence fragments, kept when the learned scorer
+        says they are copies (or, without a scorer, by the hand-set gates)."""
         d_tokens = fp_d.fingerprints.tokens
+        k = self.fp_params.shingle_size
+        params = RELAXED if self.scorer is not None else ParaphraseParams()
         out = []
-        for frag in align_sentences(fp_d.extracted.text, d_tokens, src.text, src.tokens):
-            s_words = src.tokens.ids[frag.s_word_start : frag.s_word_end]
-            d_words = d_tokens.ids[frag.d_word_start : frag.d_word_end]
-            matched = int(np.isin(d_words, s_words).sum())
+        for frag in align_sentences(fp_d.extracted.text, d_tokens, src.text, src.tokens, params):
+            x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
+            matched = round(float(np.expm1(x[0])))
             if matched < self.params.min_words:
                 continue
+            probability = None
+            if self.scorer is not None:
+                probability = float(self.scorer.probability(x)[0])
+                if probability < self.scorer.threshold:
+                    continue
             s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
             out.append(Alignment(frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
-                                 s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine))
+                                 s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine,
+                                 probability))
         return out
 
     def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:
@@ -282,8 +294,9 @@ class ConfidentialDetector(Detector):
                 EXCERPT, deliverable, doc, Span(start, end, deliverable.extracted.page_of(start)),
                 Span(a.s_char_start, a.s_char_end, doc.page_of(a.s_char_start)),
                 Scores(resemblance, a.matched_words / n_d, a.matched_words / n_s, a.matched_words,
-                       confidence(a.matched_words, max(resemblance, a.similarity if a.method != "exact"
-                                                       else resemblance), verified)),
+                       a.probability if a.probability is not None
+                       else confidence(a.matched_words, max(resemblance, a.similarity if a.method != "exact"
+                                                            else resemblance), verified)),
                 verified, a.method,
             ))
         return out

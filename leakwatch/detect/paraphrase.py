@@ -37,6 +37,15 @@ class ParaphraseParams:
     single_seed_cosine: float = 0.6
 
 
+# Candidate generation when a learned scorer decides: looser gates, so that the
+# scorer (not hand-set thresholds) separates reworded copies from topic overlap.
+RELAXED = ParaphraseParams(seed_cosine=0.25, seed_dice=0.25, fragment_cosine=0.25, min_seeds=1,
+                           single_seed_cosine=0.0)
+
+FEATURES = ("log_matched_words", "shingle_jaccard", "cosine", "overlap_deliverable", "overlap_source",
+            "length_ratio", "log_seeds", "seeds_per_100_words")
+
+
 @dataclass(frozen=True)
 class Fragment:
     """A pair of sentence ranges judged to be one reworded passage."""
@@ -155,3 +164,34 @@ def _cluster(di: np.ndarray, sj: np.ndarray, max_gap: int) -> list[np.ndarray]:
             groups.append([n])
             tails.append((i, j))
     return [np.asarray(g, dtype=np.int64) for g in groups]
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    sa, sb = np.unique(a), np.unique(b)
+    union = np.union1d(sa, sb).size
+    return np.intersect1d(sa, sb, assume_unique=True).size / union if union else 0.0
+
+
+def fragment_features(frag: Fragment, d_ids: np.ndarray, s_ids: np.ndarray, d_shingles: np.ndarray,
+                      s_shingles: np.ndarray, shingle_size: int) -> np.ndarray:
+    """The scorer's view of a fragment pair, in the order of :data:`FEATURES`.
+
+    Every feature is a count or a ratio over word and shingle hashes (keyed or not,
+    equality is all that matters), so the same code serves training and scanning.
+    """
+    d = d_ids[frag.d_word_start : frag.d_word_end]
+    s = s_ids[frag.s_word_start : frag.s_word_end]
+    d_content, s_content = d[content_mask(d)], s[content_mask(s)]
+    matched = int(np.isin(d, s).sum())
+    d_len, s_len = max(1, d.size), max(1, s.size)
+    return np.array([
+        np.log1p(matched),
+        _jaccard(d_shingles[frag.d_word_start : max(frag.d_word_start, frag.d_word_end - shingle_size + 1)],
+                 s_shingles[frag.s_word_start : max(frag.s_word_start, frag.s_word_end - shingle_size + 1)]),
+        frag.cosine,
+        float(np.isin(d_content, s_content).mean()) if d_content.size else 0.0,
+        float(np.isin(s_content, d_content).mean()) if s_content.size else 0.0,
+        min(d_len, s_len) / max(d_len, s_len),
+        np.log1p(frag.n_seeds),
+        100.0 * frag.n_seeds / d_len,
+    ], dtype=np.float64)
