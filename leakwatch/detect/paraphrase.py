@@ -31,7 +31,10 @@ MIN_SENTENCE_WORDS = 4
 class ParaphraseParams:
     seed_cosine: float = 0.33
     seed_dice: float = 0.33
-    max_gap: int = 4  # sentences
+    max_gap: int = 4  # sentences, in the deliverable
+    # A summary condenses many source sentences into few: seeds of one passage can
+    # lie further apart in the source than in the deliverable.
+    max_source_gap: int = 4
     fragment_cosine: float = 0.34
     min_seeds: int = 2
     single_seed_cosine: float = 0.6
@@ -39,7 +42,7 @@ class ParaphraseParams:
 
 # Candidate generation when a learned scorer decides: looser gates, so that the
 # scorer (not hand-set thresholds) separates reworded copies from topic overlap.
-RELAXED = ParaphraseParams(seed_cosine=0.25, seed_dice=0.25, fragment_cosine=0.25, min_seeds=1,
+RELAXED = ParaphraseParams(seed_cosine=0.25, seed_dice=0.25, fragment_cosine=0.25, min_seeds=1, max_source_gap=20,
                            single_seed_cosine=0.0)
 
 FEATURES = ("log_matched_words", "shingle_jaccard", "cosine", "overlap_deliverable", "overlap_source",
@@ -116,7 +119,7 @@ def align_sentences(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens
     if di.size == 0:
         return []
     fragments = []
-    for cluster in _cluster(di, sj, p.max_gap):
+    for cluster in _cluster(di, sj, p.max_gap, p.max_source_gap):
         ci, cj = di[cluster], sj[cluster]
         d0, d1, s0, s1 = int(ci.min()), int(ci.max()) + 1, int(cj.min()), int(cj.max()) + 1
         d_vec = dm[d0:d1].sum(axis=0)
@@ -147,18 +150,19 @@ def _trim(ids: np.ndarray, start: int, end: int, other: np.ndarray) -> tuple[int
     return start + int(hits[0]), start + int(hits[-1]) + 1
 
 
-def _cluster(di: np.ndarray, sj: np.ndarray, max_gap: int) -> list[np.ndarray]:
+def _cluster(di: np.ndarray, sj: np.ndarray, max_gap: int, max_source_gap: int) -> list[np.ndarray]:
     """Connected groups of seeds: sorted by deliverable sentence, a seed joins a group
-    whose latest seed is at most ``max_gap`` sentences away on both sides."""
+    whose latest seed is at most ``max_gap`` sentences away in the deliverable and
+    ``max_source_gap`` in the source."""
     order = np.lexsort((sj, di))
     groups: list[list[int]] = []
     tails: list[tuple[int, int]] = []
     for n in order.tolist():
         i, j = int(di[n]), int(sj[n])
         for g, (ti, tj) in enumerate(tails):
-            if i - ti <= max_gap and abs(j - tj) <= max_gap:
+            if i - ti <= max_gap and abs(j - tj) <= max_source_gap:
                 groups[g].append(n)
-                tails[g] = (i, max(tj, j) if abs(j - tj) <= max_gap else tj)
+                tails[g] = (i, j)
                 break
         else:
             groups.append([n])
