@@ -317,3 +317,10 @@ def test_console_script_in_a_real_process(tmp_path: Path, secret_text: str, voca
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     help_text = subprocess.run([exe, "scan", "--help"], capture_output=True, text=True).stdout
     assert "Examples:" in help_text and "--fail-on" in help_text
+
+
+def test_evaluate_refuses_a_folder_that_is_not_a_corpus(tmp_path: Path) -> None:
+    code, _, err = run("evaluate", "pan", str(tmp_path))
+    assert code == 2 and "not a PAN text-alignment corpus" in err
+    code, _, err = run("evaluate", "labels", str(tmp_path))
+    assert code == 2 and "file_information.csv" in err

@@ -108,3 +108,30 @@ def test_pdf_samples_scan_reports_each_unreadable_pdf(tmp_path: Path) -> None:
         assert errors.get(name) == "encrypted", name
     assert errors.get("base.pdf") is None
     assert report["summary"]["files_scanned"] + len(report["errors"]) >= 86
+
+
+def test_evaluate_pan_reproduces_the_readme_table() -> None:
+    pan = corpus("pan13-text-alignment-sample")
+    result = CliRunner().invoke(cli, ["evaluate", "pan", str(pan), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    listed = data["listed_pairs"]
+    assert listed["classes"]["01-no-plagiarism"]["detections"] == 0
+    assert listed["classes"]["02-no-obfuscation"]["plagdet"] >= 0.95
+    assert listed["classes"]["03-random-obfuscation"]["plagdet"] >= 0.8
+    assert listed["classes"]["05-summary-obfuscation"]["plagdet"] >= 0.5
+    assert listed["overall"]["plagdet"] >= 0.82
+    assert listed["overall"]["granularity"] <= 1.1
+    assert listed["document_level"]["precision"] == 1.0
+    # whole-index mode counts every finding, including reuse the sample does not annotate
+    assert data["whole_index"]["overall"]["recall"] == listed["overall"]["recall"]
+
+
+def test_evaluate_labels_on_short_answers() -> None:
+    answers = corpus("clough-stevenson-short-answers-sample")
+    result = CliRunner().invoke(cli, ["evaluate", "labels", str(answers), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["roc_auc"] >= 0.9
+    assert data["precision"] == 1.0  # no independent answer flagged
+    assert data["flagged_by_category"]["non"].startswith("0/")

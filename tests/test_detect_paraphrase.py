@@ -1,0 +1,147 @@
+"""The paraphrase stage and its learned scorer."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from leakwatch.cli import cli
+from leakwatch.detect.paraphrase import FEATURES, Fragment, align_sentences, sentence_bounds
+from leakwatch.detect.scorer import LogisticScorer, ModelError, load_default_scorer
+from leakwatch.text import tokenize
+from tests.conftest import make_text
+
+ENGLISH = (
+    "The committee reviewed the quarterly forecast and found that revenue from the northern region had "
+    "fallen for the third time in a row. Managers blamed the delay of the new distribution centre, which "
+    "was meant to open in spring but is still waiting for its permits. The finance team proposed moving "
+    "two large customers to the southern warehouse until the permits arrive. Sales leaders objected that "
+    "the longer delivery times would breach the service agreements signed last year. After a long "
+    "debate the committee asked for a cost comparison of both options before the next meeting. It also "
+    "decided to freeze hiring in the northern region until the centre opens. The chief executive asked "
+    "that customers be told about the delay in person rather than by letter."
+)
+# The same content reworded: synonyms, reordered clauses, dropped and added words.
+REWORDED = (
+    "Reviewing the quarterly forecast, the committee found northern region revenue had dropped for a "
+    "third consecutive time. The delay of the new distribution centre was blamed by managers; it should "
+    "have opened in spring but still waits for permits. Moving two big customers to the southern "
+    "warehouse until permits arrive was proposed by the finance team. Sales leaders objected because "
+    "longer delivery times would breach service agreements signed last year. Following a long debate, "
+    "the committee requested a cost comparison of the two options ahead of the next meeting. It further "
+    "decided on a hiring freeze in the northern region until the centre opens."
+)
+UNRELATED = (
+    "The orchestra opened its season with a programme of late romantic symphonies. Critics praised the "
+    "new conductor for the clarity of the strings and the restraint of the brass. The hall, renovated "
+    "over the summer, now has seats that are wider and an acoustic canopy above the stage. Tickets for "
+    "the winter concerts sold out within a day, and the board is considering a second series of matinee "
+    "performances for families with young children. Several soloists will visit in the spring."
+)
+
+
+def test_sentence_bounds_skip_short_sentences() -> None:
+    text = "Intro. " + ENGLISH
+    tokens = tokenize(text)
+    bounds = sentence_bounds(text, tokens)
+    assert bounds[0] == 0 and bounds[-1] == len(tokens)
+    assert np.all(np.diff(bounds) >= 4)  # "Intro." joined to the next sentence
+
+
+def test_reworded_passage_aligns_and_unrelated_does_not() -> None:
+    filler = make_text(3, 200)
+    d_text = filler + "\n\n" + REWORDED + "\n\n" + make_text(4, 150)
+    s_text = make_text(5, 300) + "\n\n" + ENGLISH + "\n\n" + make_text(6, 100)
+    frags = align_sentences(d_text, tokenize(d_text), s_text, tokenize(s_text))
+    assert len(frags) == 1
+    d_tok, s_tok = tokenize(d_text), tokenize(s_text)
+    d0, d1 = d_tok.char_span(frags[0].d_word_start, frags[0].d_word_end)
+    s0, s1 = s_tok.char_span(frags[0].s_word_start, frags[0].s_word_end)
+    r0, e0 = d_text.index(REWORDED), s_text.index(ENGLISH)
+    assert d0 >= r0 - 1 and d1 <= r0 + len(REWORDED)
+    assert min(d1, r0 + len(REWORDED)) - max(d0, r0) > 0.8 * len(REWORDED)
+    assert min(s1, e0 + len(ENGLISH)) - max(s0, e0) > 0.7 * len(ENGLISH)
+    u_text = UNRELATED + " " + make_text(7, 100)
+    assert align_sentences(u_text, tokenize(u_text), s_text, tokenize(s_text)) == []
+
+
+def test_reworded_excerpt_is_reported_through_the_cli(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text(make_text(21, 400) + "\n\n" + ENGLISH + "\n\n" + make_text(22, 300), encoding="utf-8")
+    store = tmp_path / "store"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", "add", str(secret), "--store", str(store)]).exit_code == 0
+    deliverable = tmp_path / "memo.txt"
+    deliverable.write_text(UNRELATED + "\n\n" + REWORDED + "\n", encoding="utf-8")
+    result = runner.invoke(cli, ["scan", str(deliverable), "--store", str(store), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["verified"] is True
+    assert 0.0 < finding["scores"]["confidence"] <= 1.0
+    text = deliverable.read_text(encoding="utf-8")
+    r0 = text.index(REWORDED)
+    d = finding["deliverable"]
+    assert min(d["end"], r0 + len(REWORDED)) - max(d["start"], r0) > 0.8 * len(REWORDED)
+    clean = tmp_path / "clean.txt"
+    clean.write_text(UNRELATED, encoding="utf-8")
+    result = runner.invoke(cli, ["scan", str(clean), "--store", str(store)])
+    assert result.exit_code == 0
+
+
+def test_paraphrase_stage_finds_what_exact_runs_miss(tmp_path: Path) -> None:
+    """Word order changed everywhere: no 5-word run survives, only the paraphrase stage sees it."""
+    sentences = re.split(r"(?<=\.) ", ENGLISH)
+    shuffled = " ".join(" ".join(reversed(s.rstrip(".").split())) + "." for s in sentences)
+    secret = tmp_path / "secret.txt"
+    secret.write_text(make_text(23, 300) + "\n\n" + ENGLISH, encoding="utf-8")
+    store = tmp_path / "store"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", "add", str(secret), "--store", str(store)]).exit_code == 0
+    deliverable = tmp_path / "d.txt"
+    deliverable.write_text(UNRELATED + "\n\n" + shuffled, encoding="utf-8")
+    result = runner.invoke(cli, ["scan", str(deliverable), "--store", str(store), "--format", "json"])
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["method"] == "paraphrase"
+    assert finding["scores"]["resemblance"] < 0.05
+    assert finding["scores"]["confidence"] >= load_default_scorer().threshold
+
+
+def test_shipped_model_loads_from_json_and_scores() -> None:
+    scorer = load_default_scorer()
+    assert scorer.features == FEATURES
+    assert 0.5 <= scorer.threshold < 1.0
+    cv = scorer.metadata["cross_validation"]
+    assert cv["all"]["roc_auc"] > 0.85
+    strong = np.array([np.log1p(80), 0.2, 0.8, 0.9, 0.8, 0.9, np.log1p(6), 8.0])
+    weak = np.array([np.log1p(20), 0.0, 0.26, 0.3, 0.1, 0.2, np.log1p(1), 5.0])
+    p_strong, p_weak = scorer.probability(np.vstack([strong, weak]))
+    assert p_strong > scorer.threshold > p_weak
+
+
+def test_model_file_is_plain_json_without_pickle() -> None:
+    path = Path(__file__).resolve().parents[1] / "leakwatch" / "detect" / "paraphrase_scorer.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert set(data) >= {"features", "mean", "scale", "coef", "intercept", "threshold"}
+    package = Path(__file__).resolve().parents[1] / "leakwatch"
+    for source in package.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import pickle|from pickle|import joblib|import dill)", text, re.M), source
+
+
+def test_model_with_other_features_is_refused() -> None:
+    data = load_default_scorer().to_dict()
+    data["features"] = [*data["features"][:-1], "something_else"]
+    with pytest.raises(ModelError):
+        LogisticScorer.from_dict(data)
+
+
+def test_fragment_dataclass_is_word_ranges() -> None:
+    rng = random.Random(1)
+    f = Fragment(1, 5, 2, 9, rng.random(), 2)
+    assert f.d_word_end > f.d_word_start and f.s_word_end > f.s_word_start

@@ -1,0 +1,63 @@
+"""PAN measures against hand-computed values (Potthast et al. 2010 definitions)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from leakwatch.evaluate.measures import Passage, detects, pan_scores
+
+
+def P(t0: int, t1: int, s0: int, s1: int, susp: str = "d", src: str = "s") -> Passage:
+    return Passage(susp, src, t0, t1, s0, s1)
+
+
+def test_perfect_detection() -> None:
+    case = P(100, 200, 50, 150)
+    s = pan_scores([case], [case])
+    assert (s.precision, s.recall, s.granularity, s.plagdet) == (1.0, 1.0, 1.0, 1.0)
+
+
+def test_half_detection_recall_and_precision() -> None:
+    case = P(0, 100, 0, 100)
+    det = P(50, 150, 50, 150)  # half inside on both sides
+    s = pan_scores([case], [det])
+    assert s.recall == pytest.approx(0.5)
+    assert s.precision == pytest.approx(0.5)
+    assert s.plagdet == pytest.approx(0.5)
+
+
+def test_granularity_penalises_split_detections() -> None:
+    case = P(0, 100, 0, 100)
+    dets = [P(0, 50, 0, 50), P(50, 100, 50, 100)]
+    s = pan_scores([case], dets)
+    assert s.recall == pytest.approx(1.0)
+    assert s.precision == pytest.approx(1.0)
+    assert s.granularity == 2.0
+    assert s.plagdet == pytest.approx(1.0 / math.log2(3))
+
+
+def test_detection_on_the_wrong_source_counts_for_nothing() -> None:
+    case = P(0, 100, 0, 100, src="right")
+    det = P(0, 100, 0, 100, src="wrong")
+    assert not detects(case, det)
+    s = pan_scores([case], [det])
+    assert s.recall == 0.0 and s.precision == 0.0 and s.plagdet == 0.0
+
+
+def test_overlap_on_one_side_only_is_not_a_detection() -> None:
+    assert not detects(P(0, 100, 0, 100), P(0, 100, 500, 600))
+
+
+def test_no_cases_no_detections_is_perfect_and_false_alarms_are_not() -> None:
+    assert pan_scores([], []).plagdet == 1.0
+    alarm = pan_scores([], [P(0, 10, 0, 10)])
+    assert alarm.precision == 0.0 and alarm.plagdet == 0.0
+
+
+def test_overlapping_detections_are_not_counted_twice() -> None:
+    case = P(0, 100, 0, 100)
+    s = pan_scores([case], [P(0, 80, 0, 80), P(20, 100, 20, 100)])
+    assert s.recall == pytest.approx(1.0)
+    assert s.granularity == 2.0
