@@ -78,6 +78,12 @@ def _write_private(path: Path, data: str) -> None:
         fh.write(data)
 
 
+def write_key(path: Path, key: StoreKey) -> None:
+    """Write a key file (mode 0600); it must not exist yet."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write_private(path, KEY_HEADER + key.secret.hex() + "\n")
+
+
 def load_or_create_key(path: Path, create: bool) -> StoreKey:
     """Read the key file, or create it (mode 0600) when ``create`` is true and it is absent.
 
@@ -87,10 +93,9 @@ def load_or_create_key(path: Path, create: bool) -> StoreKey:
     if not path.exists():
         if not create:
             raise KeyFileError(f"key file {path} not found: the store cannot be read without its key")
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        secret = secrets.token_bytes(KEY_BYTES)
-        _write_private(path, KEY_HEADER + secret.hex() + "\n")
-        return StoreKey(secret)
+        key = StoreKey(secrets.token_bytes(KEY_BYTES))
+        write_key(path, key)
+        return key
     try:
         raw = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,6 +15,7 @@ source is then aligned with the deliverable:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,37 @@ def explained_by(fragment: Alignment, exact: list[Alignment], share: float = 0.5
     covered = sum(max(0, min(fragment.d_word_end, a.d_word_end) - max(fragment.d_word_start, a.d_word_start))
                   for a in exact)
     return covered >= share * length
+
+
+def one_finding_per_passage(findings: list[Finding], share: float = 0.5) -> list[Finding]:
+    """Keep one excerpt finding per copied passage of the deliverable.
+
+    The same passage often matches several registered documents (a report and the
+    memo it quoted, two versions of one page). The strongest match becomes the
+    finding; the others are listed in its ``also_in``, so nothing is hidden and
+    a passage is counted once.
+    """
+    ranked = sorted(findings, key=lambda f: (-f.scores.confidence, -f.scores.matched_words, f.source.doc_id))
+    kept: list[Finding] = []
+    also: dict[int, list[dict[str, object]]] = {}
+    for f in ranked:
+        span = f.deliverable_span
+        for n, k in enumerate(kept):
+            if f.kind != EXCERPT or k.kind != EXCERPT:
+                continue
+            overlap = min(span.end, k.deliverable_span.end) - max(span.start, k.deliverable_span.start)
+            shorter = min(span.end - span.start, k.deliverable_span.end - k.deliverable_span.start)
+            if overlap > share * max(1, shorter):
+                also.setdefault(n, []).append({
+                    "doc_id": f.source.doc_id, "path": f.source.path, "label": f.source.label,
+                    "start": f.source.span.start, "end": f.source.span.end,
+                    "matched_words": f.scores.matched_words,
+                })
+                break
+        else:
+            kept.append(f)
+    return [dataclasses.replace(k, extra={**k.extra, "also_in": also[n]}) if n in also else k
+            for n, k in enumerate(kept)]
 
 
 class ConfidentialDetector(Detector):
@@ -274,7 +306,7 @@ class ConfidentialDetector(Detector):
             alignments = drop_overlapping(alignments)
             if alignments:
                 findings.extend(self._findings(deliverable, doc, alignments, src, hits))
-        return sorted(findings, key=lambda f: (f.deliverable_span.start, f.source.doc_id))
+        return sorted(one_finding_per_passage(findings), key=lambda f: (f.deliverable_span.start, f.source.doc_id))
 
     def _findings(self, deliverable: Deliverable, doc: SourceDocument, alignments: list[Alignment],
                   src: VerifiedSource | None, hits: FingerprintHits | None) -> list[Finding]:

@@ -9,18 +9,16 @@ score of a file is the highest confidence among its findings (0 without any).
 from __future__ import annotations
 
 import csv
-import tempfile
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sklearn.metrics import precision_score, recall_score, roc_auc_score
 
 from leakwatch.config import Config
-from leakwatch.evaluate.pan import CorpusError
+from leakwatch.evaluate.pan import CorpusError, evaluation_store
 from leakwatch.pipeline import index_paths, scan_paths
-from leakwatch.store import SQLiteStore
 
 POSITIVE = frozenset({"cut", "light", "heavy"})
 SOURCE = "orig"
@@ -68,11 +66,9 @@ class LabelsEvaluation:
 def evaluate_labels(root: Path, config: Config) -> LabelsEvaluation:
     """Index the ``orig`` files, scan the rest, score the leak score against the labels."""
     sources, files = read_labelled_corpus(root)
-    with tempfile.TemporaryDirectory(prefix="leakwatch-eval-") as tmp:
-        config = replace(config, store=str(Path(tmp) / "store"), key_file=None)
-        with SQLiteStore(config.store, params=config.fingerprint, create=True) as store:
-            index_paths(sources, store, config, label="evaluation", owner=None)
-            report = scan_paths([f.path for f in files], store, config)
+    with evaluation_store(config) as (config, store):
+        index_paths(sources, store, config, label="evaluation", owner=None)
+        report = scan_paths([f.path for f in files], store, config)
     score: dict[str, float] = {}
     for finding in report.findings:
         name = Path(finding.deliverable_path).name

@@ -7,9 +7,12 @@ listed pair, whose ``plagiarism`` features give the annotated cases.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from sklearn.metrics import precision_score, recall_score
 
 from leakwatch.config import Config
 from leakwatch.evaluate.measures import PanScores, Passage, pan_scores
+from leakwatch.keys import StoreKey, write_key
 from leakwatch.model import Finding
 from leakwatch.pipeline import index_paths, scan_paths
 from leakwatch.store import SQLiteStore
@@ -126,17 +130,35 @@ class PanRun:
                 "scan_errors": self.scan_errors}
 
 
+# Evaluation stores use a fixed, public key: LSH candidates depend on the keyed
+# values, so a random key would move the figures slightly from run to run. (Never
+# use it for real documents: anyone can recompute it.)
+EVALUATION_KEY = StoreKey(hashlib.sha256(b"leakwatch evaluation key (public, not secret)").digest())
+
+
+@contextmanager
+def evaluation_store(config: Config) -> Iterator[tuple[Config, SQLiteStore]]:
+    """A temporary store with the fixed evaluation key, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="leakwatch-eval-") as tmp:
+        key_file = Path(tmp) / "evaluation.key"
+        write_key(key_file, EVALUATION_KEY)
+        config = replace(config, store=str(Path(tmp) / "store"), key_file=str(key_file))
+        store = SQLiteStore(config.store, params=config.fingerprint, key_file=key_file, create=True)
+        try:
+            yield config, store
+        finally:
+            store.close()
+
+
 def evaluate_pan(root: Path, config: Config) -> PanRun:
     """Index the corpus sources into a temporary store, scan every suspicious document."""
     pairs = read_pan_corpus(root)
-    with tempfile.TemporaryDirectory(prefix="leakwatch-eval-") as tmp:
-        config = replace(config, store=str(Path(tmp) / "store"), key_file=None)
-        with SQLiteStore(config.store, params=config.fingerprint, create=True) as store:
-            t0 = time.monotonic()
-            index_paths([root / "src"], store, config, label="evaluation", owner=None)
-            t1 = time.monotonic()
-            report = scan_paths([root / "susp"], store, config)
-            t2 = time.monotonic()
+    with evaluation_store(config) as (config, store):
+        t0 = time.monotonic()
+        index_paths([root / "src"], store, config, label="evaluation", owner=None)
+        t1 = time.monotonic()
+        report = scan_paths([root / "susp"], store, config)
+        t2 = time.monotonic()
     detections = [finding_passage(f) for f in report.findings]
     return PanRun(score_pairs(pairs, detections, "listed"), score_pairs(pairs, detections, "whole"),
                   t1 - t0, t2 - t1, len(report.errors))
