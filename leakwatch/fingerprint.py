@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
 
 from leakwatch.config import FingerprintParams
 from leakwatch.keys import WORD_BAG_DOMAIN, StoreKey
 from leakwatch.text import Tokens, content_mask
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 MINHASH_SCHEME = "affine32"
 _ROLL = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd multiplier of the rolling k-gram hash
@@ -90,9 +93,13 @@ def winnow(hashes: np.ndarray, window: int) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's own permutation parameters (a, b) for ``affine32``."""
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=MINHASH_SCHEME).permutations
-    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+    """datasketch's permutation parameters (a, b) for ``affine32``: odd ``a`` and any
+    ``b`` drawn from ``RandomState(seed)`` in datasketch's order (tests check they are
+    identical), without importing datasketch on the hot start-up path."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def _slot_values(h32: np.ndarray, perms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -171,13 +178,32 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return h.view(np.int64)
 
 
+@lru_cache(maxsize=16)
+def optimal_lsh_shape(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) minimising the sum of false-positive and false-negative areas,
+    the rule datasketch's ``MinHashLSH`` applies (equal weights), integrated with
+    Simpson's rule so that the CLI need not import datasketch (and SciPy) to start."""
+    best, best_error = (0, 0), float("inf")
+    lo = np.linspace(0.0, threshold, 2001)
+    hi = np.linspace(threshold, 1.0, 2001)
+
+    def simpson(y: np.ndarray, x: np.ndarray) -> float:
+        h = (x[-1] - x[0]) / (len(x) - 1)
+        return float(h / 3 * (y[0] + y[-1] + 4 * y[1:-1:2].sum() + 2 * y[2:-1:2].sum()))
+
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = simpson(1 - (1 - lo**r) ** b, lo)
+            fn = simpson((1 - hi**r) ** b, hi)
+            if 0.5 * fp + 0.5 * fn < best_error:
+                best, best_error = (b, r), 0.5 * fp + 0.5 * fn
+    return best
+
+
 def lsh_shape(params: FingerprintParams, bag: bool = False) -> tuple[int, int]:
     """(bands, rows) that datasketch's MinHashLSH picks for the shingle (or bag) threshold."""
-    from datasketch.lsh import _optimal_param
-
     threshold = params.bag_lsh_threshold if bag else params.lsh_threshold
-    bands, rows = _optimal_param(threshold, params.num_perm, 0.5, 0.5)
-    return int(bands), int(rows)
+    return optimal_lsh_shape(threshold, params.num_perm)
 
 
 def is_empty_signature(signatures: np.ndarray) -> np.ndarray:
@@ -237,6 +263,8 @@ def bag_signatures(tokens: Tokens, n_passages: int, params: FingerprintParams, k
 
 def to_datasketch(signature: np.ndarray, params: FingerprintParams) -> MinHash:
     """Wrap a signature as a datasketch MinHash (e.g. to insert into MinHashLSH)."""
+    from datasketch import MinHash
+
     return MinHash(
         num_perm=params.num_perm, seed=params.seed, scheme=MINHASH_SCHEME, hashvalues=signature
     )

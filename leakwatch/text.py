@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
@@ -94,9 +95,9 @@ def tokenize(text: str) -> Tokens:
 @lru_cache(maxsize=1)
 def stop_ids() -> np.ndarray:
     """Sorted word hashes of English function words, which carry no evidence of copying."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return np.array(sorted(word_hash(w) for w in ENGLISH_STOP_WORDS), dtype=np.uint64)
+    listing = resources.files("leakwatch").joinpath("stopwords_en.txt").read_text(encoding="utf-8")
+    words = {w for line in listing.splitlines() if not line.startswith("#") for w in line.split()}
+    return np.array(sorted(word_hash(w) for w in words), dtype=np.uint64)
 
 
 def content_mask(ids: np.ndarray) -> np.ndarray:

@@ -394,3 +394,22 @@ def test_estimate_jaccard_tracks_true_resemblance(key: StoreKey, vocab: list[str
     true = len(sa & sb) / len(sa | sb)
     assert 0.25 < true < 0.4
     assert estimate_jaccard(a.signature, b.signature) == pytest.approx(true, abs=0.15)
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.3, 0.5, 0.7, 0.9])
+def test_lsh_shape_is_the_one_datasketch_picks(threshold: float) -> None:
+    from datasketch.lsh import _optimal_param
+
+    from leakwatch.fingerprint import optimal_lsh_shape
+
+    assert optimal_lsh_shape(threshold, 128) == _optimal_param(threshold, 128, 0.5, 0.5)
+
+
+def test_permutations_are_datasketchs() -> None:
+    from datasketch import MinHash
+
+    from leakwatch.fingerprint import permutations
+
+    a, b = MinHash(num_perm=96, seed=11).permutations
+    pa, pb = permutations(96, 11)
+    assert np.array_equal(a, pa) and np.array_equal(b, pb)

@@ -40,7 +40,7 @@ from leakwatch.detect.paraphrase import RELAXED, ParaphraseParams, align_sentenc
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
-from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles, lsh_shape
+from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles
 from leakwatch.model import ExtractionError, Finding, Scores, SourceRef, Span
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
@@ -177,8 +177,8 @@ class ConfidentialDetector(Detector):
         self.paraphrase = paraphrase
         self.scorer = load_default_scorer() if scorer == "default" else scorer
         self.sources = SourceReader(store, config)
-        self._bands, self._rows = lsh_shape(store.params)
-        self._bag_bands, self._bag_rows = lsh_shape(store.params, bag=True)
+        self._bands, self._rows = store.lsh_bands, store.lsh_rows
+        self._bag_bands, self._bag_rows = store.bag_lsh_bands, store.bag_lsh_rows
 
     # --- candidates ---------------------------------------------------------------------
 

@@ -104,6 +104,11 @@ class FingerprintStore(abc.ABC):
     params: FingerprintParams
     key: StoreKey
     location: str
+    # LSH layouts (bands, rows per band), fixed when the store was created.
+    lsh_bands: int
+    lsh_rows: int
+    bag_lsh_bands: int
+    bag_lsh_rows: int
 
     def check_params(self, wanted: FingerprintParams) -> None:
         """Refuse a configuration whose fingerprint parameters differ from the store's."""
