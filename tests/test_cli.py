@@ -324,3 +324,24 @@ def test_evaluate_refuses_a_folder_that_is_not_a_corpus(tmp_path: Path) -> None:
     assert code == 2 and "not a PAN text-alignment corpus" in err
     code, _, err = run("evaluate", "labels", str(tmp_path))
     assert code == 2 and "file_information.csv" in err
+
+
+def test_passage_in_two_registered_documents_is_one_finding(tmp_path: Path, secret_text: str,
+                                                            vocabulary: list[str]) -> None:
+    copied, _, _ = excerpt(secret_text, 600, 80)
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "memo.txt").write_text(make_text(30, 300, vocabulary) + "\n\n" + copied, encoding="utf-8")
+    (folder / "board-pack.txt").write_text(copied + "\n\n" + make_text(31, 500, vocabulary), encoding="utf-8")
+    store = tmp_path / "store"
+    assert run("index", "add", str(folder), "--store", str(store))[0] == 0
+    deliverable = tmp_path / "d.txt"
+    deliverable.write_text(make_text(32, 100, vocabulary) + "\n\n" + copied, encoding="utf-8")
+    code, report = scan_json(store, deliverable)
+    assert code == 1
+    [f] = report["findings"]
+    [other] = f["also_in"]
+    assert {Path(f["source"]["path"]).name, Path(other["path"]).name} == {"memo.txt", "board-pack.txt"}
+    assert other["matched_words"] == 80
+    code, out, _ = run("scan", str(deliverable), "--store", str(store))
+    assert "also in:" in out

@@ -16,16 +16,22 @@ def _where(start: int, end: int, page: int | None) -> str:
 def _finding_block(f: Finding) -> list[str]:
     s = f.scores
     head = f"{str(f.severity).upper():6} {f.kind}  {display_path(f.deliverable_path)}"
-    return [
+    method = f.extra.get("method")
+    also = f.extra.get("also_in", [])
+    lines = [
         head,
         f"       where:  {_where(f.deliverable_span.start, f.deliverable_span.end, f.deliverable_span.page)}",
         f"       source: {display_path(f.source.path)} [{f.source.label}] "
         f"{_where(f.source.span.start, f.source.span.end, f.source.span.page)} ({f.source.doc_id})",
         f"       {s.matched_words} words matched, resemblance {s.resemblance:.2f}, "
         f"{s.containment_deliverable:.1%} of the deliverable, {s.containment_source:.1%} of the source, "
-        f"confidence {s.confidence:.2f}" + ("" if f.verified else " (fingerprints only)"),
-        f"       id: {f.id}",
+        f"confidence {s.confidence:.2f}" + (f", {method} match" if method else "")
+        + ("" if f.verified else " (fingerprints only)"),
     ]
+    if also:
+        lines.append("       also in: " + ", ".join(
+            f"{display_path(a['path'])} chars {a['start']}-{a['end']}" for a in also))
+    return [*lines, f"       id: {f.id}"]
 
 
 class TextReporter(Reporter):
