@@ -9,6 +9,7 @@ signature. It never holds text, nor an unkeyed hash of text.
 from __future__ import annotations
 
 import abc
+import bisect
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,7 @@ import numpy as np
 from leakwatch.config import FingerprintParams
 from leakwatch.fingerprint import DocumentFingerprints
 from leakwatch.keys import StoreKey
+from leakwatch.model import PAGED_FORMATS
 
 FORMAT_VERSION = 1
 
@@ -48,9 +50,10 @@ class SourceDocument:
     signature: np.ndarray
 
     def page_of(self, offset: int) -> int | None:
-        if self.format not in ("pdf", "pptx", "xlsx"):
+        """1-based page (slide, sheet) of a character offset in the document's text."""
+        if self.format not in PAGED_FORMATS:
             return None
-        return int(np.searchsorted(np.asarray(self.page_starts, dtype=np.int64), offset, side="right")) + 1
+        return bisect.bisect_right(self.page_starts, offset) + 1
 
 
 @dataclass(frozen=True)
