@@ -295,7 +295,10 @@ class ConfidentialDetector(Detector):
             src = self.sources.get(doc) if self.verify_sources else None
             if src is not None:
                 alignments = self._align_verified(deliverable, src, skip)
-                if self.paraphrase:
+                covered = sum(a.d_word_end - a.d_word_start for a in alignments)
+                # A deliverable that is already a near-copy needs no paraphrase search
+                # (and comparing every sentence of two long copies is the costly case).
+                if self.paraphrase and covered < self.params.near_duplicate_containment * fp.n_words:
                     extra = [f for f in self._align_paraphrase(deliverable, src)
                              if not explained_by(f, alignments)]
                     alignments = merge_overlapping(alignments + extra)

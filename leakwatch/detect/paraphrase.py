@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from leakwatch.text import Tokens, content_mask, stop_ids
 
@@ -82,14 +83,19 @@ def _sentence_terms(ids: np.ndarray, bounds: np.ndarray) -> list[np.ndarray]:
     return [np.unique(ids[a:b][content[a:b]]) for a, b in itertools.pairwise(bounds)]
 
 
-def _tfisf_matrix(sentences: list[np.ndarray], vocab: np.ndarray, isf: np.ndarray) -> np.ndarray:
-    """Dense L2-normalised binary tf x isf rows (sentences are short: tf is 0/1)."""
-    m = np.zeros((len(sentences), vocab.shape[0]), dtype=np.float32)
-    for row, terms in enumerate(sentences):
-        cols = np.searchsorted(vocab, terms)
-        m[row, cols] = isf[cols]
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return m / np.where(norms == 0, 1, norms)
+def _tfisf_matrix(sentences: list[np.ndarray], vocab: np.ndarray, isf: np.ndarray) -> sparse.csr_matrix:
+    """Sparse L2-normalised binary tf x isf rows (sentences are short: tf is 0/1).
+
+    Sparse because a long document has thousands of sentences and tens of
+    thousands of distinct words, while each sentence holds a handful.
+    """
+    cols = [np.searchsorted(vocab, terms) for terms in sentences]
+    indptr = np.concatenate([[0], np.cumsum([c.size for c in cols])])
+    indices = np.concatenate([*cols, np.zeros(0, dtype=np.int64)])
+    m = sparse.csr_matrix((isf[indices].astype(np.float64), indices, indptr),
+                          shape=(len(sentences), vocab.shape[0]))
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    return sparse.csr_matrix(sparse.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ m)
 
 
 def align_sentences(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens,
@@ -110,23 +116,25 @@ def align_sentences(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens
         sf[np.searchsorted(vocab, terms)] += 1
     isf = np.log(len(all_sent) / sf).astype(np.float32)
     dm, sm = _tfisf_matrix(d_sent, vocab, isf), _tfisf_matrix(s_sent, vocab, isf)
-    cosine = dm @ sm.T
-    d_len = np.array([t.size for t in d_sent], dtype=np.float32)
-    s_len = np.array([t.size for t in s_sent], dtype=np.float32)
-    inter = (dm > 0).astype(np.float32) @ (sm > 0).astype(np.float32).T
-    dice = 2 * inter / np.maximum(1, d_len[:, None] + s_len[None, :])
-    di, sj = np.nonzero((cosine > p.seed_cosine) & (dice > p.seed_dice))
+    cosine = (dm @ sm.T).tocoo()
+    d_len = np.array([t.size for t in d_sent], dtype=np.float64)
+    s_len = np.array([t.size for t in s_sent], dtype=np.float64)
+    # Shared terms of the sentence pairs that share any (the non-zeros of cosine).
+    inter = np.asarray(((dm > 0).astype(np.float64) @ (sm > 0).astype(np.float64).T)[cosine.row, cosine.col]).ravel()
+    dice = 2 * inter / np.maximum(1, d_len[cosine.row] + s_len[cosine.col])
+    seed = (cosine.data > p.seed_cosine) & (dice > p.seed_dice)
+    di, sj, seed_cos = cosine.row[seed].astype(np.int64), cosine.col[seed].astype(np.int64), cosine.data[seed]
     if di.size == 0:
         return []
     fragments = []
     for cluster in _cluster(di, sj, p.max_gap, p.max_source_gap):
         ci, cj = di[cluster], sj[cluster]
         d0, d1, s0, s1 = int(ci.min()), int(ci.max()) + 1, int(cj.min()), int(cj.max()) + 1
-        d_vec = dm[d0:d1].sum(axis=0)
-        s_vec = sm[s0:s1].sum(axis=0)
+        d_vec = np.asarray(dm[d0:d1].sum(axis=0)).ravel()
+        s_vec = np.asarray(sm[s0:s1].sum(axis=0)).ravel()
         denom = float(np.linalg.norm(d_vec) * np.linalg.norm(s_vec)) or 1.0
         sim = float(d_vec @ s_vec) / denom
-        best_seed = float(cosine[ci, cj].max())
+        best_seed = float(seed_cos[cluster].max())
         if sim < p.fragment_cosine:
             continue
         if len(cluster) < p.min_seeds and best_seed < p.single_seed_cosine:
@@ -156,17 +164,20 @@ def _cluster(di: np.ndarray, sj: np.ndarray, max_gap: int, max_source_gap: int) 
     ``max_source_gap`` in the source."""
     order = np.lexsort((sj, di))
     groups: list[list[int]] = []
-    tails: list[tuple[int, int]] = []
+    # Open groups only: seeds come in deliverable order, so a group whose last seed
+    # is more than max_gap sentences behind can never grow again (keeps this linear).
+    open_tails: dict[int, tuple[int, int]] = {}
     for n in order.tolist():
         i, j = int(di[n]), int(sj[n])
-        for g, (ti, tj) in enumerate(tails):
-            if i - ti <= max_gap and abs(j - tj) <= max_source_gap:
+        open_tails = {g: t for g, t in open_tails.items() if i - t[0] <= max_gap}
+        for g, (_, tj) in open_tails.items():
+            if abs(j - tj) <= max_source_gap:
                 groups[g].append(n)
-                tails[g] = (i, j)
+                open_tails[g] = (i, j)
                 break
         else:
             groups.append([n])
-            tails.append((i, j))
+            open_tails[len(groups) - 1] = (i, j)
     return [np.asarray(g, dtype=np.int64) for g in groups]
 
 
