@@ -105,13 +105,22 @@ def document_frequency_filter(hits: FingerprintHits, n_docs: int, params: Detect
     return np.isin(hits.hashes.view(np.int64), frequent)
 
 
-def boilerplate_words(d_keyed: np.ndarray, frequent: np.ndarray, fp: FingerprintParams) -> np.ndarray:
-    """Mask of deliverable words inside boilerplate runs (frequent fingerprints,
-    with the gaps between them closed up to one winnowing window)."""
-    n_words = d_keyed.shape[0] + fp.shingle_size - 1 if d_keyed.size else 0
-    mask = np.zeros(n_words, dtype=bool)
-    if frequent.size == 0 or n_words == 0:
+def boilerplate_shingles(d_keyed: np.ndarray, frequent: np.ndarray, fp: FingerprintParams) -> np.ndarray:
+    """Mask of deliverable shingles inside boilerplate runs.
+
+    Only winnowed fingerprints carry a document frequency, and in a run of
+    boilerplate they are at most one window apart, so every shingle within
+    ``winnow_window - 1`` of a frequent fingerprint is taken as part of the run.
+    A copied passage right next to boilerplate can lose up to that many words at
+    its edge; the passage itself is still found.
+    """
+    mask = np.zeros(d_keyed.shape[0], dtype=bool)
+    if frequent.size == 0 or d_keyed.size == 0:
         return mask
+    reach = fp.winnow_window - 1
+    for p in np.nonzero(np.isin(d_keyed, frequent))[0].tolist():
+        mask[max(0, p - reach) : p + reach + 1] = True
+    return mask
     positions = np.nonzero(np.isin(d_keyed, frequent))[0]
     for p in positions:
         mask[p : p + fp.shingle_size] = True
@@ -129,6 +138,12 @@ def explained_by(fragment: Alignment, exact: list[Alignment], share: float = 0.5
     covered = sum(max(0, min(fragment.d_word_end, a.d_word_end) - max(fragment.d_word_start, a.d_word_start))
                   for a in exact)
     return covered >= share * length
+
+
+def is_mostly_boilerplate(skip: np.ndarray, start: int, end: int) -> bool:
+    """True when at least half of the shingles starting in [start, end) are boilerplate."""
+    window = skip[start:end]
+    return bool(window.size) and float(window.mean()) >= 0.5
 
 
 def one_finding_per_passage(findings: list[Finding], share: float = 0.5) -> list[Finding]:
@@ -224,7 +239,7 @@ class ConfidentialDetector(Detector):
             out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c)))
         return out
 
-    def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource) -> list[Alignment]:
+    def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray) -> list[Alignment]:
         """Reworded passages: relaxed sentence fragments, kept when the learned scorer
         says they are copies (or, without a scorer, by the hand-set gates)."""
         d_tokens = fp_d.fingerprints.tokens
@@ -232,6 +247,8 @@ class ConfidentialDetector(Detector):
         params = RELAXED if self.scorer is not None else ParaphraseParams()
         out = []
         for frag in align_sentences(fp_d.extracted.text, d_tokens, src.text, src.tokens, params):
+            if is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end):
+                continue
             x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
             matched = round(float(np.expm1(x[0])))
             if matched < self.params.min_words:
@@ -287,7 +304,7 @@ class ConfidentialDetector(Detector):
         if fp.keyed.size == 0 or self.store.count_documents() == 0:
             return []
         by_doc, lsh_docs, frequent = self._candidates(deliverable)
-        skip = boilerplate_words(fp.keyed, frequent, self.fp_params)[: fp.keyed.shape[0]]
+        skip = boilerplate_shingles(fp.keyed, frequent, self.fp_params)
         docs = self.store.documents(sorted(set(by_doc) | lsh_docs))
         findings: list[Finding] = []
         for doc_key, doc in docs.items():
@@ -299,7 +316,7 @@ class ConfidentialDetector(Detector):
                 # A deliverable that is already a near-copy needs no paraphrase search
                 # (and comparing every sentence of two long copies is the costly case).
                 if self.paraphrase and covered < self.params.near_duplicate_containment * fp.n_words:
-                    extra = [f for f in self._align_paraphrase(deliverable, src)
+                    extra = [f for f in self._align_paraphrase(deliverable, src, skip)
                              if not explained_by(f, alignments)]
                     alignments = merge_overlapping(alignments + extra)
             elif hits is not None:
