@@ -88,6 +88,8 @@ class SourceReader:
             extracted = extract_bytes(path, data, self._config.extract)
         except ExtractionError:
             return None
+        except Exception:  # a parser failure on the source must not be blamed on the deliverable
+            return None
         tokens = tokenize(extracted.text)
         if len(tokens) != doc.n_words:
             return None
