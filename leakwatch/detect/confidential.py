@@ -36,7 +36,7 @@ from leakwatch.detect.alignment import (
     merge_overlapping,
 )
 from leakwatch.detect.base import Deliverable, Detector
-from leakwatch.detect.paraphrase import RELAXED, ParaphraseParams, align_sentences, fragment_features
+from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, ParaphraseParams, align_sentences, fragment_features
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
@@ -133,13 +133,29 @@ def boilerplate_shingles(d_keyed: np.ndarray, frequent: np.ndarray, fp: Fingerpr
     return mask
 
 
-def explained_by(fragment: Alignment, exact: list[Alignment], share: float = 0.5) -> bool:
-    """True when exact alignments already cover most of a paraphrase fragment: the
-    exact spans are then the better boundaries (sentences overshoot a verbatim copy)."""
+def explained_by(fragment: Alignment, exact: list[Alignment], share: float = 0.5, dense: float = 0.9) -> bool:
+    """True when verbatim alignments already cover most of a paraphrase fragment.
+
+    A verbatim copy (nearly every word in a shared shingle) has exact boundaries
+    that the sentence fragment would only overshoot; an edited copy's exact runs
+    are islands inside it, and the fragment is the better account of the passage.
+    """
     length = max(1, fragment.d_word_end - fragment.d_word_start)
-    covered = sum(max(0, min(fragment.d_word_end, a.d_word_end) - max(fragment.d_word_start, a.d_word_start))
-                  for a in exact)
+    covered = sum(
+        max(0, min(fragment.d_word_end, a.d_word_end) - max(fragment.d_word_start, a.d_word_start))
+        for a in exact
+        if a.matched_words >= dense * (a.d_word_end - a.d_word_start)
+    )
     return covered >= share * length
+
+
+def best_non_overlapping(candidates: list[Alignment]) -> list[Alignment]:
+    """Greedy by probability (then size): drop a candidate that overlaps a kept one in the deliverable."""
+    kept: list[Alignment] = []
+    for a in sorted(candidates, key=lambda c: (-(c.probability or 0.0), -c.matched_words, c.d_word_start)):
+        if all(a.d_word_end <= k.d_word_start or k.d_word_end <= a.d_word_start for k in kept):
+            kept.append(a)
+    return sorted(kept, key=lambda c: c.d_word_start)
 
 
 def is_mostly_boilerplate(skip: np.ndarray, start: int, end: int) -> bool:
@@ -243,28 +259,31 @@ class ConfidentialDetector(Detector):
 
     def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray) -> list[Alignment]:
         """Reworded passages: relaxed sentence fragments, kept when the learned scorer
-        says they are copies (or, without a scorer, by the hand-set gates)."""
+        says they are copies (or, without a scorer, by the hand-set gates). Of
+        candidates that overlap in the deliverable, the most probable wins."""
         d_tokens = fp_d.fingerprints.tokens
         k = self.fp_params.shingle_size
-        params = RELAXED if self.scorer is not None else ParaphraseParams()
-        out = []
-        for frag in align_sentences(fp_d.extracted.text, d_tokens, src.text, src.tokens, params):
-            if is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end):
-                continue
-            x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
-            matched = round(float(np.expm1(x[0])))
-            if matched < self.params.min_words:
-                continue
-            probability = None
-            if self.scorer is not None:
-                probability = float(self.scorer.probability(x)[0])
-                if probability < self.scorer.threshold:
+        settings = CANDIDATE_SETTINGS if self.scorer is not None else (ParaphraseParams(),)
+        candidates: list[Alignment] = []
+        for params in settings:
+            for frag in align_sentences(fp_d.extracted.text, d_tokens, src.text, src.tokens, params):
+                if is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end):
                     continue
-            s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
-            out.append(Alignment(frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
-                                 s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine,
-                                 probability))
-        return out
+                x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
+                matched = round(float(np.expm1(x[0])))
+                if matched < self.params.min_words:
+                    continue
+                probability = None
+                if self.scorer is not None:
+                    probability = float(self.scorer.probability(x)[0])
+                    if probability < self.scorer.threshold:
+                        continue
+                s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
+                candidates.append(Alignment(
+                    frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
+                    s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine, probability,
+                ))
+        return best_non_overlapping(candidates)
 
     def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:
         k, w = self.fp_params.shingle_size, self.fp_params.winnow_window

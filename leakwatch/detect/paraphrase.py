@@ -43,8 +43,14 @@ class ParaphraseParams:
 
 # Candidate generation when a learned scorer decides: looser gates, so that the
 # scorer (not hand-set thresholds) separates reworded copies from topic overlap.
-RELAXED = ParaphraseParams(seed_cosine=0.25, seed_dice=0.25, fragment_cosine=0.25, min_seeds=1, max_source_gap=20,
-                           single_seed_cosine=0.0)
+# Two clusterings: tight on both sides (edited and translated passages keep their
+# order), and wide on the source side (a summary condenses many source sentences);
+# the scorer picks between overlapping candidates.
+RELAXED = ParaphraseParams(seed_cosine=0.25, seed_dice=0.25, fragment_cosine=0.25, min_seeds=1,
+                           max_source_gap=4, single_seed_cosine=0.0)
+RELAXED_WIDE = ParaphraseParams(seed_cosine=0.25, seed_dice=0.25, fragment_cosine=0.25, min_seeds=1,
+                                max_source_gap=20, single_seed_cosine=0.0)
+CANDIDATE_SETTINGS = (RELAXED, RELAXED_WIDE)
 
 FEATURES = ("log_matched_words", "shingle_jaccard", "cosine", "overlap_deliverable", "overlap_source",
             "length_ratio", "log_seeds", "seeds_per_100_words")
