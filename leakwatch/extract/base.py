@@ -45,6 +45,12 @@ class Extractor:
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         raise NotImplementedError
 
+    def result(self, text: str, limits: ExtractLimits, page_starts: tuple[int, ...] = (),
+               encoding: str | None = None) -> ExtractedText:
+        """The extracted text of this format, size-checked and stamped with this extractor."""
+        return ExtractedText(text=check_text_size(text, limits), format=self.name, encoding=encoding,
+                             page_starts=page_starts, extractor_version=self.version)
+
 
 # --- decoding ---------------------------------------------------------------------------
 

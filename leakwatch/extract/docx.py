@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract.base import Extractor, check_text_size
+from leakwatch.extract.base import Extractor
 from leakwatch.extract.ooxml import (
     MC_FALLBACK,
     NS_WORD,
@@ -75,9 +75,4 @@ class DocxExtractor(Extractor):
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         text = guarded("DOCX package", lambda: _docx_text(data, limits))
-        return ExtractedText(
-            text=check_text_size(text, limits),
-            format=self.name,
-            encoding=None,
-            extractor_version=self.version,
-        )
+        return self.result(text, limits)

@@ -21,6 +21,4 @@ class HtmlExtractor(Extractor):
             visible = visible_text(text, self.hidden_elements)
         except (AssertionError, ValueError, RecursionError) as exc:
             raise ExtractionError(Status.PARSE_ERROR, f"cannot parse {self.name.upper()}: {exc}") from exc
-        return ExtractedText(
-            text=visible, format=self.name, encoding=encoding, extractor_version=self.version
-        )
+        return self.result(visible, limits, encoding=encoding)

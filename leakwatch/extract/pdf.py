@@ -21,7 +21,7 @@ from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import resolve1
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract.base import Extractor, check_text_size
+from leakwatch.extract.base import Extractor
 from leakwatch.model import ExtractedText, ExtractionError, Status
 
 # pdfminer logs a warning for every recoverable defect (bad xref, missing glyph);
@@ -179,10 +179,4 @@ class PdfExtractor(Extractor):
             # pdfminer raises a wide range of exceptions on damaged files (its own,
             # plus struct, zlib, KeyError, TypeError, AssertionError ...).
             raise ExtractionError(Status.PARSE_ERROR, f"cannot parse PDF ({_detail(exc)})") from exc
-        return ExtractedText(
-            text=check_text_size(text, limits),
-            format=self.name,
-            encoding=None,
-            page_starts=starts,
-            extractor_version=self.version,
-        )
+        return self.result(text, limits, page_starts=starts)

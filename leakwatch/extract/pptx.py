@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract.base import Extractor, check_text_size
+from leakwatch.extract.base import Extractor
 from leakwatch.extract.ooxml import (
     MC_FALLBACK,
     NS_DRAWING,
@@ -54,10 +54,4 @@ class PptxExtractor(Extractor):
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         text, starts = join_pages(guarded("PPTX package", lambda: _slide_texts(data, limits)))
-        return ExtractedText(
-            text=check_text_size(text, limits),
-            format=self.name,
-            encoding=None,
-            page_starts=starts,
-            extractor_version=self.version,
-        )
+        return self.result(text, limits, page_starts=starts)

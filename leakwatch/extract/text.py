@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract.base import Extractor, check_text_size, decode_text
+from leakwatch.extract.base import Extractor, decode_text
 from leakwatch.model import ExtractedText
 
 
@@ -17,12 +17,7 @@ class TextExtractor(Extractor):
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         text, encoding = decode_text(data)
-        return ExtractedText(
-            text=check_text_size(text, limits),
-            format=self.name,
-            encoding=encoding,
-            extractor_version=self.version,
-        )
+        return self.result(text, limits, encoding=encoding)
 
 
 class MarkdownExtractor(TextExtractor):

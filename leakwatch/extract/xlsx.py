@@ -11,7 +11,7 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract.base import Extractor, check_text_size
+from leakwatch.extract.base import Extractor
 from leakwatch.extract.ooxml import (
     NS_PACKAGE_RELS,
     NS_RELATIONSHIPS,
@@ -197,10 +197,4 @@ class XlsxExtractor(Extractor):
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         text, starts = join_pages(guarded("XLSX package", lambda: _sheet_texts(data, limits)))
-        return ExtractedText(
-            text=check_text_size(text, limits),
-            format=self.name,
-            encoding=None,
-            page_starts=starts,
-            extractor_version=self.version,
-        )
+        return self.result(text, limits, page_starts=starts)
