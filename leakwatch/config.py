@@ -112,12 +112,17 @@ class DetectParams:
     near_duplicate_containment: float = 0.8
     high_words: int = 50
     medium_words: int = 30
+    # Documents aligned per deliverable for reworded passages (by content-word LSH
+    # hits); documents sharing exact fingerprints are always aligned.
+    max_reworded_candidates: int = 8
 
     def validate(self) -> None:
         if self.min_words < 1:
             raise ConfigError("detect.min_words must be at least 1")
         if self.max_gap < 1:
             raise ConfigError("detect.max_gap must be at least 1")
+        if self.max_reworded_candidates < 0:
+            raise ConfigError("detect.max_reworded_candidates must be 0 or more")
         if not 0 < self.max_df_fraction <= 1:
             raise ConfigError("detect.max_df_fraction must be in (0, 1]")
         if not 0 < self.near_duplicate_containment <= 1:

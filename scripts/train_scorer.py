@@ -33,7 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from leakwatch.config import ExtractLimits
-from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, FEATURES, align_sentences, fragment_features
+from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, FEATURES, align_sentences_all, fragment_features
 from leakwatch.detect.scorer import MODEL_RESOURCE, LogisticScorer
 from leakwatch.evaluate.labels import POSITIVE, read_labelled_corpus
 from leakwatch.evaluate.measures import Passage, detects
@@ -56,16 +56,10 @@ def _read(path: Path) -> str:
 def _fragments(d_text: str, s_text: str):  # type: ignore[no-untyped-def]
     d_tok, s_tok = tokenize(d_text), tokenize(s_text)
     d_sh, s_sh = shingle_hashes(d_tok.ids, SHINGLE), shingle_hashes(s_tok.ids, SHINGLE)
-    seen = set()
-    for params in CANDIDATE_SETTINGS:
-        for frag in align_sentences(d_text, d_tok, s_text, s_tok, params):
-            key = (frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end)
-            if key in seen:
-                continue
-            seen.add(key)
-            x = fragment_features(frag, d_tok.ids, s_tok.ids, d_sh, s_sh, SHINGLE)
-            if np.expm1(x[0]) >= MIN_MATCHED:
-                yield frag, x, d_tok, s_tok
+    for frag in align_sentences_all(d_text, d_tok, s_text, s_tok, CANDIDATE_SETTINGS):
+        x = fragment_features(frag, d_tok.ids, s_tok.ids, d_sh, s_sh, SHINGLE)
+        if np.expm1(x[0]) >= MIN_MATCHED:
+            yield frag, x, d_tok, s_tok
 
 
 def pan_samples(root: Path) -> tuple[list[np.ndarray], list[int], list[str]]:

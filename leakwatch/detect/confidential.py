@@ -36,7 +36,7 @@ from leakwatch.detect.alignment import (
     merge_overlapping,
 )
 from leakwatch.detect.base import Deliverable, Detector
-from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, ParaphraseParams, align_sentences, fragment_features
+from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, ParaphraseParams, align_sentences_all, fragment_features
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
@@ -149,6 +149,18 @@ def explained_by(fragment: Alignment, exact: list[Alignment], share: float = 0.5
     return covered >= share * length
 
 
+def top_documents(doc_keys: np.ndarray, limit: int) -> set[int]:
+    """The ``limit`` documents with the most passage hits (ties: lower key first).
+
+    Documents on the same subject share content words, so the bag LSH can name
+    many of them; each costs a re-read and a sentence alignment, and reworded
+    copies concentrate their hits in the document they came from.
+    """
+    keys, counts = np.unique(doc_keys, return_counts=True)
+    order = np.lexsort((keys, -counts))[:limit]
+    return {int(k) for k in keys[order]}
+
+
 def best_non_overlapping(candidates: list[Alignment]) -> list[Alignment]:
     """Greedy by probability (then size): drop a candidate that overlaps a kept one in the deliverable."""
     kept: list[Alignment] = []
@@ -231,7 +243,7 @@ class ConfidentialDetector(Detector):
                 usable = ~is_empty_signature(fp.bag_signatures)
                 bag_hits = self.store.lookup_passages(
                     band_keys(fp.bag_signatures[usable], self._bag_bands, self._bag_rows), bag=True)
-                lsh_docs |= {int(k) for k in np.unique(bag_hits.doc_keys)}
+                lsh_docs |= top_documents(bag_hits.doc_keys, self.params.max_reworded_candidates)
         return by_doc, lsh_docs, frequent
 
     # --- alignment ----------------------------------------------------------------------
@@ -265,24 +277,23 @@ class ConfidentialDetector(Detector):
         k = self.fp_params.shingle_size
         settings = CANDIDATE_SETTINGS if self.scorer is not None else (ParaphraseParams(),)
         candidates: list[Alignment] = []
-        for params in settings:
-            for frag in align_sentences(fp_d.extracted.text, d_tokens, src.text, src.tokens, params):
-                if is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end):
+        for frag in align_sentences_all(fp_d.extracted.text, d_tokens, src.text, src.tokens, settings):
+            if is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end):
+                continue
+            x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
+            matched = round(float(np.expm1(x[0])))
+            if matched < self.params.min_words:
+                continue
+            probability = None
+            if self.scorer is not None:
+                probability = float(self.scorer.probability(x)[0])
+                if probability < self.scorer.threshold:
                     continue
-                x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
-                matched = round(float(np.expm1(x[0])))
-                if matched < self.params.min_words:
-                    continue
-                probability = None
-                if self.scorer is not None:
-                    probability = float(self.scorer.probability(x)[0])
-                    if probability < self.scorer.threshold:
-                        continue
-                s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
-                candidates.append(Alignment(
-                    frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
-                    s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine, probability,
-                ))
+            s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
+            candidates.append(Alignment(
+                frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
+                s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine, probability,
+            ))
         return best_non_overlapping(candidates)
 
     def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:

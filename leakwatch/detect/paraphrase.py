@@ -107,7 +107,16 @@ def _tfisf_matrix(sentences: list[np.ndarray], vocab: np.ndarray, isf: np.ndarra
 def align_sentences(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens,
                     params: ParaphraseParams | None = None) -> list[Fragment]:
     """Reworded passages shared by a deliverable and a source, as word ranges."""
-    p = params or ParaphraseParams()
+    return align_sentences_all(d_text, d_tokens, s_text, s_tokens, (params or ParaphraseParams(),))
+
+
+def align_sentences_all(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens,
+                        settings: tuple[ParaphraseParams, ...]) -> list[Fragment]:
+    """:func:`align_sentences` for several clusterings of one set of seeds (the
+    sentence vectors are built once); duplicate fragments are returned once."""
+    p = settings[0]
+    if any((q.seed_cosine, q.seed_dice) != (p.seed_cosine, p.seed_dice) for q in settings):
+        raise ValueError("settings must share their seed thresholds")
     d_bounds, s_bounds = sentence_bounds(d_text, d_tokens), sentence_bounds(s_text, s_tokens)
     d_sent = _sentence_terms(d_tokens.ids, d_bounds)
     s_sent = _sentence_terms(s_tokens.ids, s_bounds)
@@ -132,8 +141,9 @@ def align_sentences(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens
     di, sj, seed_cos = cosine.row[seed].astype(np.int64), cosine.col[seed].astype(np.int64), cosine.data[seed]
     if di.size == 0:
         return []
-    fragments = []
-    for cluster in _cluster(di, sj, p.max_gap, p.max_source_gap):
+    fragments: dict[tuple[int, int, int, int], Fragment] = {}
+    clusters = [(q, c) for q in settings for c in _cluster(di, sj, q.max_gap, q.max_source_gap)]
+    for p, cluster in clusters:
         ci, cj = di[cluster], sj[cluster]
         d0, d1, s0, s1 = int(ci.min()), int(ci.max()) + 1, int(cj.min()), int(cj.max()) + 1
         d_vec = np.asarray(dm[d0:d1].sum(axis=0)).ravel()
@@ -150,8 +160,8 @@ def align_sentences(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: Tokens
         sw0, sw1 = _trim(s_tokens.ids, int(s_bounds[s0]), int(s_bounds[s1]),
                          d_tokens.ids[d_bounds[d0] : d_bounds[d1]])
         if dw1 > dw0 and sw1 > sw0:
-            fragments.append(Fragment(dw0, dw1, sw0, sw1, sim, len(cluster)))
-    return fragments
+            fragments.setdefault((dw0, dw1, sw0, sw1), Fragment(dw0, dw1, sw0, sw1, sim, len(cluster)))
+    return list(fragments.values())
 
 
 def _trim(ids: np.ndarray, start: int, end: int, other: np.ndarray) -> tuple[int, int]:
