@@ -80,3 +80,13 @@ def test_attacker_without_the_key_cannot_match_stored_values(tmp_path: Path, sec
     attacker_sig = block_minima(unkeyed, max(1, unkeyed.shape[0]), params).min(axis=0)
     assert np.count_nonzero(stored_sig == attacker_sig) <= 3  # chance agreement only
     db.close()
+
+
+def test_top_documents_ranks_by_hits() -> None:
+    from leakwatch.detect.confidential import top_documents
+
+    hits = np.array([5, 3, 3, 9, 9, 9, 1, 5, 5, 5])
+    assert top_documents(hits, 2) == {5, 9}
+    assert top_documents(hits, 0) == set()
+    assert top_documents(np.zeros(0, dtype=np.int64), 3) == set()
+    assert top_documents(np.array([4, 2]), 1) == {2}  # ties: lower key first
