@@ -8,6 +8,7 @@ diagonal, so a copied paragraph with a few edited words is still one passage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,10 +150,20 @@ def extend_exact(
     return d_start, d_end, s_start, s_end
 
 
-def drop_overlapping(alignments: list[Alignment], max_overlap: float = 0.5) -> list[Alignment]:
-    """Among alignments to one source, keep the larger of two that overlap in the deliverable."""
+def by_size(a: Alignment) -> tuple[float, ...]:
+    return (-a.matched_words, a.d_word_start)
+
+
+def by_probability(a: Alignment) -> tuple[float, ...]:
+    return (-(a.probability or 0.0), -a.matched_words, a.d_word_start)
+
+
+def drop_overlapping(alignments: list[Alignment], max_overlap: float = 0.5,
+                     rank: Callable[[Alignment], tuple[float, ...]] = by_size) -> list[Alignment]:
+    """Of alignments that overlap in the deliverable by more than ``max_overlap`` of their
+    length, keep the first by ``rank`` (the larger, by default); result in deliverable order."""
     kept: list[Alignment] = []
-    for a in sorted(alignments, key=lambda x: (-x.matched_words, x.d_word_start)):
+    for a in sorted(alignments, key=rank):
         length = a.d_word_end - a.d_word_start
         if all(
             min(a.d_word_end, k.d_word_end) - max(a.d_word_start, k.d_word_start) <= max_overlap * length

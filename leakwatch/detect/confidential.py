@@ -27,6 +27,7 @@ from leakwatch.config import Config, DetectParams, FingerprintParams
 from leakwatch.detect.alignment import (
     Alignment,
     Seeds,
+    by_probability,
     chain_seeds,
     covered_words,
     drop_overlapping,
@@ -41,7 +42,7 @@ from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
 from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles
-from leakwatch.model import ExtractionError, Finding, Scores, SourceRef, Span
+from leakwatch.model import Finding, Scores, SourceRef, Span
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
 
@@ -86,10 +87,9 @@ class SourceReader:
             if self._store.key.content_mac(data) != doc.content_mac:
                 return None
             extracted = extract_bytes(path, data, self._config.extract)
-        except ExtractionError:
-            return None
-        except Exception:  # a parser failure on the source must not be blamed on the deliverable
-            return None
+        except Exception:  # unreadable, changed or unparsable: fall back to the stored fingerprints,
+            return None  # never blame the source's failure on the deliverable
+
         tokens = tokenize(extracted.text)
         if len(tokens) != doc.n_words:
             return None
@@ -161,15 +161,6 @@ def top_documents(doc_keys: np.ndarray, limit: int) -> set[int]:
     return {int(k) for k in keys[order]}
 
 
-def best_non_overlapping(candidates: list[Alignment]) -> list[Alignment]:
-    """Greedy by probability (then size): drop a candidate that overlaps a kept one in the deliverable."""
-    kept: list[Alignment] = []
-    for a in sorted(candidates, key=lambda c: (-(c.probability or 0.0), -c.matched_words, c.d_word_start)):
-        if all(a.d_word_end <= k.d_word_start or k.d_word_end <= a.d_word_start for k in kept):
-            kept.append(a)
-    return sorted(kept, key=lambda c: c.d_word_start)
-
-
 def is_mostly_boilerplate(skip: np.ndarray, start: int, end: int) -> bool:
     """True when at least half of the shingles starting in [start, end) are boilerplate."""
     window = skip[start:end]
@@ -227,10 +218,11 @@ class ConfidentialDetector(Detector):
 
     # --- candidates ---------------------------------------------------------------------
 
-    def _candidates(self, deliverable: Deliverable) -> tuple[dict[int, FingerprintHits], set[int], np.ndarray]:
+    def _candidates(self, deliverable: Deliverable,
+                    n_docs: int) -> tuple[dict[int, FingerprintHits], set[int], np.ndarray]:
         fp = deliverable.fingerprints
         hits = self.store.lookup_fingerprints(fp.keyed)
-        frequent_mask = document_frequency_filter(hits, self.store.count_documents(), self.params)
+        frequent_mask = document_frequency_filter(hits, n_docs, self.params)
         frequent = np.unique(hits.hashes[frequent_mask])
         hits = hits.select(~frequent_mask)
         by_doc = {int(k): hits.select(hits.doc_keys == k) for k in np.unique(hits.doc_keys)}
@@ -294,7 +286,8 @@ class ConfidentialDetector(Detector):
                 frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
                 s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine, probability,
             ))
-        return best_non_overlapping(candidates)
+        # Tight and wide clusterings propose overlapping fragments: the most probable wins.
+        return drop_overlapping(candidates, max_overlap=0.0, rank=by_probability)
 
     def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:
         k, w = self.fp_params.shingle_size, self.fp_params.winnow_window
@@ -333,9 +326,10 @@ class ConfidentialDetector(Detector):
 
     def detect(self, deliverable: Deliverable) -> list[Finding]:
         fp = deliverable.fingerprints
-        if fp.keyed.size == 0 or self.store.count_documents() == 0:
+        n_docs = self.store.count_documents()
+        if fp.keyed.size == 0 or n_docs == 0:
             return []
-        by_doc, lsh_docs, frequent = self._candidates(deliverable)
+        by_doc, lsh_docs, frequent = self._candidates(deliverable, n_docs)
         skip = boilerplate_shingles(fp.keyed, frequent, self.fp_params)
         docs = self.store.documents(sorted(set(by_doc) | lsh_docs))
         findings: list[Finding] = []
@@ -379,8 +373,8 @@ class ConfidentialDetector(Detector):
                 Span(a.s_char_start, a.s_char_end, doc.page_of(a.s_char_start)),
                 Scores(resemblance, a.matched_words / n_d, a.matched_words / n_s, a.matched_words,
                        a.probability if a.probability is not None
-                       else confidence(a.matched_words, max(resemblance, a.similarity if a.method != "exact"
-                                                            else resemblance), verified)),
+                       else confidence(a.matched_words, resemblance if a.method == "exact"
+                                       else max(resemblance, a.similarity), verified)),
                 verified, a.method,
             ))
         return out

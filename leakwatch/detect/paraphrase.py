@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from leakwatch.text import Tokens, content_mask, stop_ids
+from leakwatch.text import Tokens, content_mask
 
 # Sentence ends: terminal punctuation followed by white space, or a blank line.
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+|\n\s*\n")
@@ -167,7 +167,7 @@ def align_sentences_all(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: To
 def _trim(ids: np.ndarray, start: int, end: int, other: np.ndarray) -> tuple[int, int]:
     """Shrink [start, end) to its first and last content word that the other side also has:
     sentence boundaries overshoot a copied passage that starts or ends mid-sentence."""
-    shared = np.isin(ids[start:end], other) & ~np.isin(ids[start:end], stop_ids())
+    shared = np.isin(ids[start:end], other) & content_mask(ids[start:end])
     hits = np.nonzero(shared)[0]
     if hits.size == 0:
         return start, start
