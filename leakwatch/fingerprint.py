@@ -119,17 +119,18 @@ def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams,
     """
     n = keyed.shape[0]
     perms = permutations(params.num_perm, params.seed)
-    n_blocks = -(-n // stride)
-    out = np.empty((n_blocks, params.num_perm), dtype=np.uint32)
-    h32 = (keyed & np.uint64(0xFFFF_FFFF)).astype(np.uint32)
-    for first in range(0, n_blocks, _BLOCK_CHUNK):
-        last = min(n_blocks, first + _BLOCK_CHUNK)
-        lo, hi = first * stride, min(n, last * stride)
-        slots = _slot_values(h32[lo:hi], perms)
-        if mask is not None:
-            slots[~mask[lo:hi]] = np.uint32(0xFFFF_FFFF)
-        starts = np.arange(0, hi - lo, stride)
-        out[first:last] = np.minimum.reduceat(slots, starts, axis=0)
+    out = np.full((-(-n // stride), params.num_perm), 0xFFFF_FFFF, dtype=np.uint32)
+    # Only the kept values are permuted (the bags leave out function words, about half).
+    positions = np.arange(n) if mask is None else np.flatnonzero(mask)
+    h32 = (keyed[positions] & np.uint64(0xFFFF_FFFF)).astype(np.uint32)
+    blocks = positions // stride
+    chunk = _BLOCK_CHUNK * stride
+    for lo in range(0, positions.shape[0], chunk):
+        hi = min(positions.shape[0], lo + chunk)
+        ids, first = np.unique(blocks[lo:hi], return_index=True)
+        reduced = np.minimum.reduceat(_slot_values(h32[lo:hi], perms), first, axis=0)
+        # A block cut by a chunk boundary gets the minimum of both parts.
+        out[ids] = np.minimum(out[ids], reduced)
     return out
 
 
