@@ -17,9 +17,12 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 from leakwatch.text import Tokens, content_mask
 
@@ -95,6 +98,8 @@ def _tfisf_matrix(sentences: list[np.ndarray], vocab: np.ndarray, isf: np.ndarra
     Sparse because a long document has thousands of sentences and tens of
     thousands of distinct words, while each sentence holds a handful.
     """
+    from scipy import sparse  # only when aligning: keeps it off the start-up path
+
     cols = [np.searchsorted(vocab, terms) for terms in sentences]
     indptr = np.concatenate([[0], np.cumsum([c.size for c in cols])])
     indices = np.concatenate([*cols, np.zeros(0, dtype=np.int64)])
