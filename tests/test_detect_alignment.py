@@ -227,3 +227,52 @@ def test_drop_overlapping_uses_matched_words_to_rank() -> None:
 
 def test_drop_overlapping_empty() -> None:
     assert drop_overlapping([]) == []
+
+
+# --- merging the two stages ------------------------------------------------------------
+
+
+def _al(d0: int, d1: int, s0: int, s1: int, matched: int, method: str = "exact",
+        probability: float | None = None) -> Alignment:
+    return Alignment(d0, d1, s0, s1, s0 * 6, s1 * 6, matched, 3, method, 0.5, probability)
+
+
+def test_merge_overlapping_unions_passages_found_by_both_stages() -> None:
+    from leakwatch.detect.alignment import merge_overlapping
+
+    exact = _al(100, 140, 500, 540, 40)
+    para = _al(90, 170, 490, 575, 55, "paraphrase", 0.95)
+    apart = _al(400, 450, 900, 950, 30, "paraphrase", 0.9)
+    merged = merge_overlapping([para, exact, apart])
+    assert len(merged) == 2
+    first = merged[0]
+    assert (first.d_word_start, first.d_word_end, first.s_word_start, first.s_word_end) == (90, 170, 490, 575)
+    assert first.method == "exact+paraphrase" and first.probability == 0.95
+    assert merged[1] == apart
+
+
+def test_overlap_in_the_deliverable_only_is_not_merged() -> None:
+    from leakwatch.detect.alignment import merge_overlapping
+
+    a = _al(100, 140, 500, 540, 40)
+    b = _al(120, 160, 2000, 2040, 40)  # same deliverable words, another place in the source
+    assert len(merge_overlapping([a, b])) == 2
+
+
+def test_dense_verbatim_alignment_explains_a_fragment_but_sparse_islands_do_not() -> None:
+    from leakwatch.detect.confidential import explained_by
+
+    fragment = _al(100, 200, 500, 600, 80, "paraphrase", 0.9)
+    verbatim = _al(100, 190, 500, 590, 90)  # every word matched
+    islands = _al(100, 190, 500, 590, 30)  # a few exact runs in an edited passage
+    assert explained_by(fragment, [verbatim])
+    assert not explained_by(fragment, [islands])
+
+
+def test_most_probable_of_overlapping_candidates_wins() -> None:
+    from leakwatch.detect.alignment import by_probability
+
+    low = _al(0, 100, 0, 100, 90, "paraphrase", 0.80)
+    high = _al(50, 120, 40, 400, 60, "paraphrase", 0.95)
+    other = _al(200, 260, 700, 760, 50, "paraphrase", 0.85)
+    assert drop_overlapping([low, high, other], max_overlap=0.0, rank=by_probability) == [high, other]

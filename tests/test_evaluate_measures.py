@@ -61,3 +61,15 @@ def test_overlapping_detections_are_not_counted_twice() -> None:
     s = pan_scores([case], [P(0, 80, 0, 80), P(20, 100, 20, 100)])
     assert s.recall == pytest.approx(1.0)
     assert s.granularity == 2.0
+
+
+def test_evaluation_store_uses_the_fixed_public_key() -> None:
+    """Evaluation figures must not move with a random key from run to run."""
+    from leakwatch.config import Config
+    from leakwatch.evaluate.pan import EVALUATION_KEY, evaluation_store
+
+    with evaluation_store(Config()) as (config, store):
+        assert store.key.key_id == EVALUATION_KEY.key_id
+        assert config.store == store.location
+    with evaluation_store(Config()) as (_, again):
+        assert again.key.key_id == EVALUATION_KEY.key_id
