@@ -17,6 +17,7 @@ from leakwatch.model import Severity
 from leakwatch.pipeline import (
     EXIT_INCOMPLETE,
     EXIT_USAGE,
+    default_detectors,
     display_path,
     index_paths,
     scan_paths,
@@ -190,7 +191,8 @@ def index_list(ctx: click.Context, fmt: str, store: str | None, config_path: str
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str,
          no_verify: bool, store: str | None, config_path: str | None) -> None:
-    """Scan deliverables (files, folders recursively) for confidential material.
+    """Scan deliverables (files, folders recursively) for confidential material and
+    third-party content (licence texts, copyright notices, registered references).
 
     One finding per copied passage, with its span in the deliverable and in the
     source document. Files that cannot be read are listed as errors and make
@@ -201,13 +203,10 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
       leakwatch scan delivery/report.pdf
       leakwatch scan /srv/vendors/acme --format json --output acme.json --fail-on medium
     """
-    from leakwatch.detect import ConfidentialDetector
-
     config = _config(ctx, store, config_path)
     try:
         with open_store(config) as st:
-            detectors = [ConfidentialDetector(st, config, verify_sources=not no_verify)]
-            report = scan_paths(list(paths), st, config, detectors)
+            report = scan_paths(list(paths), st, config, default_detectors(st, config, verify_sources=not no_verify))
     except StoreError as exc:
         _fail(str(exc))
         return
@@ -303,6 +302,46 @@ def evaluate_labels_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: s
     click.echo(f"ROC AUC {result.roc_auc:.3f}; at the default threshold precision {result.precision:.3f}, "
                f"recall {result.recall:.3f} over {result.files} files")
     click.echo("flagged per category: " + ", ".join(f"{c} {v}" for c, v in result.flagged_by_category.items()))
+
+
+@evaluate.command("licences")
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@common_options
+@click.pass_context
+def evaluate_licences_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str | None,
+                          config_path: str | None) -> None:
+    """Agreement of the top-1 SPDX id with the declared licence, on licence files that
+    carry one licence (CORPUS_DIR/labels.csv); every miss and exclusion is listed.
+
+    \b
+    Example:
+      leakwatch evaluate licences ../shared/corpora/licenses-in-the-wild-sample
+    """
+    from leakwatch.evaluate import CorpusError
+    from leakwatch.evaluate.licences import evaluate_licences
+
+    config = _config(ctx, store, config_path)
+    try:
+        result = evaluate_licences(corpus_dir, config)
+    except CorpusError as exc:
+        _fail(str(exc))
+        return
+    data = {"leakwatch": leakwatch.__version__, **result.to_dict()}
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    for r in data["scored"]:
+        mark = "ok  " if r["agrees"] else "MISS"
+        cov = f"{r['coverage']:.2f}" if r["coverage"] is not None else "-"
+        click.echo(f"{mark} {r['path']}: declared {r['declared']}; top-1 {r['top1']} ({r['top1_part']}, "
+                   f"coverage {cov})")
+    for r in data["excluded"]:
+        click.echo(f"excl {r['path']}: {r['reason']}")
+    for r in data["errors"]:
+        click.echo(f"ERR  {r['path']}: {r['status']}: {r['message']}")
+    click.echo(f"top-1 agreement {data['agreement']:.3f} over {data['files_scored']} single-licence files "
+               f"(same SPDX id exactly: {data['exact_id_agreement']:.3f}); {len(data['excluded'])} excluded")
 
 
 def main() -> None:

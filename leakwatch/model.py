@@ -122,18 +122,23 @@ class Scores:
 
 @dataclass(frozen=True)
 class SourceRef:
-    """Where a finding's material came from (an indexed document)."""
+    """Where a finding's material came from: an indexed document, a registered
+    reference, or a shipped licence text (whose span is unknown: None)."""
 
     doc_id: str
     path: str
     label: str
-    span: Span
+    span: Span | None
     owner: str | None = None
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One contiguous copied passage (or one whole-document copy)."""
+    """One contiguous copied passage (or one whole-document copy), or one notice.
+
+    Notices (``copyright-notice``) have no source and no scores: they are found by
+    what they say, not by matching anything.
+    """
 
     id: str
     kind: str
@@ -141,8 +146,8 @@ class Finding:
     deliverable_path: str
     deliverable_sha256: str
     deliverable_span: Span
-    source: SourceRef
-    scores: Scores
+    source: SourceRef | None
+    scores: Scores | None
     verified: bool = False
     # How the deliverable was read: offsets index its text as decoded with this encoding.
     deliverable_format: str | None = None
@@ -163,18 +168,30 @@ class Finding:
                 "format": self.deliverable_format,
                 "encoding": self.deliverable_encoding,
             },
-            "source": {
+            "source": None if self.source is None else {
                 "doc_id": self.source.doc_id,
                 "path": self.source.path,
                 "label": self.source.label,
-                "start": self.source.span.start,
-                "end": self.source.span.end,
-                "page": self.source.span.page,
+                "start": self.source.span.start if self.source.span else None,
+                "end": self.source.span.end if self.source.span else None,
+                "page": self.source.span.page if self.source.span else None,
             },
-            "scores": self.scores.to_dict(),
+            "scores": None if self.scores is None else self.scores.to_dict(),
             # True when the source span was checked word by word against the source
             # file at its registered path (sha matched); False when it rests on the
             # stored fingerprints alone.
             "verified": self.verified,
             **self.extra,
         }
+
+
+def matched_parts(f: Finding) -> tuple[SourceRef, Span, Scores]:
+    """The source, its span and the scores of a finding that matched an indexed
+    document (confidential or reference material).
+
+    Raises:
+        ValueError: the finding is a notice or a licence match, which have no source span.
+    """
+    if f.source is None or f.source.span is None or f.scores is None:
+        raise ValueError(f"a {f.kind} finding has no source span")
+    return f.source, f.source.span, f.scores

@@ -17,6 +17,7 @@ from typing import Any
 import leakwatch
 from leakwatch.config import Config
 from leakwatch.detect import ConfidentialDetector, Deliverable, Detector
+from leakwatch.detect.licence import LicenceDetector
 from leakwatch.extract import extract_file
 from leakwatch.fingerprint import DocumentFingerprints, fingerprint_tokens
 from leakwatch.model import ExtractedText, ExtractionError, FileError, Finding, Severity, Status
@@ -167,9 +168,9 @@ class ScanReport:
         }
 
 
-def default_detectors(store: FingerprintStore, config: Config) -> list[Detector]:
-    """The detector stages a scan runs, in order."""
-    return [ConfidentialDetector(store, config)]
+def default_detectors(store: FingerprintStore, config: Config, verify_sources: bool = True) -> list[Detector]:
+    """The detector stages a scan runs, in order: every kind in one pass over each file."""
+    return [ConfidentialDetector(store, config, verify_sources=verify_sources), LicenceDetector()]
 
 
 def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,

@@ -42,7 +42,7 @@ from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
 from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles
-from leakwatch.model import Finding, Scores, SourceRef, Span
+from leakwatch.model import Finding, Scores, SourceRef, Span, matched_parts
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
 
@@ -175,10 +175,14 @@ def one_finding_per_passage(findings: list[Finding], share: float = 0.5) -> list
     finding; the others are listed in its ``also_in``, so nothing is hidden and
     a passage is counted once.
     """
-    ranked = sorted(findings, key=lambda f: (-f.scores.confidence, -f.scores.matched_words, f.source.doc_id))
+    def strength(f: Finding) -> tuple[float, int, str]:
+        source, _, scores = matched_parts(f)
+        return -scores.confidence, -scores.matched_words, source.doc_id
+
     kept: list[Finding] = []
     also: dict[int, list[dict[str, object]]] = {}
-    for f in ranked:
+    for f in sorted(findings, key=strength):
+        source, source_span, scores = matched_parts(f)
         span = f.deliverable_span
         for n, k in enumerate(kept):
             if f.kind != EXCERPT or k.kind != EXCERPT:
@@ -187,9 +191,9 @@ def one_finding_per_passage(findings: list[Finding], share: float = 0.5) -> list
             shorter = min(span.end - span.start, k.deliverable_span.end - k.deliverable_span.start)
             if overlap > share * max(1, shorter):
                 also.setdefault(n, []).append({
-                    "doc_id": f.source.doc_id, "path": f.source.path, "label": f.source.label,
-                    "start": f.source.span.start, "end": f.source.span.end,
-                    "matched_words": f.scores.matched_words,
+                    "doc_id": source.doc_id, "path": source.path, "label": source.label,
+                    "start": source_span.start, "end": source_span.end,
+                    "matched_words": scores.matched_words,
                 })
                 break
         else:
@@ -352,7 +356,8 @@ class ConfidentialDetector(Detector):
             alignments = drop_overlapping(alignments)
             if alignments:
                 findings.extend(self._findings(deliverable, doc, alignments, src, hits))
-        return sorted(one_finding_per_passage(findings), key=lambda f: (f.deliverable_span.start, f.source.doc_id))
+        return sorted(one_finding_per_passage(findings),
+                      key=lambda f: (f.deliverable_span.start, matched_parts(f)[0].doc_id))
 
     def _findings(self, deliverable: Deliverable, doc: SourceDocument, alignments: list[Alignment],
                   src: VerifiedSource | None, hits: FingerprintHits | None) -> list[Finding]:

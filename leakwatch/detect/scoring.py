@@ -44,7 +44,10 @@ def finding_id(kind: str, doc_id: str, doc_version: int, source_start: int, sour
                deliverable_path: str) -> str:
     """Stable across runs, free of text: the same copy in the same file keeps its id
     when other parts of the deliverable change."""
-    material = "\x00".join(
-        ["v1", kind, doc_id, str(doc_version), str(source_start), str(source_end), deliverable_path]
-    )
+    return stable_id(kind, doc_id, str(doc_version), str(source_start), str(source_end), deliverable_path)
+
+
+def stable_id(kind: str, *parts: str) -> str:
+    """A finding id from what identifies it (never its text): the same parts, the same id."""
+    material = "\x00".join(["v1", kind, *parts])
     return "lw-" + hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:20]

@@ -17,6 +17,7 @@ from typing import Any
 from sklearn.metrics import precision_score, recall_score, roc_auc_score
 
 from leakwatch.config import Config
+from leakwatch.detect import ConfidentialDetector
 from leakwatch.evaluate.pan import CorpusError, evaluation_store
 from leakwatch.pipeline import index_paths, scan_paths
 
@@ -68,11 +69,13 @@ def evaluate_labels(root: Path, config: Config) -> LabelsEvaluation:
     sources, files = read_labelled_corpus(root)
     with evaluation_store(config) as (config, store):
         index_paths(sources, store, config, label="evaluation", owner=None)
-        report = scan_paths([f.path for f in files], store, config)
+        report = scan_paths([f.path for f in files], store, config,
+                            detectors=[ConfidentialDetector(store, config)])
     score: dict[str, float] = {}
     for finding in report.findings:
         name = Path(finding.deliverable_path).name
-        score[name] = max(score.get(name, 0.0), finding.scores.confidence)
+        if finding.scores is not None:
+            score[name] = max(score.get(name, 0.0), finding.scores.confidence)
     y_true = [f.category in POSITIVE for f in files]
     y_score = [score.get(f.path.name, 0.0) for f in files]
     y_pred = [s > 0 for s in y_score]

@@ -20,9 +20,10 @@ from typing import Any
 from sklearn.metrics import precision_score, recall_score
 
 from leakwatch.config import Config
+from leakwatch.detect import ConfidentialDetector
 from leakwatch.evaluate.measures import PanScores, Passage, pan_scores
 from leakwatch.keys import StoreKey, write_key
-from leakwatch.model import Finding
+from leakwatch.model import Finding, matched_parts
 from leakwatch.pipeline import index_paths, scan_paths
 from leakwatch.store import SQLiteStore
 
@@ -65,8 +66,9 @@ def read_pan_corpus(root: Path) -> list[PanPair]:
 
 
 def finding_passage(f: Finding) -> Passage:
-    return Passage(Path(f.deliverable_path).name, Path(f.source.path).name, f.deliverable_span.start,
-                   f.deliverable_span.end, f.source.span.start, f.source.span.end)
+    source, span, _ = matched_parts(f)
+    return Passage(Path(f.deliverable_path).name, Path(source.path).name, f.deliverable_span.start,
+                   f.deliverable_span.end, span.start, span.end)
 
 
 @dataclass
@@ -157,7 +159,7 @@ def evaluate_pan(root: Path, config: Config) -> PanRun:
         t0 = time.monotonic()
         index_paths([root / "src"], store, config, label="evaluation", owner=None)
         t1 = time.monotonic()
-        report = scan_paths([root / "susp"], store, config)
+        report = scan_paths([root / "susp"], store, config, detectors=[ConfidentialDetector(store, config)])
         t2 = time.monotonic()
     detections = [finding_passage(f) for f in report.findings]
     return PanRun(score_pairs(pairs, detections, "listed"), score_pairs(pairs, detections, "whole"),

@@ -13,21 +13,51 @@ def _where(start: int, end: int, page: int | None) -> str:
     return f"chars {start}-{end}" + (f", page {page}" if page is not None else "")
 
 
+def _details(f: Finding) -> list[str]:
+    """What a third-party finding is: the licence and how it was told from its nearest
+    variant, the notice's holder and years, the reference and its licence."""
+    lines: list[str] = []
+    lic = f.extra.get("licence")
+    if lic:
+        lines.append(f"       licence: {lic['spdx_id']} ({lic['name']}), {lic['coverage']:.0%} of its text present"
+                     + (f"; same text as {', '.join(lic['same_text_as'])}" if lic.get("same_text_as") else ""))
+        d = lic.get("distinguished_from")
+        if d:
+            lines.append(f"       told from {d['spdx_id']}: {d['only_this_present']} shingle(s) only in "
+                         f"{lic['spdx_id']} present, {d['only_that_present']} only in {d['spdx_id']}, "
+                         f"{d['coverage']:.0%} of {d['spdx_id']} present")
+    notice = f.extra.get("notice")
+    if notice:
+        if notice.get("expression"):
+            lines.append(f"       licence expression: {notice['expression']}")
+        else:
+            years = ", ".join(str(y) for y in notice.get("years", []))
+            lines.append(f"       holder: {notice.get('holder') or '(none)'}" + (f"; years: {years}" if years else ""))
+    ref = f.extra.get("reference")
+    if ref:
+        lines.append(f"       reference: {ref['name']}" + (f", licence {ref['licence']}" if ref.get("licence") else ""))
+    return lines
+
+
 def _finding_block(f: Finding) -> list[str]:
-    s = f.scores
     head = f"{str(f.severity).upper():6} {f.kind}  {display_path(f.deliverable_path)}"
     method = f.extra.get("method")
     also = f.extra.get("also_in", [])
-    lines = [
-        head,
-        f"       where:  {_where(f.deliverable_span.start, f.deliverable_span.end, f.deliverable_span.page)}",
-        f"       source: {display_path(f.source.path)} [{f.source.label}] "
-        f"{_where(f.source.span.start, f.source.span.end, f.source.span.page)} ({f.source.doc_id})",
-        f"       {s.matched_words} words matched, resemblance {s.resemblance:.2f}, "
-        f"{s.containment_deliverable:.1%} of the deliverable, {s.containment_source:.1%} of the source, "
-        f"confidence {s.confidence:.2f}" + (f", {method} match" if method else "")
-        + ("" if f.verified else " (fingerprints only)"),
-    ]
+    where = f.deliverable_span
+    lines = [head, f"       where:  {_where(where.start, where.end, where.page)}"]
+    if f.source is not None:
+        span = f.source.span
+        lines.append(f"       source: {display_path(f.source.path)} [{f.source.label}]"
+                     + (f" {_where(span.start, span.end, span.page)}" if span else "") + f" ({f.source.doc_id})")
+    lines.extend(_details(f))
+    s = f.scores
+    if s is not None:
+        lines.append(
+            f"       {s.matched_words} words matched, resemblance {s.resemblance:.2f}, "
+            f"{s.containment_deliverable:.1%} of the deliverable, {s.containment_source:.1%} of the source, "
+            f"confidence {s.confidence:.2f}" + (f", {method} match" if method else "")
+            + ("" if f.verified or not f.kind.startswith("confidential") else " (fingerprints only)")
+        )
     if also:
         lines.append("       also in: " + ", ".join(
             f"{display_path(a['path'])} chars {a['start']}-{a['end']}" for a in also))

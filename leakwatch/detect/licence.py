@@ -1,0 +1,88 @@
+"""Licence texts in a deliverable, matched against the shipped SPDX reference."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from leakwatch.detect.base import Deliverable, Detector
+from leakwatch.detect.scoring import stable_id
+from leakwatch.licences import LicenceMatch, LicenceMatchParams, LicenceReference, default_reference, match_licences
+from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+
+LICENCE_TEXT = "licence-text"
+# A block holding at least this share of a licence is the licence, not a quotation of it.
+SUBSTANTIAL_COVERAGE = 0.5
+
+
+def licence_severity(coverage: float) -> Severity:
+    """A substantial copy of a licence means licensed material came with it (medium);
+    a fragment or a notice is worth a look (low)."""
+    return Severity.MEDIUM if coverage >= SUBSTANTIAL_COVERAGE else Severity.LOW
+
+
+def describe(m: LicenceMatch, ref: LicenceReference) -> dict[str, object]:
+    """The ``licence`` object of a finding: which licence, how much of it, and what
+    told it apart from the nearest other licence."""
+    text = ref.texts[m.text]
+    info: dict[str, object] = {
+        "spdx_id": text.spdx_id,
+        "name": text.name,
+        "part": text.part,
+        "coverage": round(m.coverage, 4),
+        "same_text_as": list(text.ids[1:]),
+        "reference": ref.source,
+    }
+    if m.distinction is not None:
+        other = ref.texts[m.distinction.runner_up]
+        info["distinguished_from"] = {
+            "spdx_id": other.spdx_id,
+            "only_this_present": m.distinction.only_winner_present,
+            "only_that_present": m.distinction.only_runner_up_present,
+            "coverage": round(m.distinction.runner_up_coverage, 4),
+        }
+    return info
+
+
+class LicenceDetector(Detector):
+    """``licence-text`` findings: each block of licence text, named by SPDX id."""
+
+    name = "licence"
+
+    def __init__(self, reference: LicenceReference | None = None, params: LicenceMatchParams | None = None) -> None:
+        self.reference = reference or default_reference()
+        self.params = params or LicenceMatchParams()
+
+    def detect(self, deliverable: Deliverable) -> list[Finding]:
+        tokens = deliverable.fingerprints.tokens
+        extracted = deliverable.extracted
+        matches = match_licences(tokens, extracted.text, self.reference, self.params)
+        n_shingles = max(len(tokens) - self.params.shingle_size + 1, 1)
+        seen: Counter[str] = Counter()
+        findings: list[Finding] = []
+        for m in matches:
+            text = self.reference.texts[m.text]
+            start, end = tokens.char_span(m.word_start, m.word_end)
+            seen[text.spdx_id] += 1
+            findings.append(Finding(
+                id=stable_id(LICENCE_TEXT, text.spdx_id, str(seen[text.spdx_id]), deliverable.path),
+                kind=LICENCE_TEXT,
+                severity=licence_severity(m.coverage),
+                deliverable_path=deliverable.path,
+                deliverable_sha256=deliverable.sha256,
+                deliverable_span=Span(start, end, extracted.page_of(start)),
+                source=SourceRef(f"spdx:{text.spdx_id}", text.url or f"https://spdx.org/licenses/{text.spdx_id}.html",
+                                 "licence", None),
+                scores=Scores(
+                    resemblance=m.resemblance,
+                    containment_deliverable=min(1.0, m.matched_shingles / n_shingles),
+                    containment_source=m.coverage,
+                    matched_words=m.matched_words,
+                    # Exact word matches against the full licence text: sure once long enough.
+                    confidence=min(1.0, m.matched_words / (2 * self.params.min_words)),
+                ),
+                verified=False,
+                deliverable_format=extracted.format,
+                deliverable_encoding=extracted.encoding,
+                extra={"licence": describe(m, self.reference)},
+            ))
+        return findings
