@@ -451,7 +451,7 @@ def settle_by_distinction(ranked: list[int], tied: int, ref: LicenceReference, k
         a, b = ref.text_shingles(other, k), ref.text_shingles(champion, k)
         hits, share = distinctive_presence(a, b, present)
         if hits >= params.evidence_margin and share >= 0.5:
-            back_hits, back_share = distinctive_presence(b, a, present)
+            _, back_share = distinctive_presence(b, a, present)
             if share > back_share:
                 champion = other
     return [champion, *(t for t in ranked if t != champion)]
