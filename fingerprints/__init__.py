@@ -1,4 +1,4 @@
-"""Shipped reference fingerprints, installed as ``leakwatch.references`` (see pyproject.toml).
+"""Shipped reference fingerprints, installed as ``leakwatch.shipped`` (see pyproject.toml).
 
 This folder is also the default store location; the store files in it are never packaged.
 """

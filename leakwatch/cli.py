@@ -15,8 +15,10 @@ import leakwatch
 from leakwatch.config import STORE_ENV, Config, ConfigError, load_config
 from leakwatch.model import Severity
 from leakwatch.pipeline import (
+    ALLOW_NOTE_PREFIX,
     EXIT_INCOMPLETE,
     EXIT_USAGE,
+    allow_paths,
     default_detectors,
     display_path,
     index_paths,
@@ -177,6 +179,163 @@ def index_list(ctx: click.Context, fmt: str, store: str | None, config_path: str
     click.echo(f"{len(docs)} document(s) in {config.store}")
 
 
+@cli.group()
+def reference() -> None:
+    """Register third-party material that must not reach the client unattributed."""
+
+
+@reference.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--name", required=True, help="Name of the reference, shown in findings.")
+@click.option("--licence", "licence", default=None, help="SPDX id of the reference's licence.")
+@common_options
+@click.pass_context
+def reference_add(ctx: click.Context, paths: tuple[Path, ...], name: str, licence: str | None,
+                  store: str | None, config_path: str | None) -> None:
+    """Fingerprint a public report, a stock-text library or an open-source code tree
+    as reference NAME. Matches are reported as third-party-text or copied-code.
+
+    \b
+    Examples:
+      leakwatch reference add competitor-report-2025.pdf --name "Acme market report 2025"
+      leakwatch reference add vendor/libfoo/ --name libfoo --licence GPL-3.0-only
+    """
+    from leakwatch.references import ReferenceLibrary
+
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config, create=True) as st:
+            library = ReferenceLibrary.open(config, st, create=True)
+            assert library is not None
+            with library:
+                files, code_files = library.add(list(paths), name, licence, config)
+                errors = library.errors
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    for err in errors:
+        click.echo(f"{'error':9} {err.status}: {display_path(err.path)}: {err.message}", err=True)
+    click.echo(f"reference {name!r}: {files} file(s) registered ({code_files} as code), "
+               f"{len(errors)} not registered (store {config.store})")
+    sys.exit(EXIT_INCOMPLETE if errors else 0)
+
+
+@reference.command("list")
+@common_options
+@click.pass_context
+def reference_list(ctx: click.Context, store: str | None, config_path: str | None) -> None:
+    """List the registered references."""
+    from leakwatch.references import ReferenceLibrary
+
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config) as st:
+            library = ReferenceLibrary.open(config, st)
+            refs = [] if library is None else library.references()
+            if library is not None:
+                library.close()
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    for r in refs:
+        click.echo(f"{r.name:30} {r.licence or '-':18} {r.files:>6} file(s), {r.code_files:>6} code  {r.added_at}")
+    click.echo(f"{len(refs)} reference(s) in {config.store}")
+
+
+@reference.command("remove")
+@click.argument("names", nargs=-1, required=True)
+@common_options
+@click.pass_context
+def reference_remove(ctx: click.Context, names: tuple[str, ...], store: str | None,
+                     config_path: str | None) -> None:
+    """Unregister references by name."""
+    from leakwatch.references import ReferenceLibrary
+
+    config = _config(ctx, store, config_path)
+    missing = 0
+    try:
+        with open_store(config) as st:
+            library = ReferenceLibrary.open(config, st)
+            for name in names:
+                if library is None or library.reference(name) is None:
+                    missing += 1
+                    click.echo(f"leakwatch: no reference {name!r}", err=True)
+                    continue
+                click.echo(f"removed   {name} ({library.remove(name)} file(s))")
+            if library is not None:
+                library.close()
+    except StoreError as exc:
+        _fail(str(exc))
+    sys.exit(EXIT_USAGE if missing else 0)
+
+
+@cli.group()
+def allow() -> None:
+    """The allow-list: text that never raises an alarm (disclaimers, templates)."""
+
+
+@allow.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@common_options
+@click.pass_context
+def allow_add(ctx: click.Context, paths: tuple[Path, ...], store: str | None, config_path: str | None) -> None:
+    """Subtract the text of these files from every match (confidential, reference and
+    licence): a shared disclaimer or template stops firing, an excerpt beside it does not.
+
+    \b
+    Example:
+      leakwatch allow add templates/standard-disclaimer.docx
+    """
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config, create=True) as st:
+            result = allow_paths(list(paths), st, config)
+            total = st.count_allowed()
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    for err in result.errors:
+        click.echo(f"{'error':9} {err.status}: {display_path(err.path)}: {err.message}", err=True)
+    click.echo(f"{result.files} file(s) added to the allow-list ({result.new_shingles} new shingles, "
+               f"{total} in all); {len(result.errors)} not added")
+    sys.exit(EXIT_INCOMPLETE if result.errors else 0)
+
+
+@allow.command("list")
+@common_options
+@click.pass_context
+def allow_list(ctx: click.Context, store: str | None, config_path: str | None) -> None:
+    """Show the files added to the allow-list."""
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config) as st:
+            notes, total = st.read_notes(ALLOW_NOTE_PREFIX), st.count_allowed()
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    for key, value in notes.items():
+        info = json.loads(value)
+        click.echo(f"{info['added_at']}  {info['shingles']:>8} shingles  {display_path(key[len(ALLOW_NOTE_PREFIX):])}")
+    click.echo(f"{total} shingle(s) on the allow-list of {config.store}")
+
+
+@allow.command("clear")
+@common_options
+@click.pass_context
+def allow_clear(ctx: click.Context, store: str | None, config_path: str | None) -> None:
+    """Empty the allow-list."""
+    config = _config(ctx, store, config_path)
+    try:
+        with open_store(config) as st:
+            removed = st.clear_allowed()
+            for key in st.read_notes(ALLOW_NOTE_PREFIX):
+                st.write_note(key, None)
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"allow-list cleared ({removed} shingle(s))")
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True,
@@ -203,10 +362,18 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
       leakwatch scan delivery/report.pdf
       leakwatch scan /srv/vendors/acme --format json --output acme.json --fail-on medium
     """
+    from leakwatch.references import ReferenceLibrary
+
     config = _config(ctx, store, config_path)
     try:
         with open_store(config) as st:
-            report = scan_paths(list(paths), st, config, default_detectors(st, config, verify_sources=not no_verify))
+            library = ReferenceLibrary.open(config, st)
+            try:
+                detectors = default_detectors(st, config, verify_sources=not no_verify, library=library)
+                report = scan_paths(list(paths), st, config, detectors)
+            finally:
+                if library is not None:
+                    library.close()
     except StoreError as exc:
         _fail(str(exc))
         return
@@ -342,6 +509,43 @@ def evaluate_licences_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store:
         click.echo(f"ERR  {r['path']}: {r['status']}: {r['message']}")
     click.echo(f"top-1 agreement {data['agreement']:.3f} over {data['files_scored']} single-licence files "
                f"(same SPDX id exactly: {data['exact_id_agreement']:.3f}); {len(data['excluded'])} excluded")
+
+
+@evaluate.command("code")
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@common_options
+@click.pass_context
+def evaluate_code_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str | None,
+                      config_path: str | None) -> None:
+    """Copied-code recall per disguise level and precision on a code plagiarism corpus
+    (CORPUS_DIR/labels.csv: each case's original is registered as a reference).
+
+    \b
+    Example:
+      leakwatch evaluate code ../shared/corpora/ir-plag-java-sample
+    """
+    from leakwatch.evaluate import CorpusError
+    from leakwatch.evaluate.code import evaluate_code
+
+    config = _config(ctx, store, config_path)
+    try:
+        result = evaluate_code(corpus_dir, config)
+    except CorpusError as exc:
+        _fail(str(exc))
+        return
+    data = {"leakwatch": leakwatch.__version__, **result.to_dict()}
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    for level, r in data["recall_by_level"].items():
+        click.echo(f"{level}: {r['found']}/{r['files']} copies found")
+    click.echo(f"precision {data['precision']:.3f} ({data['true_positives']} copies, {data['false_positives']} of "
+               f"{data['negatives']} independent files flagged: false-positive rate "
+               f"{data['false_positive_rate']:.3f}); recall {data['recall']:.3f}; "
+               f"{data['cross_case_findings']} finding(s) from another task's original")
+    for path in data["false_positive_files"]:
+        click.echo(f"  flagged independent file: {path}")
 
 
 def main() -> None:

@@ -129,6 +129,15 @@ class DetectParams:
             raise ConfigError("detect.near_duplicate_containment must be in (0, 1]")
 
 
+# Copied-code matching counts normalized code tokens, not words (a line of code is
+# about 8 of them). A reference file counts as copied whole when 90% of its
+# fingerprints are in the deliverable (measured on IR-Plag: scripts/eval_code.py); a
+# passage lifted from a larger file needs 150 matched tokens, about 20 lines, because
+# independently written code shares shorter stretches of structure.
+CODE_DETECT = DetectParams(min_words=150, max_gap=40, near_duplicate_containment=0.9, high_words=400,
+                           medium_words=250)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of a leakwatch run."""
@@ -141,6 +150,7 @@ class Config:
     fingerprint: FingerprintParams | None = None
     extract: ExtractLimits = field(default_factory=ExtractLimits)
     detect: DetectParams = field(default_factory=DetectParams)
+    code_detect: DetectParams = CODE_DETECT
     follow_symlinks: bool = False
 
     def validate(self) -> Config:
@@ -148,27 +158,29 @@ class Config:
             self.fingerprint.validate()
         self.extract.validate()
         self.detect.validate()
+        self.code_detect.validate()
         return self
 
     def with_store(self, store: str | None) -> Config:
         return self if store is None else dataclasses.replace(self, store=store)
 
 
-_SECTIONS: dict[str, type] = {
-    "fingerprint": FingerprintParams,
-    "extract": ExtractLimits,
-    "detect": DetectParams,
+# Each section and the defaults its unset keys take.
+_SECTIONS: dict[str, Any] = {
+    "fingerprint": FingerprintParams(),
+    "extract": ExtractLimits(),
+    "detect": DetectParams(),
+    "code_detect": CODE_DETECT,
 }
 
 
-def _build_section(cls: type, name: str, values: Any) -> Any:
+def _build_section(defaults: Any, name: str, values: Any) -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"[{name}] must be a table")
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    known = {f.name: f for f in dataclasses.fields(defaults)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(unknown)}")
-    defaults = cls()
     typed: dict[str, Any] = {}
     for key, value in values.items():
         expected = type(getattr(defaults, key))
@@ -177,7 +189,7 @@ def _build_section(cls: type, name: str, values: Any) -> Any:
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
             raise ConfigError(f"[{name}] {key} must be {expected.__name__}, got {value!r}")
         typed[key] = value
-    return cls(**typed)
+    return dataclasses.replace(defaults, **typed)
 
 
 def config_from_mapping(data: dict[str, Any]) -> Config:
@@ -196,9 +208,9 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
         if not isinstance(data["follow_symlinks"], bool):
             raise ConfigError("follow_symlinks must be true or false")
         kwargs["follow_symlinks"] = data["follow_symlinks"]
-    for name, cls in _SECTIONS.items():
+    for name, defaults in _SECTIONS.items():
         if name in data:
-            kwargs[name] = _build_section(cls, name, data[name])
+            kwargs[name] = _build_section(defaults, name, data[name])
     return Config(**kwargs).validate()
 
 

@@ -32,7 +32,7 @@ from leakwatch.fingerprint import shingle_hashes
 from leakwatch.text import Tokens, tokenize
 
 FORMAT = "leakwatch-licences/1"
-RESOURCE_PACKAGE = "leakwatch.references"
+RESOURCE_PACKAGE = "leakwatch.shipped"
 RESOURCE_NAME = "spdx-licences.npz"
 
 
@@ -348,8 +348,9 @@ def candidate_scores(index: ShingleIndex, hash_idx: np.ndarray, block_hashes: np
 
 
 def match_licences(tokens: Tokens, text: str, ref: LicenceReference,
-                   params: LicenceMatchParams | None = None) -> list[LicenceMatch]:
-    """Licence blocks in ``text`` (tokenized as ``tokens``).
+                   params: LicenceMatchParams | None = None, skip: np.ndarray | None = None) -> list[LicenceMatch]:
+    """Licence blocks in ``text`` (tokenized as ``tokens``); shingles where ``skip`` is
+    True (the allow-list) never match.
 
     Blocks of matched shingles are found first; within a block, licences are chosen
     greedily, each explaining the shingles the previous ones left, so a file that
@@ -359,6 +360,8 @@ def match_licences(tokens: Tokens, text: str, ref: LicenceReference,
     k = params.shingle_size
     index = ref.index_for(k)
     located = index.locate(shingle_hashes(tokens.ids, k))
+    if skip is not None and skip.shape == located.shape:
+        located[skip] = -1
     positions = np.nonzero(located >= 0)[0]
     matches: list[LicenceMatch] = []
     for block in _runs(positions, params.max_gap):

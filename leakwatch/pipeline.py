@@ -7,12 +7,16 @@ turn every per-file failure into a :class:`FileError` value, and go on.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 import leakwatch
 from leakwatch.config import Config
@@ -24,6 +28,9 @@ from leakwatch.model import ExtractedText, ExtractionError, FileError, Finding, 
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument
 from leakwatch.text import tokenize
 from leakwatch.walk import iter_files
+
+if TYPE_CHECKING:
+    from leakwatch.references import ReferenceLibrary
 
 # Exit codes (DESIGN.md): computed here, in one place.
 EXIT_CLEAN = 0
@@ -125,6 +132,37 @@ def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, 
     return result
 
 
+# --- the allow-list -------------------------------------------------------------------------
+
+ALLOW_NOTE_PREFIX = "allow:"
+
+
+@dataclass
+class AllowResult:
+    files: int = 0
+    new_shingles: int = 0
+    errors: list[FileError] = field(default_factory=list)
+
+
+def allow_paths(paths: Iterable[Path], store: FingerprintStore, config: Config) -> AllowResult:
+    """Put every keyed shingle of the files under ``paths`` on the allow-list.
+
+    All shingles, not the winnowed sample: the list is subtracted shingle by
+    shingle from deliverables, whose own winnowing picks different positions.
+    """
+    result = AllowResult()
+    for analysed in analyse_paths(paths, config, store):
+        if isinstance(analysed, FileError):
+            result.errors.append(analysed)
+            continue
+        keyed = analysed.fingerprints.keyed
+        result.new_shingles += store.add_allowed(keyed)
+        result.files += 1
+        store.write_note(ALLOW_NOTE_PREFIX + str(analysed.path.resolve()), json.dumps(
+            {"added_at": datetime.now(UTC).isoformat(timespec="seconds"), "shingles": int(np.unique(keyed).size)}))
+    return result
+
+
 # --- scanning -----------------------------------------------------------------------------
 
 @dataclass
@@ -168,9 +206,22 @@ class ScanReport:
         }
 
 
-def default_detectors(store: FingerprintStore, config: Config, verify_sources: bool = True) -> list[Detector]:
-    """The detector stages a scan runs, in order: every kind in one pass over each file."""
-    return [ConfidentialDetector(store, config, verify_sources=verify_sources), LicenceDetector()]
+def default_detectors(store: FingerprintStore, config: Config, verify_sources: bool = True,
+                      library: ReferenceLibrary | None = None) -> list[Detector]:
+    """The detector stages a scan runs: every kind, in one pass over each file."""
+    # Imported here: the reference library itself indexes through this module.
+    from leakwatch.detect.notices import NoticeDetector
+    from leakwatch.detect.reference import CopiedCodeDetector, ReferenceTextDetector
+
+    detectors: list[Detector] = [
+        ConfidentialDetector(store, config, verify_sources=verify_sources),
+        LicenceDetector(allow=store),
+        NoticeDetector(),
+    ]
+    if library is not None:
+        detectors += [ReferenceTextDetector(library, config, allow=store, verify_sources=verify_sources),
+                      CopiedCodeDetector(library, config)]
+    return detectors
 
 
 def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,

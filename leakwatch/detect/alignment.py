@@ -138,15 +138,43 @@ def filled_words(d_pos: np.ndarray, s_pos: np.ndarray, shingle_size: int, max_fi
 
 
 def extend_exact(
-    d_words: np.ndarray, s_words: np.ndarray, d_start: int, d_end: int, s_start: int, s_end: int
+    d_words: np.ndarray, s_words: np.ndarray, d_start: int, d_end: int, s_start: int, s_end: int,
+    d_blocked: np.ndarray | None = None,
 ) -> tuple[int, int, int, int]:
-    """Grow a word-aligned match outwards while the words on both sides are equal."""
-    while d_start > 0 and s_start > 0 and d_words[d_start - 1] == s_words[s_start - 1]:
+    """Grow a word-aligned match outwards while the words on both sides are equal,
+    never into a word of ``d_blocked`` (allow-listed or boilerplate text)."""
+    def open_at(i: int) -> bool:
+        return d_blocked is None or not d_blocked[i]
+
+    while d_start > 0 and s_start > 0 and d_words[d_start - 1] == s_words[s_start - 1] and open_at(d_start - 1):
         d_start -= 1
         s_start -= 1
-    while d_end < d_words.shape[0] and s_end < s_words.shape[0] and d_words[d_end] == s_words[s_end]:
+    while (d_end < d_words.shape[0] and s_end < s_words.shape[0] and d_words[d_end] == s_words[s_end]
+           and open_at(d_end)):
         d_end += 1
         s_end += 1
+    return d_start, d_end, s_start, s_end
+
+
+def words_of_shingles(mask: np.ndarray, n_words: int, k: int) -> np.ndarray:
+    """Words inside at least one marked shingle (shingle p holds words p .. p+k-1)."""
+    counts = np.zeros(n_words + 1, dtype=np.int64)
+    marked = np.nonzero(mask)[0]
+    # Difference array: +1 where a marked shingle starts, -1 after its last word.
+    np.add.at(counts, marked, 1)
+    np.add.at(counts, np.minimum(marked + k, n_words), -1)
+    return np.cumsum(counts[:n_words]) > 0
+
+
+def trim_blocked(d_start: int, d_end: int, s_start: int, s_end: int,
+                 blocked: np.ndarray) -> tuple[int, int, int, int]:
+    """Drop blocked words from both ends of an exact match (and as many from the source)."""
+    while d_end > d_start and s_end > s_start and blocked[d_end - 1]:
+        d_end -= 1
+        s_end -= 1
+    while d_start < d_end and s_start < s_end and blocked[d_start]:
+        d_start += 1
+        s_start += 1
     return d_start, d_end, s_start, s_end
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,8 @@ from leakwatch.detect.alignment import (
     filled_words,
     match_positions,
     merge_overlapping,
+    trim_blocked,
+    words_of_shingles,
 )
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, ParaphraseParams, align_sentences_all, fragment_features
@@ -42,7 +45,7 @@ from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
 from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles
-from leakwatch.model import Finding, Scores, SourceRef, Span, matched_parts
+from leakwatch.model import ExtractedText, Finding, Scores, SourceRef, Span, matched_parts
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
 
@@ -59,13 +62,23 @@ class VerifiedSource:
     keyed: np.ndarray
 
 
-class SourceReader:
-    """Reads registered sources for verification, keeping recent ones in memory."""
+def word_tokens(extracted: ExtractedText, path: Path) -> Tokens | None:
+    return tokenize(extracted.text)
 
-    def __init__(self, store: FingerprintStore, config: Config, capacity: int = 32) -> None:
+
+class SourceReader:
+    """Reads registered sources for verification, keeping recent ones in memory.
+
+    ``tokens_of`` turns a source's text into the units its store fingerprints
+    (words by default; normalized code tokens for the code references).
+    """
+
+    def __init__(self, store: FingerprintStore, config: Config, capacity: int = 32,
+                 tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens) -> None:
         self._store = store
         self._config = config
         self._capacity = capacity
+        self._tokens_of = tokens_of
         self._cache: OrderedDict[tuple[int, str], VerifiedSource | None] = OrderedDict()
 
     def get(self, doc: SourceDocument) -> VerifiedSource | None:
@@ -90,8 +103,8 @@ class SourceReader:
         except Exception:  # unreadable, changed or unparsable: fall back to the stored fingerprints,
             return None  # never blame the source's failure on the deliverable
 
-        tokens = tokenize(extracted.text)
-        if len(tokens) != doc.n_words:
+        tokens = self._tokens_of(extracted, path)
+        if tokens is None or len(tokens) != doc.n_words:
             return None
         return VerifiedSource(extracted.text, tokens, keyed_shingles(tokens, self._store.params, self._store.key))
 
@@ -122,14 +135,6 @@ def boilerplate_shingles(d_keyed: np.ndarray, frequent: np.ndarray, fp: Fingerpr
     reach = fp.winnow_window - 1
     for p in np.nonzero(np.isin(d_keyed, frequent))[0].tolist():
         mask[max(0, p - reach) : p + reach + 1] = True
-    return mask
-    positions = np.nonzero(np.isin(d_keyed, frequent))[0]
-    for p in positions:
-        mask[p : p + fp.shingle_size] = True
-    marked = np.nonzero(mask)[0]
-    gaps = np.nonzero((np.diff(marked) > 1) & (np.diff(marked) <= fp.winnow_window))[0]
-    for g in gaps:
-        mask[marked[g] : marked[g + 1]] = True
     return mask
 
 
@@ -185,7 +190,7 @@ def one_finding_per_passage(findings: list[Finding], share: float = 0.5) -> list
         source, source_span, scores = matched_parts(f)
         span = f.deliverable_span
         for n, k in enumerate(kept):
-            if f.kind != EXCERPT or k.kind != EXCERPT:
+            if f.kind != k.kind or "near-duplicate" in (f.extra.get("method"), k.extra.get("method")):
                 continue
             overlap = min(span.end, k.deliverable_span.end) - max(span.start, k.deliverable_span.start)
             shorter = min(span.end - span.start, k.deliverable_span.end - k.deliverable_span.start)
@@ -208,15 +213,19 @@ class ConfidentialDetector(Detector):
     name = "confidential"
 
     def __init__(self, store: FingerprintStore, config: Config, verify_sources: bool = True,
-                 paraphrase: bool = True, scorer: LogisticScorer | Literal["default"] | None = "default") -> None:
+                 paraphrase: bool = True, scorer: LogisticScorer | Literal["default"] | None = "default",
+                 allow: FingerprintStore | None = None,
+                 tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens) -> None:
         self.store = store
+        # The allow-list lives with the confidential index; shingles on it never match.
+        self.allow = allow if allow is not None else store
         self.config = config
         self.params = config.detect
         self.fp_params = store.params
         self.verify_sources = verify_sources
         self.paraphrase = paraphrase
         self.scorer = load_default_scorer() if scorer == "default" else scorer
-        self.sources = SourceReader(store, config)
+        self.sources = SourceReader(store, config, tokens_of=tokens_of)
         self._bands, self._rows = store.lsh_bands, store.lsh_rows
         self._bag_bands, self._bag_rows = store.bag_lsh_bands, store.bag_lsh_rows
 
@@ -244,7 +253,8 @@ class ConfidentialDetector(Detector):
 
     # --- alignment ----------------------------------------------------------------------
 
-    def _align_verified(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray) -> list[Alignment]:
+    def _align_verified(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray,
+                        allowed: np.ndarray) -> list[Alignment]:
         k = self.fp_params.shingle_size
         d_keyed = fp_d.fingerprints.keyed
         i, j = match_positions(d_keyed, src.keyed)
@@ -252,13 +262,19 @@ class ConfidentialDetector(Detector):
         i, j = i[keep], j[keep]
         seeds = Seeds(i, j, src.tokens.starts[j], src.tokens.ends[j + k - 1])
         d_words, s_words = fp_d.fingerprints.tokens.ids, src.tokens.ids
+        # Allow-listed text is never part of a match, not even at its edge, where the
+        # shingles that straddle it and the copied text are still seeds.
+        blocked = words_of_shingles(allowed, d_words.shape[0], k) if allowed.any() else None
         out = []
         for chain in chain_seeds(seeds, self.params.max_gap, k):
             c = seeds.take(chain)
             d0, d1 = int(c.d_pos.min()), int(c.d_pos.max()) + k
             s0, s1 = int(c.s_pos.min()), int(c.s_pos.max()) + k
-            e0, e1, f0, f1 = extend_exact(d_words, s_words, d0, d1, s0, s1)
+            e0, e1, f0, f1 = extend_exact(d_words, s_words, d0, d1, s0, s1, blocked)
             matched = covered_words(c.d_pos, k) + (d0 - e0) + (e1 - d1)
+            if blocked is not None:
+                e0, e1, f0, f1 = trim_blocked(e0, e1, f0, f1, blocked)
+                matched = min(matched, e1 - e0)
             if matched < self.params.min_words:
                 continue
             s_chars = src.tokens.char_span(f0, f1)
@@ -334,14 +350,15 @@ class ConfidentialDetector(Detector):
         if fp.keyed.size == 0 or n_docs == 0:
             return []
         by_doc, lsh_docs, frequent = self._candidates(deliverable, n_docs)
-        skip = boilerplate_shingles(fp.keyed, frequent, self.fp_params)
+        allowed = self.allow.allowed_mask(fp.keyed)
+        skip = boilerplate_shingles(fp.keyed, frequent, self.fp_params) | allowed
         docs = self.store.documents(sorted(set(by_doc) | lsh_docs))
         findings: list[Finding] = []
         for doc_key, doc in docs.items():
             hits = by_doc.get(doc_key)
             src = self.sources.get(doc) if self.verify_sources else None
             if src is not None:
-                alignments = self._align_verified(deliverable, src, skip)
+                alignments = self._align_verified(deliverable, src, skip, allowed)
                 covered = sum(a.d_word_end - a.d_word_start for a in alignments)
                 # A deliverable that is already a near-copy needs no paraphrase search
                 # (and comparing every sentence of two long copies is the costly case).
@@ -401,10 +418,19 @@ class ConfidentialDetector(Detector):
                    confidence(matched, max(resemblance, min(covered_d, covered_s)), verified)),
             verified,
         )
-        return Finding(**{**finding.__dict__, "extra": {"method": "near-duplicate", "passages": passages}})
+        return dataclasses.replace(finding, extra={**finding.extra, "method": "near-duplicate", "passages": passages})
+
+    def finding_kind(self, kind: str, doc: SourceDocument) -> str:
+        """The kind reported for a match of ``doc`` (subclasses name third-party kinds)."""
+        return kind
+
+    def finding_extra(self, doc: SourceDocument) -> dict[str, object]:
+        """Fields added to every finding from ``doc``."""
+        return {}
 
     def _finding(self, kind: str, deliverable: Deliverable, doc: SourceDocument, d_span: Span,
                  s_span: Span, scores: Scores, verified: bool, method: str = "exact") -> Finding:
+        kind = self.finding_kind(kind, doc)
         return Finding(
             id=finding_id(kind, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
             kind=kind,
@@ -417,5 +443,5 @@ class ConfidentialDetector(Detector):
             verified=verified,
             deliverable_format=deliverable.extracted.format,
             deliverable_encoding=deliverable.extracted.encoding,
-            extra={"method": method},
+            extra={"method": method, **self.finding_extra(doc)},
         )

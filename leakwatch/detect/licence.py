@@ -8,6 +8,7 @@ from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.scoring import stable_id
 from leakwatch.licences import LicenceMatch, LicenceMatchParams, LicenceReference, default_reference, match_licences
 from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+from leakwatch.store.base import FingerprintStore
 
 LICENCE_TEXT = "licence-text"
 # A block holding at least this share of a licence is the licence, not a quotation of it.
@@ -48,14 +49,20 @@ class LicenceDetector(Detector):
 
     name = "licence"
 
-    def __init__(self, reference: LicenceReference | None = None, params: LicenceMatchParams | None = None) -> None:
+    def __init__(self, reference: LicenceReference | None = None, params: LicenceMatchParams | None = None,
+                 allow: FingerprintStore | None = None) -> None:
         self.reference = reference or default_reference()
         self.params = params or LicenceMatchParams()
+        self.allow = allow
 
     def detect(self, deliverable: Deliverable) -> list[Finding]:
         tokens = deliverable.fingerprints.tokens
         extracted = deliverable.extracted
-        matches = match_licences(tokens, extracted.text, self.reference, self.params)
+        skip = None
+        if self.allow is not None and self.allow.params.shingle_size == self.params.shingle_size:
+            # Same words, same shingle size: keyed shingle p starts where licence shingle p does.
+            skip = self.allow.allowed_mask(deliverable.fingerprints.keyed)
+        matches = match_licences(tokens, extracted.text, self.reference, self.params, skip)
         n_shingles = max(len(tokens) - self.params.shingle_size + 1, 1)
         seen: Counter[str] = Counter()
         findings: list[Finding] = []

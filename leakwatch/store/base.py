@@ -166,6 +166,30 @@ class FingerprintStore(abc.ABC):
         """(shingle starts, shingle ends, signatures) of one document's passages."""
 
     @abc.abstractmethod
+    def read_notes(self, prefix: str) -> dict[str, str]:
+        """Small named records kept with the store (registered references, allow-list
+        sources), by key prefix."""
+
+    @abc.abstractmethod
+    def write_note(self, key: str, value: str | None) -> None:
+        """Set (or with None remove) one named record."""
+
+    @abc.abstractmethod
+    def add_allowed(self, hashes: np.ndarray) -> int:
+        """Add keyed shingle hashes to the allow-list; returns how many were new."""
+
+    @abc.abstractmethod
+    def allowed_mask(self, hashes: np.ndarray) -> np.ndarray:
+        """True for each hash on the allow-list (subtracted before matching)."""
+
+    @abc.abstractmethod
+    def count_allowed(self) -> int: ...
+
+    @abc.abstractmethod
+    def clear_allowed(self) -> int:
+        """Empty the allow-list; returns how many hashes it held."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
 
     def __enter__(self) -> FingerprintStore:

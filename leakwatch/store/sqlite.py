@@ -96,6 +96,10 @@ CREATE INDEX bag_bands_key ON bag_bands(band, key);
 CREATE INDEX bag_bands_doc ON bag_bands(doc_key);
 """
 
+# Added after format version 1 shipped; created on open when absent (an additive
+# migration: older readers ignore it).
+_ALLOW_SCHEMA = "CREATE TABLE IF NOT EXISTS allowed (hash INTEGER PRIMARY KEY) WITHOUT ROWID"
+
 _DOC_COLUMNS = (
     "doc_key, doc_id, path, content_mac, size, label, owner, added_at, format, extractor_version, "
     "version, n_words, n_chars, page_starts, signature"
@@ -152,6 +156,9 @@ class SQLiteStore(FingerprintStore):
         params: fingerprint parameters for a new store; an existing store keeps its own.
         key_file: where the key lives (default: ``leakwatch.key`` in the folder).
         create: create the folder, database and key if absent.
+        db_name: the database file; the folder holds the confidential index
+            (``leakwatch.sqlite``) and, beside it under the same key, the registered
+            third-party references.
     """
 
     def __init__(
@@ -160,10 +167,11 @@ class SQLiteStore(FingerprintStore):
         params: FingerprintParams | None = None,
         key_file: str | os.PathLike[str] | None = None,
         create: bool = False,
+        db_name: str = DB_NAME,
     ) -> None:
         self.folder = Path(folder)
-        self.location = str(self.folder)
-        db_path = self.folder / DB_NAME
+        db_path = self.folder / db_name
+        self.location = str(self.folder) if db_name == DB_NAME else str(db_path)
         key_path = Path(key_file) if key_file else self.folder / KEY_NAME
         is_new = not db_path.exists()
         if is_new and not create:
@@ -174,7 +182,7 @@ class SQLiteStore(FingerprintStore):
         if is_new:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.folder, 0o700)
-        elif not (self.folder / DB_NAME).is_file():
+        elif not db_path.is_file():
             raise StoreError(f"{db_path} is not a file")
         try:
             self.key = load_or_create_key(key_path, create=is_new)
@@ -192,6 +200,7 @@ class SQLiteStore(FingerprintStore):
             self._db.execute("PRAGMA temp_store=MEMORY")
             if is_new:
                 self._initialise(params or FingerprintParams())
+            self._db.execute(_ALLOW_SCHEMA)
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{db_path} is not a leakwatch store: {exc}") from exc
@@ -399,6 +408,44 @@ class SQLiteStore(FingerprintStore):
         ends = np.asarray([r[1] for r in rows], dtype=np.int64)
         sigs = np.asarray([np.frombuffer(r[2], dtype="<u4") for r in rows], dtype=np.uint32)
         return starts, ends, sigs.reshape(len(rows), self.params.num_perm)
+
+    # --- notes and the allow-list ---------------------------------------------------------
+
+    def read_notes(self, prefix: str) -> dict[str, str]:
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key",
+                                (f"note:{prefix}", f"note:{prefix}\uffff")).fetchall()
+        return {k[len("note:"):]: v for k, v in rows}
+
+    def write_note(self, key: str, value: str | None) -> None:
+        with self._transaction():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (f"note:{key}",))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"note:{key}", value))
+
+    def add_allowed(self, hashes: np.ndarray) -> int:
+        unique = np.unique(np.asarray(hashes, dtype=np.uint64))
+        with self._transaction():
+            before = self.count_allowed()
+            self._db.executemany("INSERT OR IGNORE INTO allowed VALUES (?)", ((h,) for h in _as_int64(unique)))
+            return self.count_allowed() - before
+
+    def allowed_mask(self, hashes: np.ndarray) -> np.ndarray:
+        if hashes.size == 0 or self.count_allowed() == 0:
+            return np.zeros(hashes.shape[0], dtype=bool)
+        unique = np.unique(np.asarray(hashes, dtype=np.uint64))
+        self._query_table("q_allow", "hash INTEGER PRIMARY KEY", ((h,) for h in _as_int64(unique)))
+        rows = self._db.execute("SELECT a.hash FROM q_allow q JOIN allowed a ON a.hash = q.hash").fetchall()
+        found = np.asarray([r[0] for r in rows], dtype=np.int64).view(np.uint64)
+        return np.isin(hashes, found)
+
+    def count_allowed(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM allowed").fetchone()[0])
+
+    def clear_allowed(self) -> int:
+        with self._transaction():
+            cur = self._db.execute("DELETE FROM allowed")
+        return cur.rowcount
 
     def close(self) -> None:
         self._db.close()
