@@ -538,3 +538,19 @@ def test_spdx_texts_prose_never_fires() -> None:
         check_invariants(text, notices)
         for n in notices:
             assert not prose.match(text, n.start), (path.name, text[n.start:n.end])
+
+
+@pytest.mark.parametrize(("text", "holder"), [
+    # Footers of extracted web pages join their fields on one line.
+    ("Copyright 2000 Rodale Press Inc.   -0-   Visit Prevention Web site", "Rodale Press Inc"),
+    ("Copyright 1998-2008 Netscape\xa0\xa0|\xa0 visit our site", "Netscape"),
+])
+def test_holder_ends_at_a_field_gap(text: str, holder: str) -> None:
+    [n] = find_notices(text)
+    assert n.holder == holder
+    assert text[n.start : n.end].endswith(holder)
+
+
+def test_holder_is_never_a_paragraph() -> None:
+    [n] = find_notices("Copyright 1999 " + "word " * 60)
+    assert n.holder is not None and len(n.holder) <= 100

@@ -6,10 +6,11 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from leakwatch.cli import cli
-from tests.conftest import make_text, make_vocabulary
+from tests.conftest import corpus, make_text, make_vocabulary
 from tests.licence_texts import MIT
 
 MIT_BODY = MIT.split("\n", 2)[2]  # the licence without its copyright line
@@ -136,3 +137,154 @@ def test_allow_list_also_silences_licence_text(tmp_path: Path) -> None:
     (tmp_path / "ours.txt").write_text(MIT_BODY, encoding="utf-8")
     assert run("allow", "add", str(tmp_path / "ours.txt"), "--store", str(store))[0] == 0
     assert scan(store, deliverable)["findings"] == []
+
+
+ORIGINAL_PY = '''"""Invoice reconciliation helpers."""
+
+
+def reconcile(invoices, payments, tolerance=0.01):
+    """Match each payment to the open invoice with the same amount."""
+    open_items = sorted(invoices, key=lambda inv: inv["due"])
+    matched = []
+    unmatched = []
+    for payment in payments:
+        for item in open_items:
+            if abs(item["amount"] - payment["amount"]) <= tolerance and not item.get("paid"):
+                item["paid"] = True
+                matched.append((item["id"], payment["id"]))
+                break
+        else:
+            unmatched.append(payment["id"])
+    overdue = [inv["id"] for inv in open_items if not inv.get("paid") and inv["due"] < payments[0]["date"]]
+    return {"matched": matched, "unmatched": unmatched, "overdue": overdue}
+
+
+def summarise(result):
+    total = len(result["matched"]) + len(result["unmatched"])
+    rate = len(result["matched"]) / total if total else 0.0
+    lines = ["matched: %d" % len(result["matched"]), "unmatched: %d" % len(result["unmatched"])]
+    lines.append("match rate: %.1f%%" % (rate * 100))
+    if result["overdue"]:
+        lines.append("overdue: " + ", ".join(str(i) for i in result["overdue"]))
+    return "\\n".join(lines)
+'''
+
+# The same code with every name changed, comments rewritten and the layout changed.
+DISGUISED_PY = '''# Utilities written for the client engagement.
+
+def match_all(bills, receipts, eps=0.5):
+    # pair receipts with bills
+    queue = sorted(bills, key=lambda b: b["deadline"])
+    pairs = []
+    leftovers = []
+    for r in receipts:
+        for b in queue:
+            if abs(b["value"] - r["value"]) <= eps and not b.get("settled"):
+                b["settled"] = True
+                pairs.append((b["ref"], r["ref"]))
+                break
+        else:
+            leftovers.append(r["ref"])
+    late = [b["ref"] for b in queue if not b.get("settled") and b["deadline"] < receipts[0]["when"]]
+    return {"pairs": pairs, "leftovers": leftovers, "late": late}
+
+
+def report(out):
+    n = len(out["pairs"]) + len(out["leftovers"])
+    share = len(out["pairs"]) / n if n else 0.0
+    text = ["pairs: %d" % len(out["pairs"]), "leftovers: %d" % len(out["leftovers"])]
+    text.append("share: %.1f%%" % (share * 100))
+    if out["late"]:
+        text.append("late: " + ", ".join(str(x) for x in out["late"]))
+    return "\\n".join(text)
+'''
+
+INDEPENDENT_PY = '''import csv
+
+
+def load(path):
+    with open(path, newline="") as fh:
+        return [row for row in csv.DictReader(fh)]
+
+
+def totals_by_region(rows):
+    out = {}
+    for row in rows:
+        out[row["region"]] = out.get(row["region"], 0) + float(row["revenue"])
+    return dict(sorted(out.items()))
+
+
+if __name__ == "__main__":
+    import sys
+    print(totals_by_region(load(sys.argv[1])))
+'''
+
+
+def test_disguised_code_copy_is_copied_code_and_independent_code_is_not(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    lib = tmp_path / "libfoo"
+    lib.mkdir()
+    (lib / "reconcile.py").write_text(ORIGINAL_PY, encoding="utf-8")
+    code, out = run("reference", "add", str(lib), "--name", "libfoo", "--licence", "GPL-3.0-only",
+                    "--store", str(store))
+    assert code == 0 and "1 as code" in out
+    delivered = tmp_path / "delivery"
+    delivered.mkdir()
+    (delivered / "matching.py").write_text(DISGUISED_PY, encoding="utf-8")
+    (delivered / "regions.py").write_text(INDEPENDENT_PY, encoding="utf-8")
+    report = scan(store, delivered)
+    [f] = report["findings"]
+    assert f["kind"] == "copied-code" and f["deliverable"]["path"].endswith("matching.py")
+    assert f["reference"] == {"name": "libfoo", "licence": "GPL-3.0-only"}
+    assert f["method"] == "whole-file" and f["severity"] == "high"
+    assert f["scores"]["containment_source"] >= 0.9
+    # The span runs from the first to the last matched fingerprint: the copied code,
+    # give or take the last few tokens (only the reference's winnowed k-grams are stored).
+    span = DISGUISED_PY[f["deliverable"]["start"] : f["deliverable"]["end"]]
+    assert span.startswith("def match_all") and 'return "\\n".join(' in span
+
+
+def test_function_lifted_from_a_larger_reference_file_is_a_passage(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    big = "\n\n".join([INDEPENDENT_PY.replace("def ", f"def v{n}_") for n in range(6)] + [ORIGINAL_PY])
+    (tmp_path / "vendor.py").write_text(big, encoding="utf-8")
+    assert run("reference", "add", str(tmp_path / "vendor.py"), "--name", "vendor", "--store", str(store))[0] == 0
+    deliverable = tmp_path / "tool.py"
+    reconcile_only = DISGUISED_PY.split("\n\n\ndef report")[0]
+    deliverable.write_text("import os\n\n\n" + reconcile_only + "\n", encoding="utf-8")
+    [f] = scan(store, deliverable)["findings"]
+    assert f["kind"] == "copied-code" and f["method"] == "passage"
+    assert f["scores"]["matched_words"] >= 150
+    assert f["scores"]["containment_source"] < 0.9
+
+
+def test_code_pasted_into_a_document_is_copied_code_through_the_text_match(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    (tmp_path / "reconcile.py").write_text(ORIGINAL_PY, encoding="utf-8")
+    assert run("reference", "add", str(tmp_path / "reconcile.py"), "--name", "libfoo", "--store", str(store))[0] == 0
+    report_md = tmp_path / "report.md"
+    report_md.write_text(make_text(601, 200) + "\n\n```python\n" + ORIGINAL_PY + "```\n\n" + make_text(602, 100),
+                         encoding="utf-8")
+    [f] = scan(store, report_md)["findings"]
+    assert f["kind"] == "copied-code" and f["reference"]["name"] == "libfoo"
+
+
+@pytest.mark.corpus
+def test_evaluate_code_on_ir_plag_through_the_scan() -> None:
+    data_dir = corpus("ir-plag-java-sample")
+    code, out = run("evaluate", "code", str(data_dir), "--format", "json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["recall_by_level"]["L1"] == {"found": 18, "files": 18}
+    assert data["recall_by_level"]["L2"]["found"] >= 10
+    assert data["cross_case_findings"] == 0
+    # The two independent files flagged are, token for token, the original (see README).
+    assert data["false_positives"] <= 2 and data["precision"] >= 0.94
+    assert not data["errors"]
+
+
+@pytest.mark.corpus
+def test_evaluate_licences_command() -> None:
+    code, out = run("evaluate", "licences", str(corpus("licenses-in-the-wild-sample")))
+    assert code == 0, out
+    assert "top-1 agreement" in out and "MISS" in out  # every miss is listed

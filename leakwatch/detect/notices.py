@@ -172,6 +172,10 @@ _ALL_RIGHTS = re.compile(r"\ball[ \t]+rights\b", re.IGNORECASE)
 # ("Rickard E. Faith and …"), "Inc. or its affiliates" and addresses ("Inc. 51 Franklin St") do not match.
 _SENTENCE_END = re.compile(r"(?<!\b[A-Z])[.;!?][ \t\xa0]+(?=[A-Z][a-z]+[ \t\xa0]+[a-z])")
 _COMMENT_CLOSERS = ("*/", "-->")
+# Extracted web pages and PDFs join a footer's fields on one line ("Rodale Press Inc.   -0-   Visit ...",
+# "Netscape  |  visit our"): a wide gap or a bar ends the holder, and no holder runs past a long name's length.
+_FIELD_GAP = re.compile(r"[ \t\xa0]{3,}|[ \t\xa0]\|[ \t\xa0]|[ \t\xa0]-{2,}")
+_MAX_HOLDER_CHARS = 100
 _LEADING_BY = re.compile(r"by\b", re.IGNORECASE)
 _DANGLING = re.compile(r"[ \t,]+(?:and|or|&)\Z", re.IGNORECASE)
 _LEADING_SYMBOL = re.compile(_SYMBOL, re.IGNORECASE)
@@ -218,7 +222,7 @@ def _clean_holder(text: str, start: int, end: int) -> tuple[int, int] | None:
     """
     segment = text[start:end]
     cut = len(segment)
-    for ending in (_ALL_RIGHTS, _SENTENCE_END):
+    for ending in (_ALL_RIGHTS, _SENTENCE_END, _FIELD_GAP):
         found = ending.search(segment, 0, cut)
         if found:
             cut = found.start()
@@ -234,6 +238,10 @@ def _clean_holder(text: str, start: int, end: int) -> tuple[int, int] | None:
             continue
         if (segment.count(closing, 0, cut) % 2 == 1) if opening == closing else (segment.find(opening, 0, at) < 0):
             cut = at
+    if cut > _MAX_HOLDER_CHARS:
+        # At the last word boundary within the limit: a holder is a name, not a paragraph.
+        space = segment.rfind(" ", 0, _MAX_HOLDER_CHARS)
+        cut = space if space > 0 else _MAX_HOLDER_CHARS
     head = segment[:cut]
     stripped = head.lstrip(_LEADING_JUNK)
     for prefix in (_LEADING_SYMBOL, _LEADING_BY):
