@@ -13,6 +13,7 @@ import click
 
 import leakwatch
 from leakwatch.config import STORE_ENV, Config, ConfigError, load_config
+from leakwatch.licences import ReferenceFormatError, is_spdx_expression
 from leakwatch.model import Severity
 from leakwatch.pipeline import (
     ALLOW_NOTE_PREFIX,
@@ -213,6 +214,9 @@ def reference_add(ctx: click.Context, paths: tuple[Path, ...], name: str, licenc
     except StoreError as exc:
         _fail(str(exc))
         return
+    if licence is not None and not is_spdx_expression(licence):
+        click.echo(f"leakwatch: warning: {licence!r} is not an SPDX licence id or expression "
+                   "(recorded as written)", err=True)
     for err in errors:
         click.echo(f"{'error':9} {err.status}: {display_path(err.path)}: {err.message}", err=True)
     click.echo(f"reference {name!r}: {files} file(s) registered ({code_files} as code), "
@@ -374,7 +378,7 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
             finally:
                 if library is not None:
                     library.close()
-    except StoreError as exc:
+    except (StoreError, ReferenceFormatError) as exc:
         _fail(str(exc))
         return
     reporter = REPORTERS[fmt]

@@ -148,15 +148,22 @@ class LicenceReference:
         return cache[k]
 
     def _shingle_index(self, k: int) -> ShingleIndex:
-        per_text = [np.unique(shingle_hashes(self.word_ids(i), k)) for i in range(len(self.texts))]
-        sizes = np.array([p.shape[0] for p in per_text], dtype=np.int64)
-        all_hashes = np.concatenate(per_text) if per_text else np.zeros(0, dtype=np.uint64)
-        owners = np.repeat(np.arange(len(per_text), dtype=np.int32), sizes)
-        order = np.argsort(all_hashes, kind="stable")
-        all_hashes, owners = all_hashes[order], owners[order]
-        unique, starts = np.unique(all_hashes, return_index=True)
-        ptr = np.append(starts, all_hashes.shape[0]).astype(np.int64)
-        return ShingleIndex(unique, ptr, owners, sizes)
+        # All texts at once: shingles of the concatenation, minus those that straddle
+        # two texts, deduplicated as (hash, text) pairs.
+        ids = self.vocabulary[self.words]
+        owner = np.repeat(np.arange(len(self.texts), dtype=np.int32), np.diff(self.bounds))
+        hashes = shingle_hashes(ids, k)
+        inside = owner[: hashes.shape[0]] == owner[k - 1 :]
+        hashes, owner = hashes[inside], owner[: inside.shape[0]][inside]
+        order = np.lexsort((owner, hashes))
+        hashes, owner = hashes[order], owner[order]
+        first = np.ones(hashes.shape[0], dtype=bool)
+        first[1:] = (hashes[1:] != hashes[:-1]) | (owner[1:] != owner[:-1])
+        hashes, owner = hashes[first], owner[first]
+        sizes = np.bincount(owner, minlength=len(self.texts)).astype(np.int64)
+        unique, starts = np.unique(hashes, return_index=True)
+        ptr = np.append(starts, hashes.shape[0]).astype(np.int64)
+        return ShingleIndex(unique, ptr, owner, sizes)
 
 
 # --- building and storing -------------------------------------------------------------------
@@ -260,7 +267,11 @@ def load_reference(path: Path | None = None) -> LicenceReference:
     """Read a reference file (the shipped one by default). Never unpickles anything."""
     try:
         if path is None:
-            handle = resources.files(RESOURCE_PACKAGE).joinpath(RESOURCE_NAME).open("rb")
+            try:
+                handle = resources.files(RESOURCE_PACKAGE).joinpath(RESOURCE_NAME).open("rb")
+            except ModuleNotFoundError:
+                # Run from a source checkout that was never installed: the file is in the tree.
+                handle = (Path(__file__).resolve().parent.parent / "fingerprints" / RESOURCE_NAME).open("rb")
         else:
             handle = path.open("rb")
         with handle as fh, np.load(fh, allow_pickle=False) as data:
@@ -281,6 +292,16 @@ def load_reference(path: Path | None = None) -> LicenceReference:
 @lru_cache(maxsize=1)
 def default_reference() -> LicenceReference:
     return load_reference()
+
+
+def is_spdx_expression(expression: str) -> bool:
+    """True when every licence named in ``expression`` ("MIT OR Apache-2.0",
+    "GPL-2.0-only WITH Classpath-exception-2.0", "LicenseRef-acme") is on the SPDX list
+    shipped here; exceptions after WITH and LicenseRef- ids are taken as written."""
+    known = {i.lower() for t in default_reference().texts for i in t.ids}
+    words = re.findall(r"[A-Za-z0-9.+-]+", re.sub(r"\bWITH\s+[A-Za-z0-9.+-]+", "", expression))
+    names = [w for w in words if w.upper() not in {"AND", "OR"}]
+    return bool(names) and all(n.lower() in known or n.startswith("LicenseRef-") for n in names)
 
 
 # --- matching -------------------------------------------------------------------------------

@@ -185,3 +185,14 @@ def test_agreement_with_declared_licences_in_the_wild() -> None:
     assert len(result.scored) >= 35
     assert not result.errors
     assert result.agreement >= 0.92, [r for r in result.scored if not r["agrees"]]
+
+
+@pytest.mark.parametrize(("expression", "valid"), [
+    ("MIT", True), ("mit", True), ("Apache-2.0 OR MIT", True), ("(MIT AND BSD-3-Clause)", True),
+    ("GPL-2.0-only WITH Classpath-exception-2.0", True), ("LicenseRef-acme-internal", True),
+    ("Proprietary", False), ("MIT OR Whatever-1.0", False), ("", False),
+])
+def test_spdx_expressions(expression: str, valid: bool) -> None:
+    from leakwatch.licences import is_spdx_expression
+
+    assert is_spdx_expression(expression) is valid
