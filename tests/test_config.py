@@ -221,3 +221,15 @@ def test_shipped_example_config_loads_with_the_defaults() -> None:
 
     shipped = load_config(Path(__file__).resolve().parents[1] / "configs" / "leakwatch.toml")
     assert shipped == Config()
+
+
+def test_code_detect_section_keeps_its_own_defaults(tmp_path: Path) -> None:
+    from leakwatch.config import CODE_DETECT, load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text("[code_detect]\nmin_words = 200\n", encoding="utf-8")
+    cfg = load_config(path)
+    # Unset keys take the code defaults, not the prose ones.
+    assert cfg.code_detect.min_words == 200
+    assert cfg.code_detect.near_duplicate_containment == CODE_DETECT.near_duplicate_containment == 0.9
+    assert cfg.detect.min_words == 20
