@@ -412,6 +412,25 @@ def _pan_table(ev: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _evaluation(ctx: click.Context, store: str | None, config_path: str | None, fmt: str,
+                run: Callable[[Config], Any]) -> dict[str, Any] | None:
+    """Run one evaluation; print it as JSON (and return None) for ``--format json``,
+    else return its data for the command's table. A bad corpus ends the command (exit 2)."""
+    from leakwatch.evaluate import CorpusError
+
+    config = _config(ctx, store, config_path)
+    try:
+        result = run(config)
+    except CorpusError as exc:
+        _fail(str(exc))
+        return None
+    data: dict[str, Any] = {"leakwatch": leakwatch.__version__, **result.to_dict()}
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return None
+    return data
+
+
 @evaluate.command("pan")
 @click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -428,17 +447,10 @@ def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str 
     Example:
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample
     """
-    from leakwatch.evaluate import CorpusError, evaluate_pan
+    from leakwatch.evaluate import evaluate_pan
 
-    config = _config(ctx, store, config_path)
-    try:
-        run_result = evaluate_pan(corpus_dir, config)
-    except CorpusError as exc:
-        _fail(str(exc))
-        return
-    data = {"leakwatch": leakwatch.__version__, **run_result.to_dict()}
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+    data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_pan(corpus_dir, config))
+    if data is None:
         return
     for mode in ("listed_pairs", "whole_index"):
         click.echo("\n".join(_pan_table(data[mode])))
@@ -459,20 +471,14 @@ def evaluate_labels_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: s
     Example:
       leakwatch evaluate labels ../shared/corpora/clough-stevenson-short-answers-sample
     """
-    from leakwatch.evaluate import CorpusError, evaluate_labels
+    from leakwatch.evaluate import evaluate_labels
 
-    config = _config(ctx, store, config_path)
-    try:
-        result = evaluate_labels(corpus_dir, config)
-    except CorpusError as exc:
-        _fail(str(exc))
+    data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_labels(corpus_dir, config))
+    if data is None:
         return
-    if fmt == "json":
-        click.echo(json.dumps({"leakwatch": leakwatch.__version__, **result.to_dict()}, indent=2))
-        return
-    click.echo(f"ROC AUC {result.roc_auc:.3f}; at the default threshold precision {result.precision:.3f}, "
-               f"recall {result.recall:.3f} over {result.files} files")
-    click.echo("flagged per category: " + ", ".join(f"{c} {v}" for c, v in result.flagged_by_category.items()))
+    click.echo(f"ROC AUC {data['roc_auc']:.3f}; at the default threshold precision {data['precision']:.3f}, "
+               f"recall {data['recall']:.3f} over {data['files']} files")
+    click.echo("flagged per category: " + ", ".join(f"{c} {v}" for c, v in data["flagged_by_category"].items()))
 
 
 @evaluate.command("licences")
@@ -489,18 +495,10 @@ def evaluate_licences_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store:
     Example:
       leakwatch evaluate licences ../shared/corpora/licenses-in-the-wild-sample
     """
-    from leakwatch.evaluate import CorpusError
     from leakwatch.evaluate.licences import evaluate_licences
 
-    config = _config(ctx, store, config_path)
-    try:
-        result = evaluate_licences(corpus_dir, config)
-    except CorpusError as exc:
-        _fail(str(exc))
-        return
-    data = {"leakwatch": leakwatch.__version__, **result.to_dict()}
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+    data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_licences(corpus_dir, config))
+    if data is None:
         return
     for r in data["scored"]:
         mark = "ok  " if r["agrees"] else "MISS"
@@ -529,18 +527,10 @@ def evaluate_code_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str
     Example:
       leakwatch evaluate code ../shared/corpora/ir-plag-java-sample
     """
-    from leakwatch.evaluate import CorpusError
     from leakwatch.evaluate.code import evaluate_code
 
-    config = _config(ctx, store, config_path)
-    try:
-        result = evaluate_code(corpus_dir, config)
-    except CorpusError as exc:
-        _fail(str(exc))
-        return
-    data = {"leakwatch": leakwatch.__version__, **result.to_dict()}
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+    data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_code(corpus_dir, config))
+    if data is None:
         return
     for level, r in data["recall_by_level"].items():
         click.echo(f"{level}: {r['found']}/{r['files']} copies found")

@@ -101,6 +101,23 @@ class IndexResult:
         return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
 
 
+def new_document(analysed: AnalysedFile, store: FingerprintStore, label: str, owner: str | None,
+                 fingerprints: DocumentFingerprints | None = None) -> NewDocument:
+    """What the store records for an analysed file (its own fingerprints unless others are given)."""
+    return NewDocument(
+        path=str(analysed.path.resolve()),
+        content_mac=store.key.content_mac(analysed.data),
+        size=len(analysed.data),
+        label=label,
+        owner=owner,
+        format=analysed.extracted.format,
+        extractor_version=analysed.extracted.extractor_version,
+        n_chars=len(analysed.extracted.text),
+        page_starts=analysed.extracted.page_starts,
+        fingerprints=fingerprints if fingerprints is not None else analysed.fingerprints,
+    )
+
+
 def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str,
                 owner: str | None) -> IndexResult:
     """Register every file under ``paths`` as confidential material."""
@@ -116,18 +133,7 @@ def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, 
                 f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
             ))
             continue
-        doc, action = store.add_document(NewDocument(
-            path=str(path.resolve()),
-            content_mac=store.key.content_mac(analysed.data),
-            size=len(analysed.data),
-            label=label,
-            owner=owner,
-            format=analysed.extracted.format,
-            extractor_version=analysed.extracted.extractor_version,
-            n_chars=len(analysed.extracted.text),
-            page_starts=analysed.extracted.page_starts,
-            fingerprints=analysed.fingerprints,
-        ))
+        doc, action = store.add_document(new_document(analysed, store, label, owner))
         getattr(result, action).append(doc)
     return result
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from leakwatch.codetokens import CODE_MATCH, code_tokens
 from leakwatch.config import Config, FingerprintParams
-from leakwatch.fingerprint import DocumentFingerprints, fingerprint_tokens
+from leakwatch.fingerprint import fingerprint_tokens
 from leakwatch.model import FileError, Status
-from leakwatch.pipeline import AnalysedFile, analyse_paths, display_path
-from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
+from leakwatch.pipeline import analyse_paths, display_path, new_document
+from leakwatch.store.base import FingerprintStore, SourceDocument, StoreError
 from leakwatch.store.sqlite import KEY_NAME, SQLiteStore
 from leakwatch.text import Tokens
 
@@ -131,13 +131,13 @@ class ReferenceLibrary:
                 self.errors.append(FileError(display_path(analysed.path), Status.UNSUPPORTED,
                                              "too few words to fingerprint"))
                 continue
-            self.text.add_document(self._new_document(analysed, name, analysed.fingerprints))
+            self.text.add_document(new_document(analysed, self.text, name, None))
             files += 1
             if analysed.extracted.format == "code":
                 tokens = tokens_of_code(analysed.extracted.text, analysed.extracted.language, str(analysed.path))
                 if tokens is not None:
                     fp = fingerprint_tokens(tokens, CODE_PARAMS, self.code.key)
-                    self.code.add_document(self._new_document(analysed, name, fp))
+                    self.code.add_document(new_document(analysed, self.code, name, None, fp))
                     code_files += 1
         previous = self.reference(name)
         self.text.write_note(NOTE_PREFIX + name, json.dumps({
@@ -147,20 +147,6 @@ class ReferenceLibrary:
             "code_files": len([d for d in self.code.list_documents() if d.label == name]),
         }))
         return files, code_files
-
-    def _new_document(self, analysed: AnalysedFile, name: str, fp: DocumentFingerprints) -> NewDocument:
-        return NewDocument(
-            path=str(analysed.path.resolve()),
-            content_mac=self.text.key.content_mac(analysed.data),
-            size=len(analysed.data),
-            label=name,
-            owner=None,
-            format=analysed.extracted.format,
-            extractor_version=analysed.extracted.extractor_version,
-            n_chars=len(analysed.extracted.text),
-            page_starts=analysed.extracted.page_starts,
-            fingerprints=fp,
-        )
 
     def remove(self, name: str) -> int:
         """Unregister reference ``name``; returns how many files it had."""

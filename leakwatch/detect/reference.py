@@ -48,8 +48,9 @@ class ReferenceTextDetector(ConfidentialDetector):
 
     def detect(self, deliverable: Deliverable) -> list[Finding]:
         found = super().detect(deliverable)
-        if is_code(deliverable) and tokens_of_code(deliverable.extracted.text, deliverable.extracted.language,
-                                                    deliverable.path) is not None:
+        if (is_code(deliverable) and any(f.kind == COPIED_CODE for f in found)
+                and tokens_of_code(deliverable.extracted.text, deliverable.extracted.language,
+                                   deliverable.path) is not None):
             # Code copied into code is the code detector's: it sees through renaming.
             found = [f for f in found if f.kind != COPIED_CODE]
         return found
