@@ -238,10 +238,10 @@ def test_disguised_code_copy_is_copied_code_and_independent_code_is_not(tmp_path
     assert f["reference"] == {"name": "libfoo", "licence": "GPL-3.0-only"}
     assert f["method"] == "whole-file" and f["severity"] == "high"
     assert f["scores"]["containment_source"] >= 0.9
-    # The span runs from the first to the last matched fingerprint: the copied code,
-    # give or take the last few tokens (only the reference's winnowed k-grams are stored).
+    # The span runs from the first to the last matched fingerprint: the copied code, give or
+    # take a token at either end (only the reference's winnowed k-grams are stored, window 2).
     span = DISGUISED_PY[f["deliverable"]["start"] : f["deliverable"]["end"]]
-    assert span.startswith("def match_all") and 'return "\\n".join(' in span
+    assert "match_all(" in span[:20] and 'return "\\n".join(text' in span[-30:]
 
 
 def test_function_lifted_from_a_larger_reference_file_is_a_passage(tmp_path: Path) -> None:
