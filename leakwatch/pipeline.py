@@ -219,13 +219,17 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
     from leakwatch.detect.notices import NoticeDetector
     from leakwatch.detect.reference import CopiedCodeDetector, ReferenceTextDetector
 
+    # Licence text in a deliverable is reported as such, never as a confidential or
+    # third-party passage (a licence block inside a registered document is public text).
+    licences = LicenceDetector(allow=store)
     detectors: list[Detector] = [
-        ConfidentialDetector(store, config, verify_sources=verify_sources),
-        LicenceDetector(allow=store),
+        ConfidentialDetector(store, config, verify_sources=verify_sources, public_words=licences.licence_words),
+        licences,
         NoticeDetector(),
     ]
     if library is not None:
-        detectors += [ReferenceTextDetector(library, config, allow=store, verify_sources=verify_sources),
+        detectors += [ReferenceTextDetector(library, config, allow=store, verify_sources=verify_sources,
+                                            public_words=licences.licence_words),
                       CopiedCodeDetector(library, config)]
     return detectors
 

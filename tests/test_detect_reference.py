@@ -288,3 +288,20 @@ def test_evaluate_licences_command() -> None:
     code, out = run("evaluate", "licences", str(corpus("licenses-in-the-wild-sample")))
     assert code == 0, out
     assert "top-1 agreement" in out and "MISS" in out  # every miss is listed
+
+
+def test_licence_block_inside_a_registered_document_is_licence_text_not_a_leak(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    secret = make_text(701, 500)
+    (tmp_path / "model-readme.txt").write_text(secret + "\n\n" + MIT_BODY, encoding="utf-8")
+    (tmp_path / "vendored.txt").write_text(MIT_BODY + "\n\n" + make_text(703, 300), encoding="utf-8")
+    assert run("index", "add", str(tmp_path / "model-readme.txt"), "--store", str(store))[0] == 0
+    assert run("reference", "add", str(tmp_path / "vendored.txt"), "--name", "vendored", "--store", str(store))[0] == 0
+    excerpt = " ".join(secret.split()[-50:])
+    deliverable = tmp_path / "d.txt"
+    text = make_text(702, 200) + "\n\n" + excerpt + "\n\n" + MIT_BODY
+    deliverable.write_text(text, encoding="utf-8")
+    findings = scan(store, deliverable)["findings"]
+    assert sorted(f["kind"] for f in findings) == ["confidential-excerpt", "licence-text"]
+    [leak] = [f for f in findings if f["kind"] == "confidential-excerpt"]
+    assert text[leak["deliverable"]["start"] : leak["deliverable"]["end"]] == excerpt.rstrip(".")

@@ -138,6 +138,14 @@ def boilerplate_shingles(d_keyed: np.ndarray, frequent: np.ndarray, fp: Fingerpr
     return mask
 
 
+def shingles_within(words: np.ndarray, k: int) -> np.ndarray:
+    """Shingles all of whose ``k`` words are marked (marked words come in runs)."""
+    n = words.shape[0] - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=bool)
+    return words[:n] & words[k - 1 :]
+
+
 def explained_by(fragment: Alignment, exact: list[Alignment], share: float = 0.5, dense: float = 0.9) -> bool:
     """True when verbatim alignments already cover most of a paraphrase fragment.
 
@@ -215,7 +223,8 @@ class ConfidentialDetector(Detector):
     def __init__(self, store: FingerprintStore, config: Config, verify_sources: bool = True,
                  paraphrase: bool = True, scorer: LogisticScorer | Literal["default"] | None = "default",
                  allow: FingerprintStore | None = None,
-                 tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens) -> None:
+                 tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens,
+                 public_words: Callable[[Deliverable], np.ndarray] | None = None) -> None:
         self.store = store
         # The allow-list lives with the confidential index; shingles on it never match.
         self.allow = allow if allow is not None else store
@@ -226,6 +235,8 @@ class ConfidentialDetector(Detector):
         self.paraphrase = paraphrase
         self.scorer = load_default_scorer() if scorer == "default" else scorer
         self.sources = SourceReader(store, config, tokens_of=tokens_of)
+        # Words of public text found in the deliverable (licence blocks): never matched.
+        self.public_words = public_words
         self._bands, self._rows = store.lsh_bands, store.lsh_rows
         self._bag_bands, self._bag_rows = store.bag_lsh_bands, store.bag_lsh_rows
 
@@ -351,6 +362,8 @@ class ConfidentialDetector(Detector):
             return []
         by_doc, lsh_docs, frequent = self._candidates(deliverable, n_docs)
         allowed = self.allow.allowed_mask(fp.keyed)
+        if self.public_words is not None:
+            allowed |= shingles_within(self.public_words(deliverable), self.fp_params.shingle_size)
         skip = boilerplate_shingles(fp.keyed, frequent, self.fp_params) | allowed
         docs = self.store.documents(sorted(set(by_doc) | lsh_docs))
         findings: list[Finding] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.scoring import stable_id
 from leakwatch.licences import LicenceMatch, LicenceMatchParams, LicenceReference, default_reference, match_licences
@@ -54,15 +56,35 @@ class LicenceDetector(Detector):
         self.reference = reference or default_reference()
         self.params = params or LicenceMatchParams()
         self.allow = allow
+        self._last: tuple[tuple[str, str], list[LicenceMatch]] | None = None
 
-    def detect(self, deliverable: Deliverable) -> list[Finding]:
-        tokens = deliverable.fingerprints.tokens
-        extracted = deliverable.extracted
+    def matches(self, deliverable: Deliverable) -> list[LicenceMatch]:
+        """The deliverable's licence blocks (computed once per deliverable: the other
+        detectors ask for them too)."""
+        identity = (deliverable.path, deliverable.sha256)
+        if self._last is not None and self._last[0] == identity:
+            return self._last[1]
         skip = None
         if self.allow is not None and self.allow.params.shingle_size == self.params.shingle_size:
             # Same words, same shingle size: keyed shingle p starts where licence shingle p does.
             skip = self.allow.allowed_mask(deliverable.fingerprints.keyed)
-        matches = match_licences(tokens, extracted.text, self.reference, self.params, skip)
+        found = match_licences(deliverable.fingerprints.tokens, deliverable.extracted.text, self.reference,
+                               self.params, skip)
+        self._last = (identity, found)
+        return found
+
+    def licence_words(self, deliverable: Deliverable) -> np.ndarray:
+        """True for the words inside licence blocks: public text, which is neither a
+        confidential leak nor a third-party passage (it is a licence-text finding)."""
+        mask = np.zeros(len(deliverable.fingerprints.tokens), dtype=bool)
+        for m in self.matches(deliverable):
+            mask[m.word_start : m.word_end] = True
+        return mask
+
+    def detect(self, deliverable: Deliverable) -> list[Finding]:
+        tokens = deliverable.fingerprints.tokens
+        extracted = deliverable.extracted
+        matches = self.matches(deliverable)
         n_shingles = max(len(tokens) - self.params.shingle_size + 1, 1)
         seen: Counter[str] = Counter()
         findings: list[Finding] = []

@@ -9,6 +9,8 @@ still found.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from leakwatch.config import Config
@@ -36,8 +38,8 @@ class ReferenceTextDetector(ConfidentialDetector):
     name = "reference-text"
 
     def __init__(self, library: ReferenceLibrary, config: Config, allow: FingerprintStore,
-                 verify_sources: bool = True) -> None:
-        super().__init__(library.text, config, verify_sources=verify_sources, allow=allow)
+                 verify_sources: bool = True, public_words: Callable[[Deliverable], np.ndarray] | None = None) -> None:
+        super().__init__(library.text, config, verify_sources=verify_sources, allow=allow, public_words=public_words)
         self.library = library
 
     def finding_kind(self, kind: str, doc: SourceDocument) -> str:
