@@ -355,15 +355,22 @@ class Candidates:
     score: np.ndarray  # explained * coverage ** weight
 
 
-def candidate_scores(index: ShingleIndex, hash_idx: np.ndarray, block_hashes: np.ndarray,
-                     weight: float) -> Candidates:
+def presence(index: ShingleIndex, block_hashes: np.ndarray) -> np.ndarray:
+    """Per licence, how many of its distinct shingles a block holds (``block_hashes``:
+    the block's distinct hash indices)."""
+    _, texts = index.texts_of(block_hashes)
+    return np.bincount(texts, minlength=index.text_sizes.shape[0]).astype(np.float64)
+
+
+def candidate_scores(index: ShingleIndex, hash_idx: np.ndarray, present: np.ndarray, weight: float) -> Candidates:
     """Score every licence on ``hash_idx`` (matched positions still to explain, with
-    repeats), with presence counted over ``block_hashes`` (distinct hashes of the block)."""
+    repeats), given its :func:`presence` in the block."""
     n_texts = index.text_sizes.shape[0]
-    _, texts = index.texts_of(hash_idx)
-    explained = np.bincount(texts, minlength=n_texts).astype(np.float64)
-    _, block_texts = index.texts_of(block_hashes)
-    present = np.bincount(block_texts, minlength=n_texts).astype(np.float64)
+    # Per distinct shingle, weighted by how often it occurs: the posting lists of common
+    # licence phrases are long, and a block repeats them.
+    distinct, repeats = np.unique(hash_idx, return_counts=True)
+    rows, texts = index.texts_of(distinct)
+    explained = np.bincount(texts, weights=repeats[rows], minlength=n_texts)
     coverage = present / np.maximum(index.text_sizes, 1)
     return Candidates(explained, index.text_sizes - present, coverage, explained * coverage**weight)
 
@@ -418,13 +425,14 @@ def _match_block(block: np.ndarray, located: np.ndarray, ref: LicenceReference,
     index = ref.index_for(k)
     remaining = block
     block_hashes = np.unique(located[block])
+    present = presence(index, block_hashes)
     found: list[LicenceMatch] = []
     # Each round explains at least one shingle, so this ends; the cap bounds hostile input.
     for _ in range(64):
         if _covered(remaining, k) < params.min_words:
             break
         ranked, tied = rank_candidates(
-            candidate_scores(index, located[remaining], block_hashes, params.coverage_weight), params,
+            candidate_scores(index, located[remaining], present, params.coverage_weight), params,
             ref.common)
         if not ranked:
             break
@@ -432,17 +440,17 @@ def _match_block(block: np.ndarray, located: np.ndarray, ref: LicenceReference,
         ranked = prefer_stated_version(ranked, ref, versions)
         winner = ranked[0]
         runner_up = ranked[1] if len(ranked) > 1 else None
-        in_winner = _holds(index, located[remaining], winner)
+        in_winner = _holds(ref, index, located[remaining], winner, k)
         mine = remaining[in_winner]
         claimed = np.zeros(remaining.shape[0], dtype=bool)
         for run in _runs(mine, params.max_gap):
             start, end = int(run[0]), int(run[-1]) + k
             covered = _covered(run, k)
-            inside = (remaining >= run[0]) & (remaining <= run[-1])
-            claimed |= inside
+            # ``remaining`` is sorted: the run's extent is one slice of it.
+            claimed[np.searchsorted(remaining, run[0]) : np.searchsorted(remaining, run[-1], side="right")] = True
             if covered < params.min_words or covered < params.min_density * (end - start):
                 continue
-            found.append(_describe(index, located, run, winner, runner_up, start, end, covered))
+            found.append(_describe(ref, index, located, run, winner, runner_up, start, end, covered, k))
         claimed |= in_winner
         remaining = remaining[~claimed]
     return found
@@ -551,25 +559,20 @@ def rank_candidates(c: Candidates, params: LicenceMatchParams,
     return [int(t) for t in plausible[order]], int(tied.sum())
 
 
-def _holds(index: ShingleIndex, hash_idx: np.ndarray, text: int) -> np.ndarray:
-    rows, texts = index.texts_of(hash_idx)
-    held = np.zeros(hash_idx.shape[0], dtype=bool)
-    held[rows[texts == text]] = True
-    return held
+def _holds(ref: LicenceReference, index: ShingleIndex, hash_idx: np.ndarray, text: int, k: int) -> np.ndarray:
+    """For each entry of ``hash_idx``, whether licence ``text`` has that shingle."""
+    return np.isin(index.hashes[hash_idx], ref.text_shingles(text, k))
 
 
-def _describe(index: ShingleIndex, located: np.ndarray, run: np.ndarray, winner: int, runner_up: int | None,
-              start: int, end: int, covered: int) -> LicenceMatch:
+def _describe(ref: LicenceReference, index: ShingleIndex, located: np.ndarray, run: np.ndarray, winner: int,
+              runner_up: int | None, start: int, end: int, covered: int, k: int) -> LicenceMatch:
     hashes = np.unique(located[run])
-    rows, texts = index.texts_of(hashes)
-    in_w = np.zeros(hashes.shape[0], dtype=bool)
-    in_w[rows[texts == winner]] = True
+    in_w = _holds(ref, index, hashes, winner, k)
     size_w = int(index.text_sizes[winner])
     present_w = int(in_w.sum())
     distinction = None
     if runner_up is not None:
-        in_r = np.zeros(hashes.shape[0], dtype=bool)
-        in_r[rows[texts == runner_up]] = True
+        in_r = _holds(ref, index, hashes, runner_up, k)
         distinction = Distinction(
             runner_up=runner_up,
             only_winner_present=int((in_w & ~in_r).sum()),

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leakwatch.config import Config
 from leakwatch.licences import (
@@ -196,3 +198,27 @@ def test_spdx_expressions(expression: str, valid: bool) -> None:
     from leakwatch.licences import is_spdx_expression
 
     assert is_spdx_expression(expression) is valid
+
+
+_PIECES = [MIT, BSD_2, BSD_3, GPL_2_NOTICE, GPL_3_NOTICE, APACHE_NOTICE]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES).map(lambda t: ("licence", t)),
+                          st.integers(0, 10_000).map(lambda seed: ("prose", make_text(seed, 60)))),
+                max_size=6),
+       st.integers(0, 40))
+def test_matches_lie_inside_the_text_in_order_without_overlap(pieces: list[tuple[str, str]], cut: int) -> None:
+    text = "\n\n".join(t for _, t in pieces)
+    text = text[cut:]  # start anywhere, even inside a word
+    tokens = tokenize(text)
+    matches = match_licences(tokens, text, default_reference())
+    previous_end = 0
+    for m in matches:
+        assert 0 <= m.word_start < m.word_end <= len(tokens)
+        assert m.word_start >= previous_end
+        previous_end = m.word_end
+        assert 0.0 < m.coverage <= 1.0 and m.matched_words >= 20
+    # Every whole licence piece is found (a prefix cut may shorten only the first).
+    whole = [t for kind, t in pieces[1:] if kind == "licence"]
+    assert len(matches) >= min(len(whole), 1) if whole else True
