@@ -261,7 +261,8 @@ def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
             report.errors.append(FileError(display_path(path), Status.PARSE_ERROR,
                                            f"detection failed: {type(exc).__name__}: {exc}"))
             continue
-        report.findings.extend(found)
+        # One file's findings in reading order, whichever detector found them.
+        report.findings.extend(sorted(found, key=lambda f: (f.deliverable_span.start, f.deliverable_span.end)))
         report.files_scanned += 1
     report.duration_s = time.monotonic() - started
     return report
