@@ -140,6 +140,8 @@ class ReferenceLibrary:
                     self.code.add_document(new_document(analysed, self.code, name, None, fp))
                     code_files += 1
         previous = self.reference(name)
+        if files == 0 and previous is None:
+            return 0, 0  # nothing registered: no empty reference either
         self.text.write_note(NOTE_PREFIX + name, json.dumps({
             "licence": licence if licence is not None else (previous.licence if previous else None),
             "added_at": datetime.now(UTC).isoformat(timespec="seconds"),
