@@ -22,6 +22,7 @@ from leakwatch.pipeline import (
     allow_paths,
     default_detectors,
     display_path,
+    extraction,
     index_paths,
     scan_paths,
 )
@@ -104,8 +105,8 @@ def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: st
     """
     config = _config(ctx, store, config_path)
     try:
-        with open_store(config, create=True) as st:
-            result = index_paths(list(paths), st, config, label, owner)
+        with extraction(config) as extract, open_store(config, create=True) as st:
+            result = index_paths(list(paths), st, config, label, owner, extract)
     except StoreError as exc:
         _fail(str(exc))
         return
@@ -205,11 +206,11 @@ def reference_add(ctx: click.Context, paths: tuple[Path, ...], name: str, licenc
 
     config = _config(ctx, store, config_path)
     try:
-        with open_store(config, create=True) as st:
+        with extraction(config) as extract, open_store(config, create=True) as st:
             library = ReferenceLibrary.open(config, st, create=True)
             assert library is not None
             with library:
-                files, code_files = library.add(list(paths), name, licence, config)
+                files, code_files = library.add(list(paths), name, licence, config, extract)
                 errors = library.errors
     except StoreError as exc:
         _fail(str(exc))
@@ -292,8 +293,8 @@ def allow_add(ctx: click.Context, paths: tuple[Path, ...], store: str | None, co
     """
     config = _config(ctx, store, config_path)
     try:
-        with open_store(config, create=True) as st:
-            result = allow_paths(list(paths), st, config)
+        with extraction(config) as extract, open_store(config, create=True) as st:
+            result = allow_paths(list(paths), st, config, extract)
             total = st.count_allowed()
     except StoreError as exc:
         _fail(str(exc))
@@ -370,11 +371,11 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
 
     config = _config(ctx, store, config_path)
     try:
-        with open_store(config) as st:
+        with extraction(config) as extract, open_store(config) as st:
             library = ReferenceLibrary.open(config, st)
             try:
                 detectors = default_detectors(st, config, verify_sources=not no_verify, library=library)
-                report = scan_paths(list(paths), st, config, detectors)
+                report = scan_paths(list(paths), st, config, detectors, extract=extract)
             finally:
                 if library is not None:
                     library.close()

@@ -88,10 +88,19 @@ class ExtractLimits:
     max_members: int = 10_000
     max_compression_ratio: float = 200.0
     max_pdf_pages: int = 5_000
+    # Files are extracted in a worker process under these limits (see leakwatch.isolate);
+    # a file over one gets the status timeout or memory, never "clean".
+    isolate: bool = True
+    timeout_s: float = 120.0
+    max_memory_mb: int = 4096
+    max_cpu_s: int = 300
+    # A worker is replaced after this many files, so a parser's leak never accumulates.
+    recycle_after: int = 500
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):
-            if getattr(self, f.name) <= 0:
+            value = getattr(self, f.name)
+            if not isinstance(value, bool) and value <= 0:
                 raise ConfigError(f"extract.{f.name} must be positive")
 
 

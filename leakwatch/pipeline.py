@@ -11,6 +11,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import leakwatch
-from leakwatch.config import Config
+from leakwatch.config import Config, ExtractLimits
 from leakwatch.detect import ConfidentialDetector, Deliverable, Detector
 from leakwatch.detect.licence import LicenceDetector
 from leakwatch.extract import extract_file
@@ -47,14 +48,33 @@ class AnalysedFile:
     fingerprints: DocumentFingerprints
 
 
-def analyse_file(path: Path, config: Config, store: FingerprintStore) -> AnalysedFile:
+# Reads and extracts one file: :func:`leakwatch.extract.extract_file` in this process,
+# or an isolated worker's (see :func:`extraction`).
+FileExtract = Callable[[Path, ExtractLimits], tuple[bytes, ExtractedText]]
+
+
+@contextmanager
+def extraction(config: Config) -> Iterator[FileExtract]:
+    """How files are extracted for one run: in a limited worker process unless the
+    configuration turns isolation off (``extract.isolate = false``)."""
+    if not config.extract.isolate:
+        yield extract_file
+        return
+    from leakwatch.isolate import IsolatedExtractor
+
+    with IsolatedExtractor(config.extract) as isolated:
+        yield isolated.extract
+
+
+def analyse_file(path: Path, config: Config, store: FingerprintStore,
+                 extract: FileExtract = extract_file) -> AnalysedFile:
     """Read, extract, tokenize and fingerprint one file with the store's key.
 
     Raises:
         ExtractionError: the file could not be read or parsed; its status says why.
     """
     try:
-        data, extracted = extract_file(path, config.extract)
+        data, extracted = extract(path, config.extract)
     except ExtractionError:
         raise
     except RecursionError as exc:
@@ -67,8 +87,8 @@ def analyse_file(path: Path, config: Config, store: FingerprintStore) -> Analyse
     return AnalysedFile(path, data, extracted, fingerprint_tokens(tokens, store.params, store.key))
 
 
-def analyse_paths(paths: Iterable[Path], config: Config,
-                  store: FingerprintStore) -> Iterator[AnalysedFile | FileError]:
+def analyse_paths(paths: Iterable[Path], config: Config, store: FingerprintStore,
+                  extract: FileExtract = extract_file) -> Iterator[AnalysedFile | FileError]:
     """Every file under ``paths``, analysed, or the error that stopped it (in walk order)."""
     store_dir = Path(config.store) if "://" not in config.store else None
     exclude = (store_dir,) if store_dir is not None else ()
@@ -77,7 +97,7 @@ def analyse_paths(paths: Iterable[Path], config: Config,
             yield listing.error
             continue
         try:
-            yield analyse_file(listing.path, config, store)
+            yield analyse_file(listing.path, config, store, extract)
         except ExtractionError as exc:
             yield FileError(display_path(listing.path), exc.status, exc.message)
 
@@ -119,10 +139,10 @@ def new_document(analysed: AnalysedFile, store: FingerprintStore, label: str, ow
 
 
 def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str,
-                owner: str | None) -> IndexResult:
+                owner: str | None, extract: FileExtract = extract_file) -> IndexResult:
     """Register every file under ``paths`` as confidential material."""
     result = IndexResult()
-    for analysed in analyse_paths(paths, config, store):
+    for analysed in analyse_paths(paths, config, store, extract):
         if isinstance(analysed, FileError):
             result.errors.append(analysed)
             continue
@@ -150,14 +170,15 @@ class AllowResult:
     errors: list[FileError] = field(default_factory=list)
 
 
-def allow_paths(paths: Iterable[Path], store: FingerprintStore, config: Config) -> AllowResult:
+def allow_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
+                extract: FileExtract = extract_file) -> AllowResult:
     """Put every keyed shingle of the files under ``paths`` on the allow-list.
 
     All shingles, not the winnowed sample: the list is subtracted shingle by
     shingle from deliverables, whose own winnowing picks different positions.
     """
     result = AllowResult()
-    for analysed in analyse_paths(paths, config, store):
+    for analysed in analyse_paths(paths, config, store, extract):
         if isinstance(analysed, FileError):
             result.errors.append(analysed)
             continue
@@ -236,13 +257,14 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
 
 def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
                detectors: Sequence[Detector] | None = None,
-               on_file: Callable[[Path], None] | None = None) -> ScanReport:
+               on_file: Callable[[Path], None] | None = None,
+               extract: FileExtract = extract_file) -> ScanReport:
     """Scan every file under ``paths`` against the store."""
     started = time.monotonic()
     detectors = detectors if detectors is not None else default_detectors(store, config)
     report = ScanReport(index={"store": store.location, "documents": store.count_documents(),
                                "key_id": store.key.key_id})
-    for analysed in analyse_paths(paths, config, store):
+    for analysed in analyse_paths(paths, config, store, extract):
         if on_file is not None:
             on_file(Path(analysed.path))
         if isinstance(analysed, FileError):

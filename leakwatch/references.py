@@ -25,9 +25,10 @@ from pathlib import Path
 
 from leakwatch.codetokens import CODE_MATCH, code_tokens
 from leakwatch.config import Config, FingerprintParams
+from leakwatch.extract import extract_file
 from leakwatch.fingerprint import fingerprint_tokens
 from leakwatch.model import FileError, Status
-from leakwatch.pipeline import analyse_paths, display_path, new_document
+from leakwatch.pipeline import FileExtract, analyse_paths, display_path, new_document
 from leakwatch.store.base import FingerprintStore, SourceDocument, StoreError
 from leakwatch.store.sqlite import KEY_NAME, SQLiteStore
 from leakwatch.text import Tokens
@@ -117,13 +118,14 @@ class ReferenceLibrary:
         ref = self.reference(doc.label)
         return {"name": doc.label, "licence": ref.licence if ref else None}
 
-    def add(self, paths: Iterable[Path], name: str, licence: str | None, config: Config) -> tuple[int, int]:
+    def add(self, paths: Iterable[Path], name: str, licence: str | None, config: Config,
+            extract: FileExtract = extract_file) -> tuple[int, int]:
         """Register every file under ``paths`` as reference ``name``. Files that cannot
         be read are recorded in :attr:`errors`. Returns (files, code files) added."""
         files = code_files = 0
         # The key and parameters of the text database are the deliverable's: the same
         # analysis serves the confidential index and the references.
-        for analysed in analyse_paths(paths, config, self.text):
+        for analysed in analyse_paths(paths, config, self.text, extract):
             if isinstance(analysed, FileError):
                 self.errors.append(analysed)
                 continue
