@@ -55,6 +55,12 @@ def _arm_cpu_limit(limits: ExtractLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def _reply(conn: Connection, header: dict[str, Any]) -> None:
+    # Every reply says how much memory the worker has needed so far (for corpus runs).
+    header["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    conn.send_bytes(json.dumps(header).encode())
+
+
 def _worker_main(conn: Connection, limits_json: str) -> None:
     """The worker loop: one request (a path) at a time, until the pipe closes."""
     from leakwatch.extract import extract_file
@@ -73,26 +79,23 @@ def _worker_main(conn: Connection, limits_json: str) -> None:
         try:
             data, extracted = extract_file(path, limits)
         except ExtractionError as exc:
-            conn.send_bytes(json.dumps({"ok": False, "status": str(exc.status), "message": exc.message}).encode())
+            _reply(conn, {"ok": False, "status": str(exc.status), "message": exc.message})
             continue
         except MemoryError:
-            conn.send_bytes(json.dumps({"ok": False, "status": str(Status.MEMORY),
-                                        "message": f"over the {limits.max_memory_mb} MB memory limit"}).encode())
+            _reply(conn, {"ok": False, "status": str(Status.MEMORY),
+                          "message": f"over the {limits.max_memory_mb} MB memory limit"})
             continue
         except RecursionError:
-            conn.send_bytes(json.dumps({"ok": False, "status": str(Status.PARSE_ERROR),
-                                        "message": "structure nested too deeply"}).encode())
+            _reply(conn, {"ok": False, "status": str(Status.PARSE_ERROR), "message": "structure nested too deeply"})
             continue
         except Exception as exc:  # a parser bug on hostile input: that file's status, not the worker's end
-            conn.send_bytes(json.dumps({"ok": False, "status": str(Status.PARSE_ERROR),
-                                        "message": f"{type(exc).__name__}: {exc}"}).encode())
+            _reply(conn, {"ok": False, "status": str(Status.PARSE_ERROR), "message": f"{type(exc).__name__}: {exc}"})
             continue
-        header = {
+        _reply(conn, {
             "ok": True, "format": extracted.format, "encoding": extracted.encoding,
             "page_starts": list(extracted.page_starts), "extractor_version": extracted.extractor_version,
             "language": extracted.language,
-        }
-        conn.send_bytes(json.dumps(header).encode())
+        })
         conn.send_bytes(data)
         conn.send_bytes(extracted.text.encode("utf-8", "surrogatepass"))
 
@@ -121,6 +124,9 @@ class IsolatedExtractor:
         self._context.set_forkserver_preload(_PRELOAD)
         self._worker: _Worker | None = None
         self.restarts = 0
+        # The most memory any worker reported needing (a worker killed over a limit
+        # reports nothing: its file's status says it).
+        self.peak_rss_kb = 0
 
     def __enter__(self) -> IsolatedExtractor:
         # Started now, so that it comes up while the caller opens its store.
@@ -217,6 +223,7 @@ class IsolatedExtractor:
             raise self._died(w) from None
         w.files += 1
         header = _parse_header(self._receive(w, deadline))
+        self.peak_rss_kb = max(self.peak_rss_kb, int(header.get("max_rss_kb") or 0))
         if not header["ok"]:
             status = Status(header["status"]) if header["status"] in Status._value2member_map_ else Status.PARSE_ERROR
             if status == Status.MEMORY:

@@ -107,6 +107,59 @@ def display_path(path: Path | str) -> str:
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+# --- corpus runs ---------------------------------------------------------------------------
+
+@dataclass
+class ExtractionRun:
+    """What reading a whole tree gave: statuses, the slowest file, the memory needed."""
+
+    by_status: Counter[str] = field(default_factory=Counter)
+    errors: list[FileError] = field(default_factory=list)
+    slowest: tuple[str, float] | None = None
+    peak_rss_kb: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": sum(self.by_status.values()),
+            "by_status": dict(sorted(self.by_status.items())),
+            "slowest": None if self.slowest is None else {"path": self.slowest[0],
+                                                          "seconds": round(self.slowest[1], 3)},
+            "peak_memory_mb": round(self.peak_rss_kb / 1024, 1),
+            "seconds": round(self.seconds, 3),
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+def check_extraction(paths: Iterable[Path], config: Config) -> ExtractionRun:
+    """Extract every file under ``paths`` the way scans do (isolated, with the limits)
+    and count the outcomes: the corpus run of the hostile-input checks."""
+    import resource
+
+    run = ExtractionRun()
+    started = time.monotonic()
+    with extraction(config) as extract:
+        for listing in iter_files(list(paths), config.follow_symlinks, ()):
+            if listing.error is not None:
+                run.by_status[str(listing.error.status)] += 1
+                run.errors.append(listing.error)
+                continue
+            t0 = time.monotonic()
+            try:
+                extract(listing.path, config.extract)
+                run.by_status[str(Status.OK)] += 1
+            except ExtractionError as exc:
+                run.by_status[str(exc.status)] += 1
+                run.errors.append(FileError(display_path(listing.path), exc.status, exc.message))
+            elapsed = time.monotonic() - t0
+            if run.slowest is None or elapsed > run.slowest[1]:
+                run.slowest = (display_path(listing.path), elapsed)
+        peak = getattr(extract, "__self__", None)
+        run.peak_rss_kb = int(getattr(peak, "peak_rss_kb", 0)) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    run.seconds = time.monotonic() - started
+    return run
+
+
 # --- indexing -----------------------------------------------------------------------------
 
 @dataclass

@@ -155,3 +155,19 @@ def test_scan_reports_a_timeout_and_scans_the_rest(tmp_path: Path, slow_pdf: Pat
     assert [f["kind"] for f in report["findings"]] == ["confidential-excerpt"]
     # A leak is the news (exit 1); the error list still says the scan was incomplete.
     assert result.exit_code == 1 and report["summary"]["complete"] is False
+
+
+def test_extract_check_counts_statuses_and_names_the_slowest_file(tmp_path: Path, small: Path,
+                                                                  slow_pdf: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.md").write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
+    (tree / "slow.pdf").write_bytes(slow_pdf.read_bytes())
+    (tree / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
+    result = CliRunner().invoke(cli, ["extract-check", str(tree), "--format", "json"])
+    assert result.exit_code == 3, result.output
+    data = json.loads(result.stdout)
+    assert data["files"] == 3 and data["by_status"] == {"ok": 2, "unsupported": 1}
+    assert data["slowest"]["path"].endswith("slow.pdf")
+    assert 10 < data["peak_memory_mb"] < 1000
+    assert [Path(e["path"]).name for e in data["errors"]] == ["image.txt"]

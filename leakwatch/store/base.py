@@ -195,5 +195,10 @@ class FingerprintStore(abc.ABC):
     def __enter__(self) -> FingerprintStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            self.close()
+        except StoreError:
+            if exc_type is None:
+                raise
+            # The error already on its way out says more than a failed close after it.

@@ -7,18 +7,24 @@ Layout of the folder::
 
 Hashes are 64-bit unsigned values stored as SQLite's signed INTEGER (the same
 bits); signatures are little-endian uint32 BLOBs. Nothing is pickled.
+
+Every change is one transaction, committed with ``synchronous=FULL`` (a committed
+document survives a crash or a power loss; a killed run leaves whole documents
+only). Every SQLite failure leaves as a :class:`StoreError` that says what could
+not be done, and a failed change is rolled back first.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -39,6 +45,23 @@ from leakwatch.store.base import (
 
 DB_NAME = "leakwatch.sqlite"
 KEY_NAME = "leakwatch.key"
+BUSY_TIMEOUT_S = 30.0
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+# What a user can do about an SQLite failure, by primary result code.
+_HINTS = {
+    "SQLITE_IOERR": "the disk may be full or failing",
+    "SQLITE_BUSY": f"another process kept the store locked for {BUSY_TIMEOUT_S:.0f} s",
+    "SQLITE_LOCKED": "another process kept the store locked",
+    "SQLITE_READONLY": "the store files cannot be written here",
+    "SQLITE_CANTOPEN": "a store file cannot be opened or created",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_CORRUPT": "the database is damaged",
+    "SQLITE_NOTADB": "the database is damaged",
+    "SQLITE_NOMEM": "out of memory",
+}
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -148,6 +171,43 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _reason(exc: sqlite3.Error) -> str:
+    """SQLite's message, with what it usually means."""
+    message = str(exc) or type(exc).__name__
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    hint = _HINTS.get("_".join(name.split("_")[:2]))
+    return f"{message} ({hint})" if hint and hint not in message else message
+
+
+def _printable(path: str) -> str:
+    """A path as text that can always be printed (undecodable bytes escaped)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _statements(script: str) -> Iterator[str]:
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            yield buf
+            buf = ""
+    if buf.strip():
+        yield buf
+
+
+def _reading(method: Callable[Concatenate[SQLiteStore, _P], _R]) -> Callable[Concatenate[SQLiteStore, _P], _R]:
+    """A look-up whose SQLite failure becomes a StoreError ("cannot read the store ...")."""
+
+    @functools.wraps(method)
+    def wrapper(self: SQLiteStore, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._failure("read", exc) from exc
+
+    return wrapper
+
+
 class SQLiteStore(FingerprintStore):
     """Fingerprint store in a local folder.
 
@@ -173,6 +233,9 @@ class SQLiteStore(FingerprintStore):
         db_path = self.folder / db_name
         self.location = str(self.folder) if db_name == DB_NAME else str(db_path)
         key_path = Path(key_file) if key_file else self.folder / KEY_NAME
+        # Set when a failed change could not be rolled back and the connection was
+        # closed to discard it: every later call says so.
+        self._broken: str | None = None
         is_new = not db_path.exists()
         if is_new and not create:
             raise StoreError(
@@ -180,8 +243,11 @@ class SQLiteStore(FingerprintStore):
                 f"with `leakwatch index add PATH --store {self.folder}`"
             )
         if is_new:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(self.folder, 0o700)
+            try:
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(self.folder, 0o700)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store {self.folder}: {exc.strerror or exc}") from exc
         elif not db_path.is_file():
             raise StoreError(f"{db_path} is not a file")
         try:
@@ -191,23 +257,24 @@ class SQLiteStore(FingerprintStore):
         if is_new:
             # Created 0600 before SQLite opens it; SQLite gives its -wal and -shm
             # files the permissions of the database file.
-            _create_private_file(db_path)
+            try:
+                _create_private_file(db_path)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store {self.location}: {exc.strerror or exc}") from exc
         try:
-            self._db = sqlite3.connect(db_path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA temp_store=MEMORY")
+            self._db = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
             if is_new:
-                self._initialise(params or FingerprintParams())
-            self._db.execute(_ALLOW_SCHEMA)
-            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{db_path} is not a leakwatch store: {exc}") from exc
+                _discard_database(db_path)
+            raise StoreError(f"cannot open the store {self.location}: {_reason(exc)}") from exc
         try:
+            meta = self._open(db_path, (params or FingerprintParams()) if is_new else None)
             self._check_meta(meta, db_path)
-        except StoreError:
-            self._db.close()
+        except BaseException:
+            with suppress(sqlite3.Error):
+                self._db.close()
+            if is_new:  # nothing of a store that could not be created is left to trip the next run
+                _discard_database(db_path)
             raise
         self.params = _params_from_meta(meta)
         self.lsh_bands = int(meta["lsh_bands"])
@@ -217,15 +284,46 @@ class SQLiteStore(FingerprintStore):
 
     # --- set-up -------------------------------------------------------------------------
 
+    def _open(self, db_path: Path, new_params: FingerprintParams | None) -> dict[str, str]:
+        """Configure the connection, create the schema of a new store, read the meta table.
+
+        Args:
+            new_params: the parameters of a store being created, None for an existing one.
+        """
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: the WAL is synced at every commit, so a committed document survives
+            # a power loss (NORMAL only syncs at checkpoints).
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.Error as exc:
+            raise self._open_failure(db_path, exc) from exc
+        if new_params is not None:
+            self._initialise(new_params)
+        try:
+            self._db.execute(_ALLOW_SCHEMA)
+            return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.Error as exc:
+            raise self._open_failure(db_path, exc) from exc
+
+    def _open_failure(self, db_path: Path, exc: sqlite3.Error) -> StoreError:
+        name = getattr(exc, "sqlite_errorname", None) or ""
+        if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "no such table" in str(exc):
+            return StoreError(f"{db_path} is not a leakwatch store: {exc}")
+        return StoreError(f"cannot open the store {self.location}: {_reason(exc)}")
+
     def _initialise(self, params: FingerprintParams) -> None:
         params.validate()
-        self._db.executescript("BEGIN IMMEDIATE;\n" + _SCHEMA + "COMMIT;\n")
-        with self._transaction():
-            meta = {
-                **_params_meta(params, self.key),
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "created_by": f"leakwatch {leakwatch.__version__}",
-            }
+        meta = {
+            **_params_meta(params, self.key),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "created_by": f"leakwatch {leakwatch.__version__}",
+        }
+        # Schema and meta in one transaction: a store is created whole or not at all.
+        with self._transaction("the store was not created", doing="create"):
+            for statement in _statements(_SCHEMA):
+                self._db.execute(statement)
             self._db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
 
     def _check_meta(self, meta: dict[str, str], db_path: Path) -> None:
@@ -249,15 +347,61 @@ class SQLiteStore(FingerprintStore):
                 f"(store key id {meta.get('key_id')}, key file id {self.key.key_id})"
             )
 
+    # --- failures and transactions --------------------------------------------------------
+
+    def _failure(self, doing: str, exc: sqlite3.Error, outcome: str = "") -> StoreError:
+        """The StoreError for an SQLite failure: "cannot <doing> the store <where>: <why>; <outcome>"."""
+        if self._broken is not None:
+            return StoreError(
+                f"the store {self.location} was closed after a change that could not be rolled back "
+                f"({self._broken}); it is left as it was before that change. Run the command again."
+            )
+        message = f"cannot {doing} the store {self.location}: {_reason(exc)}"
+        return StoreError(f"{message}; {outcome}" if outcome else message)
+
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, outcome: str, doing: str = "write to") -> Iterator[None]:
+        """One change, committed whole or rolled back whole.
+
+        Any exception in the body or at COMMIT rolls the change back (also a
+        KeyboardInterrupt); an SQLite failure leaves as a StoreError that ends with
+        ``outcome`` (what the failure means for the caller, e.g. "x was not added").
+        """
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._failure(doing, exc, outcome) from exc
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise self._failure(doing, exc, outcome) from exc
             raise
-        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction; never raises.
+
+        SQLite rolls a transaction back by itself after some failures (a full disk,
+        an I/O error), and then ROLLBACK fails harmlessly. If a transaction is still
+        open after a failed ROLLBACK, the connection is closed, which discards it:
+        the store on disk keeps its last committed state, and this object refuses
+        further work rather than build on a change it could not undo.
+        """
+        try:
+            self._db.execute("ROLLBACK")
+            return
+        except sqlite3.Error as exc:
+            failure = _reason(exc)
+        try:
+            if not self._db.in_transaction:
+                return
+        except sqlite3.Error:
+            pass
+        self._broken = f"rollback failed: {failure}"
+        with suppress(sqlite3.Error):
+            self._db.close()
 
     # --- documents ----------------------------------------------------------------------
 
@@ -270,6 +414,7 @@ class SQLiteStore(FingerprintStore):
             signature=np.frombuffer(row[14], dtype="<u4").astype(np.uint32),
         )
 
+    @_reading
     def find_document(self, doc_id_or_path: str) -> SourceDocument | None:
         row = self._db.execute(
             f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ? OR path = ? ORDER BY doc_key LIMIT 1",
@@ -277,10 +422,12 @@ class SQLiteStore(FingerprintStore):
         ).fetchone()
         return self._row_to_doc(row) if row else None
 
+    @_reading
     def list_documents(self) -> list[SourceDocument]:
         rows = self._db.execute(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY doc_key").fetchall()
         return [self._row_to_doc(r) for r in rows]
 
+    @_reading
     def documents(self, doc_keys: list[int]) -> dict[int, SourceDocument]:
         out: dict[int, SourceDocument] = {}
         for chunk in _chunks(sorted(set(doc_keys)), 500):
@@ -291,6 +438,7 @@ class SQLiteStore(FingerprintStore):
                 out[row[0]] = self._row_to_doc(row)
         return out
 
+    @_reading
     def count_documents(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
@@ -303,7 +451,8 @@ class SQLiteStore(FingerprintStore):
             return old, "unchanged"
         fp = doc.fingerprints
         version = old.version + 1 if old else 1
-        with self._transaction():
+        what = f"{_printable(doc.path)} was not {'replaced' if old else 'added'}"
+        with self._transaction(f"{what}; the store is as it was before it"):
             if old is not None:
                 self._db.execute("DELETE FROM documents WHERE doc_key = ?", (old.doc_key,))
             cur = self._db.execute(
@@ -356,7 +505,7 @@ class SQLiteStore(FingerprintStore):
             )
 
     def remove_document(self, doc_id: str) -> bool:
-        with self._transaction():
+        with self._transaction(f"{doc_id} was not removed; the store is unchanged"):
             cur = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         return cur.rowcount > 0
 
@@ -368,6 +517,7 @@ class SQLiteStore(FingerprintStore):
         marks = ",".join("?" * (columns.count(",") + 1))
         self._db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
 
+    @_reading
     def lookup_fingerprints(self, hashes: np.ndarray) -> FingerprintHits:
         unique = np.unique(np.asarray(hashes, dtype=np.uint64))
         self._query_table("q_hash", "hash INTEGER PRIMARY KEY", ((h,) for h in _as_int64(unique)))
@@ -377,6 +527,7 @@ class SQLiteStore(FingerprintStore):
         ).fetchall()
         return _hits(rows)
 
+    @_reading
     def document_fingerprints(self, doc_key: int) -> FingerprintHits:
         rows = self._db.execute(
             "SELECT hash, doc_key, pos, char_start, char_end FROM fingerprints WHERE doc_key = ? ORDER BY pos",
@@ -384,6 +535,7 @@ class SQLiteStore(FingerprintStore):
         ).fetchall()
         return _hits(rows)
 
+    @_reading
     def lookup_passages(self, band_keys: np.ndarray, bag: bool = False) -> PassageHits:
         table = "bag_bands" if bag else "bands"
         n_query, n_bands = band_keys.shape
@@ -399,6 +551,7 @@ class SQLiteStore(FingerprintStore):
         arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
         return PassageHits(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy())
 
+    @_reading
     def passage_signatures(self, doc_key: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = self._db.execute(
             "SELECT shingle_start, shingle_end, signature FROM passages WHERE doc_key = ? ORDER BY idx",
@@ -411,13 +564,15 @@ class SQLiteStore(FingerprintStore):
 
     # --- notes and the allow-list ---------------------------------------------------------
 
+    @_reading
     def read_notes(self, prefix: str) -> dict[str, str]:
         rows = self._db.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key",
                                 (f"note:{prefix}", f"note:{prefix}\uffff")).fetchall()
         return {k[len("note:"):]: v for k, v in rows}
 
     def write_note(self, key: str, value: str | None) -> None:
-        with self._transaction():
+        with self._transaction(f"the record {_printable(key)!r} was not {'removed' if value is None else 'written'}; "
+                               "the store is unchanged"):
             if value is None:
                 self._db.execute("DELETE FROM meta WHERE key = ?", (f"note:{key}",))
             else:
@@ -425,11 +580,12 @@ class SQLiteStore(FingerprintStore):
 
     def add_allowed(self, hashes: np.ndarray) -> int:
         unique = np.unique(np.asarray(hashes, dtype=np.uint64))
-        with self._transaction():
+        with self._transaction("the allow-list is unchanged"):
             before = self.count_allowed()
             self._db.executemany("INSERT OR IGNORE INTO allowed VALUES (?)", ((h,) for h in _as_int64(unique)))
             return self.count_allowed() - before
 
+    @_reading
     def allowed_mask(self, hashes: np.ndarray) -> np.ndarray:
         if hashes.size == 0 or self.count_allowed() == 0:
             return np.zeros(hashes.shape[0], dtype=bool)
@@ -439,16 +595,33 @@ class SQLiteStore(FingerprintStore):
         found = np.asarray([r[0] for r in rows], dtype=np.int64).view(np.uint64)
         return np.isin(hashes, found)
 
+    @_reading
     def count_allowed(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM allowed").fetchone()[0])
 
     def clear_allowed(self) -> int:
-        with self._transaction():
+        with self._transaction("the allow-list is unchanged"):
             cur = self._db.execute("DELETE FROM allowed")
         return cur.rowcount
 
     def close(self) -> None:
-        self._db.close()
+        """Close the connection (the last one checkpoints the WAL into the database).
+
+        Raises:
+            StoreError: SQLite could not close; what was committed is kept.
+        """
+        try:
+            self._db.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot close the store {self.location}: {_reason(exc)}; "
+                             "what was committed is kept") from exc
+
+
+def _discard_database(db_path: Path) -> None:
+    """Remove a database (and its WAL files) that was being created and failed."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with suppress(OSError):
+            Path(f"{db_path}{suffix}").unlink()
 
 
 def _hits(rows: list[tuple[int, int, int, int, int]]) -> FingerprintHits:
