@@ -414,6 +414,11 @@ def merge_parts(matches: list[LicenceMatch], ref: LicenceReference, max_gap: int
                 matched_words=last.matched_words + m.matched_words,
                 matched_shingles=last.matched_shingles + m.matched_shingles,
             )
+        elif last is not None and m.word_start < last.word_end:
+            # A run ends k-1 words past its last shingle, where the next block's first
+            # shingles may start: the words go to the earlier match.
+            if m.word_end > last.word_end:
+                merged.append(dataclasses.replace(m, word_start=last.word_end))
         else:
             merged.append(m)
     return merged

@@ -354,10 +354,13 @@ class SQLiteStore(FingerprintStore):
         if self._broken is not None:
             return StoreError(
                 f"the store {self.location} was closed after a change that could not be rolled back "
-                f"({self._broken}); it is left as it was before that change. Run the command again."
+                f"(rollback failed: {self._broken}); it is left as it was before that change. Run the command again."
             )
+        return StoreError(self._message(doing, exc, outcome))
+
+    def _message(self, doing: str, exc: sqlite3.Error, outcome: str) -> str:
         message = f"cannot {doing} the store {self.location}: {_reason(exc)}"
-        return StoreError(f"{message}; {outcome}" if outcome else message)
+        return f"{message}; {outcome}" if outcome else message
 
     @contextmanager
     def _transaction(self, outcome: str, doing: str = "write to") -> Iterator[None]:
@@ -375,10 +378,14 @@ class SQLiteStore(FingerprintStore):
             yield
             self._db.execute("COMMIT")
         except BaseException as exc:
+            already_broken = self._broken is not None
             self._rollback()
-            if isinstance(exc, sqlite3.Error):
+            if not isinstance(exc, sqlite3.Error):
+                raise
+            if self._broken is None or already_broken:
                 raise self._failure(doing, exc, outcome) from exc
-            raise
+            raise StoreError(f"{self._message(doing, exc, outcome)} (the rollback failed too, {self._broken}; "
+                             "the connection was closed, which discards the change)") from exc
 
     def _rollback(self) -> None:
         """Roll back the open transaction; never raises.
@@ -399,7 +406,7 @@ class SQLiteStore(FingerprintStore):
                 return
         except sqlite3.Error:
             pass
-        self._broken = f"rollback failed: {failure}"
+        self._broken = failure
         with suppress(sqlite3.Error):
             self._db.close()
 
@@ -455,7 +462,9 @@ class SQLiteStore(FingerprintStore):
         with self._transaction(f"{what}; the store is as it was before it"):
             if old is not None:
                 self._db.execute("DELETE FROM documents WHERE doc_key = ?", (old.doc_key,))
-            cur = self._db.execute(
+            # No cursor outlives its statement here: a cursor kept alive (by a traceback,
+            # say) would keep a connection that _rollback closed from releasing its lock.
+            doc_key = self._db.execute(
                 "INSERT INTO documents (doc_id, path, content_mac, size, label, owner, added_at, format, "
                 "extractor_version, version, n_words, n_chars, page_starts, signature) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -465,8 +474,7 @@ class SQLiteStore(FingerprintStore):
                     version, fp.n_words, doc.n_chars, json.dumps(list(doc.page_starts)),
                     np.ascontiguousarray(fp.signature, dtype="<u4").tobytes(),
                 ),
-            )
-            doc_key = int(cur.lastrowid or 0)
+            ).lastrowid or 0
             self._insert_fingerprints(doc_key, fp)
         added = self.find_document(doc_id)
         assert added is not None
@@ -506,8 +514,8 @@ class SQLiteStore(FingerprintStore):
 
     def remove_document(self, doc_id: str) -> bool:
         with self._transaction(f"{doc_id} was not removed; the store is unchanged"):
-            cur = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
-        return cur.rowcount > 0
+            removed = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
+        return removed > 0
 
     # --- look-ups -----------------------------------------------------------------------
 
@@ -601,8 +609,8 @@ class SQLiteStore(FingerprintStore):
 
     def clear_allowed(self) -> int:
         with self._transaction("the allow-list is unchanged"):
-            cur = self._db.execute("DELETE FROM allowed")
-        return cur.rowcount
+            removed = self._db.execute("DELETE FROM allowed").rowcount
+        return removed
 
     def close(self) -> None:
         """Close the connection (the last one checkpoints the WAL into the database).
