@@ -26,7 +26,7 @@ from leakwatch.detect.licence import LicenceDetector
 from leakwatch.extract import extract_file
 from leakwatch.fingerprint import DocumentFingerprints, fingerprint_tokens
 from leakwatch.model import ExtractedText, ExtractionError, FileError, Finding, Severity, Status
-from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument
+from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
 from leakwatch.walk import iter_files
 
@@ -332,6 +332,8 @@ def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
         )
         try:
             found = [f for detector in detectors for f in detector.detect(deliverable)]
+        except StoreError:
+            raise  # the store, not this file, failed: the run stops with the store's message
         except Exception as exc:  # one bad file must not end a nightly run; it is reported
             report.errors.append(FileError(display_path(path), Status.PARSE_ERROR,
                                            f"detection failed: {type(exc).__name__}: {exc}"))

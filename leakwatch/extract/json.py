@@ -22,6 +22,8 @@ def looks_like_json(sample: FileSample, text_head: str) -> bool:
         return True
     try:
         json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a head of thousands of "[" (the json module recurses per
+        # level) escaped format detection instead of reading the file as text.
         return False
     return True

@@ -15,9 +15,17 @@ from html.parser import HTMLParser
 
 _NOT_LINEBREAK = re.compile(r"[^\r\n]")
 
+# End-of-input rescans allowed per character of the document (see _Blanker._rescan).
+_RESCAN_FACTOR = 2
+_RESCAN_SLACK = 100_000
+
 # Elements whose content is not visible text.
 # (<head> holds only <title> text besides these, and is often left unclosed.)
 HTML_HIDDEN = frozenset({"script", "style", "noscript", "template"})
+
+
+class _GiveUp(Exception):
+    """Raised inside the parser when unterminated constructs have cost too many rescans."""
 
 
 class _Blanker(HTMLParser):
@@ -28,6 +36,43 @@ class _Blanker(HTMLParser):
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.pieces: list[tuple[int, str]] = []
         self._hidden_depth = 0
+        self._at_end = False
+        self._rescanned = 0
+        self._rescan_budget = _RESCAN_FACTOR * len(text) + _RESCAN_SLACK
+
+    # At end of input (close()), the stdlib parser (before CVE-2025-6069 was fixed in
+    # 3.11.13/3.12.11/3.13.4) handles a construct that never terminates ("<!--", "<a b='",
+    # "x<y" with no ">" after it) by passing a few characters on as data and trying again
+    # from the next "<", each attempt scanning to the end of the document: quadratic, so
+    # 160 KB of "<a b='" took minutes. Each failed attempt is charged its worst-case scan
+    # length; past a budget linear in the document size, the rest of the document is
+    # handed back as visible text unparsed (more text, never less).
+
+    def close(self) -> None:
+        self._at_end = True
+        super().close()
+
+    def _rescan(self, end: int, i: int) -> int:
+        if end < 0 and self._at_end:
+            self._rescanned += len(self.rawdata) - i
+            if self._rescanned > self._rescan_budget:
+                raise _GiveUp
+        return end
+
+    def parse_starttag(self, i: int) -> int:
+        return self._rescan(super().parse_starttag(i), i)
+
+    def parse_endtag(self, i: int) -> int:
+        return self._rescan(super().parse_endtag(i), i)
+
+    def parse_comment(self, i: int, report: bool = True) -> int:
+        return self._rescan(super().parse_comment(i, report), i)
+
+    def parse_pi(self, i: int) -> int:
+        return self._rescan(super().parse_pi(i), i)
+
+    def parse_html_declaration(self, i: int) -> int:
+        return self._rescan(super().parse_html_declaration(i), i)
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -79,7 +124,13 @@ def visible_text(text: str, hidden: frozenset[str] = HTML_HIDDEN) -> str:
     """
     parser = _Blanker(text, hidden)
     parser.feed(text)
-    parser.close()
+    try:
+        parser.close()
+    except _GiveUp:
+        # The parser has consumed everything before its position; the rest stays as it is.
+        rest = parser._offset()
+        if parser._visible():
+            parser.pieces.append((rest, text[rest:]))
     out: list[str] = []
     cursor = 0
     for start, piece in sorted(parser.pieces):

@@ -9,16 +9,37 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
+from pdfminer import pdftypes
+from pdfminer.ascii85 import ascii85decode, asciihexdecode
+from pdfminer.ccitt import ccittfaxdecode
 from pdfminer.converter import PDFPageAggregator
-from pdfminer.layout import LAParams, LTFigure, LTPage, LTTextContainer
+from pdfminer.layout import (
+    LAParams,
+    LTFigure,
+    LTLayoutContainer,
+    LTPage,
+    LTTextBox,
+    LTTextBoxHorizontal,
+    LTTextBoxVertical,
+    LTTextContainer,
+    LTTextLine,
+    LTTextLineHorizontal,
+)
+from pdfminer.lzw import LZWDecoder
 from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import resolve1
+from pdfminer.runlength import rldecode
+from pdfminer.utils import Matrix, Plane, Rect, uniq
 
 from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import Extractor
@@ -47,6 +68,243 @@ def _detail(exc: BaseException) -> str:
     if len(text) > _MAX_DETAIL:
         text = text[: _MAX_DETAIL - 3] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# --- bounded stream decoding ------------------------------------------------------------
+# pdfminer inflates a stream in one call (zlib.decompress) and keeps the result, so a
+# FlateDecode stream of a few MB of zeros became gigabytes in memory (a stream bomb;
+# chained filters multiply the ratios); and its fallback for a damaged stream,
+# decompress_corrupted, rebuilt its output byte by byte (quadratic: minutes for a 50 KB
+# stream). The decoders pdfminer.pdftypes calls are replaced below by ones that count
+# what they produce: one stream may decode to at most max_member_bytes, one document to
+# max_total_uncompressed in all (the caps of Office zip members); past that the file is
+# too-large.
+
+_INFLATE_CHUNK = 64 * 1024
+
+
+@dataclass
+class _DecodeBudget:
+    stream_cap: int
+    remaining: int
+
+    def room(self) -> int:
+        return min(self.stream_cap, self.remaining)
+
+    def charge(self, size: int) -> None:
+        if size > self.stream_cap:
+            raise ExtractionError(
+                Status.TOO_LARGE, f"a PDF stream decodes to more than {self.stream_cap:,} bytes (stream bomb?)"
+            )
+        if size > self.remaining:
+            raise ExtractionError(Status.TOO_LARGE, "PDF streams decode to more bytes in all than the limit")
+        self.remaining -= size
+
+
+def _new_budget(limits: ExtractLimits) -> _DecodeBudget:
+    return _DecodeBudget(limits.max_member_bytes, limits.max_total_uncompressed)
+
+
+_BUDGET: ContextVar[_DecodeBudget | None] = ContextVar("leakwatch_pdf_decode_budget", default=None)
+
+
+def _budget() -> _DecodeBudget:
+    # Outside PdfExtractor.extract (pdfminer used directly): the default caps, per stream.
+    return _BUDGET.get() or _new_budget(ExtractLimits())
+
+
+def _feed(inflater: zlib._Decompress, piece: bytes, out: bytearray, limit: int) -> None:
+    """Inflate ``piece`` onto ``out`` in slices, stopping once ``out`` reaches ``limit``."""
+    produced = inflater.decompress(piece, _INFLATE_CHUNK)
+    out += produced
+    while len(produced) == _INFLATE_CHUNK and len(out) < limit:
+        produced = inflater.decompress(inflater.unconsumed_tail, _INFLATE_CHUNK)
+        out += produced
+
+
+def _inflate(data: bytes, salvage: bool = False) -> bytes:
+    """``zlib.decompress`` (or, with ``salvage``, pdfminer's ``decompress_corrupted``:
+    keep the output of a stream damaged only in its last 3 bytes, its checksum),
+    bounded by the decode budget and linear in its output.
+    """
+    budget = _budget()
+    limit = budget.room() + 1  # one byte over the room is enough to know
+    inflater = zlib.decompressobj()
+    out = bytearray()
+    pieces = [data[i : i + _INFLATE_CHUNK] for i in range(0, len(data), _INFLATE_CHUNK)] if salvage else [data]
+    fed = 0
+    for piece in pieces:
+        saved = inflater.copy() if salvage else None
+        size = len(out)
+        try:
+            _feed(inflater, piece, out, limit)
+        except zlib.error:
+            if saved is None:
+                raise
+            # Again a byte at a time from the piece's start, to keep what precedes the damage.
+            inflater = saved
+            del out[size:]
+            for index in range(len(piece)):
+                try:
+                    _feed(inflater, piece[index : index + 1], out, limit)
+                except zlib.error:
+                    if fed + index < len(data) - 3:
+                        raise
+                    break
+                if len(out) >= limit:
+                    break
+            budget.charge(len(out))
+            return bytes(out)
+        if len(out) >= limit:
+            budget.charge(len(out))  # raises
+        fed += len(piece)
+    if not salvage and not inflater.eof:
+        raise zlib.error("incomplete or truncated stream")
+    budget.charge(len(out))
+    return bytes(out)
+
+
+def _lzw(data: bytes) -> bytes:
+    budget = _budget()
+    room = budget.room()
+    out = bytearray()
+    for piece in LZWDecoder(io.BytesIO(data)).run():
+        out += piece
+        if len(out) > room:
+            budget.charge(len(out))  # raises
+    budget.charge(len(out))
+    return bytes(out)
+
+
+def _runlength(data: bytes) -> bytes:
+    # Up to 64 bytes out per byte in: the size is added up from the run headers first.
+    size = index = 0
+    while index < len(data) and data[index] != 128:
+        length = data[index]
+        size += length + 1 if length < 128 else 257 - length
+        index += length + 2 if length < 128 else 2
+    _budget().charge(size)
+    return rldecode(data)
+
+
+def _charged(decode: Callable[..., bytes]) -> Callable[..., bytes]:
+    """A decoder whose output is bounded by its input (4:1 at most); charged afterwards."""
+
+    def charged(*args: object) -> bytes:
+        out = decode(*args)
+        _budget().charge(len(out))
+        return out
+
+    return charged
+
+
+pdftypes.__dict__.update(
+    zlib=SimpleNamespace(decompress=_inflate, decompressobj=zlib.decompressobj, error=zlib.error),
+    decompress_corrupted=lambda data: _inflate(data, salvage=True),
+    lzwdecode=_lzw,
+    rldecode=_runlength,
+    ascii85decode=_charged(ascii85decode),
+    asciihexdecode=_charged(asciihexdecode),
+    ccittfaxdecode=_charged(ccittfaxdecode),
+)
+
+
+# --- layout -----------------------------------------------------------------------------
+
+
+class _LinearGrouping(LTLayoutContainer):
+    """pdfminer's layout container with :meth:`group_textlines` made linear."""
+
+    def group_textlines(self, laparams: LAParams, lines: Iterable[LTTextLine]) -> Iterator[LTTextBox]:
+        """The boxes pdfminer's ``group_textlines`` yields, in the same order with the
+        same lines in the same order, in time linear in the neighbour pairs.
+
+        pdfminer builds a new box for every line, copying into it the boxes of the
+        line's neighbours: when most lines of a page chain into one box (thousands of
+        scattered glyphs) every line copies that box again, which is quadratic (4,000
+        random words took 35 s). Here a box is recorded once, as the sequence pdfminer
+        would copy (lines, and the numbers of the earlier boxes it swallows), and only
+        the boxes that remain are spelled out at the end.
+        """
+        plane: Plane[LTTextLine] = Plane(self.bbox)
+        plane.extend(lines)
+        parts: list[list[LTTextLine | int]] = []
+        vertical: list[bool] = []
+        swallowed_by: list[int] = []  # a box's own number while it stands
+        holders: dict[LTTextLine, list[int]] = {}  # boxes naming the line directly
+
+        def standing(box: int) -> int:
+            while swallowed_by[box] != box:
+                swallowed_by[box] = swallowed_by[swallowed_by[box]]
+                box = swallowed_by[box]
+            return box
+
+        def holder(line: LTTextLine) -> int | None:
+            """The newest box holding ``line`` (pdfminer's ``boxes[line]``)."""
+            boxes = holders.get(line)
+            if not boxes:
+                return None
+            holders[line] = sorted({standing(box) for box in boxes})
+            return holders[line][-1]
+
+        for line in lines:
+            box = len(parts)
+            swallowed_by.append(box)
+            vertical.append(not isinstance(line, LTTextLineHorizontal))
+            sequence: list[LTTextLine | int] = [line]
+            for neighbor in line.find_neighbors(plane, laparams.line_margin):
+                sequence.append(neighbor)
+                old = holder(neighbor)
+                if old is not None and old != box:
+                    sequence.append(old)
+                    swallowed_by[old] = box
+            parts.append(sequence)
+            for item in sequence:
+                if not isinstance(item, int):
+                    holders.setdefault(item, []).append(box)
+
+        def spelled_out(box: int) -> Iterator[LTTextLine]:
+            stack = [iter(parts[box])]
+            while stack:
+                for item in stack[-1]:
+                    if isinstance(item, int):
+                        stack.append(iter(parts[item]))
+                        break
+                    yield item
+                else:
+                    stack.pop()
+
+        done: set[int] = set()
+        for line in lines:
+            box_number = holder(line)
+            if box_number is None or box_number in done:
+                continue
+            done.add(box_number)
+            textbox: LTTextBox = LTTextBoxVertical() if vertical[box_number] else LTTextBoxHorizontal()
+            for member in uniq(spelled_out(box_number)):
+                textbox.add(member)
+            if not textbox.is_empty():
+                yield textbox
+
+
+class _Page(_LinearGrouping, LTPage):
+    pass
+
+
+class _Figure(_LinearGrouping, LTFigure):
+    pass
+
+
+class _Aggregator(PDFPageAggregator):
+    """Lays pages and Form XObjects out with :class:`_LinearGrouping`."""
+
+    def begin_page(self, page: PDFPage, ctm: Matrix) -> None:
+        super().begin_page(page, ctm)
+        self.cur_item.__class__ = _Page
+
+    def begin_figure(self, name: str, bbox: Rect, matrix: Matrix) -> None:
+        super().begin_figure(name, bbox, matrix)
+        self.cur_item.__class__ = _Figure
 
 
 def layout_text(container: Iterable[object]) -> str:
@@ -113,7 +371,7 @@ def _open_pages(data: bytes, limits: ExtractLimits) -> list[PDFPage]:
 
 def _page_layouts(pages: list[PDFPage]) -> Iterator[LTPage]:
     resources = PDFResourceManager(caching=True)
-    device = PDFPageAggregator(resources, laparams=LAPARAMS)
+    device = _Aggregator(resources, laparams=LAPARAMS)
     interpreter = PDFPageInterpreter(resources, device)
     for page in pages:
         interpreter.process_page(page)
@@ -160,6 +418,7 @@ class PdfExtractor(Extractor):
     name = "pdf"
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
+        budget = _BUDGET.set(_new_budget(limits))
         try:
             text, starts = _extract(data, limits)
         except ExtractionError:
@@ -179,4 +438,6 @@ class PdfExtractor(Extractor):
             # pdfminer raises a wide range of exceptions on damaged files (its own,
             # plus struct, zlib, KeyError, TypeError, AssertionError ...).
             raise ExtractionError(Status.PARSE_ERROR, f"cannot parse PDF ({_detail(exc)})") from exc
+        finally:
+            _BUDGET.reset(budget)
         return self.result(text, limits, page_starts=starts)
