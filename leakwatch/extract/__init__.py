@@ -47,6 +47,7 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_READ_CHUNK = 1024 * 1024
 _SUFFIX_FORMATS = {
     ".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".tsv": "csv",
     ".json": "json", ".xml": "xml", ".html": "html", ".htm": "html", ".xhtml": "html",
@@ -125,8 +126,22 @@ def read_file(path: Path, limits: ExtractLimits) -> bytes:
         )
     try:
         with open(path, "rb") as fh:
-            # Read one byte past the cap: a file that grew since stat() is caught too.
-            data = fh.read(limits.max_file_bytes + 1)
+            # One byte past the size stat() gave, not past the cap: read(n) allocates n
+            # bytes up front, so every file, however small, cost max_file_bytes of address
+            # space (a 6-byte file failed with MemoryError under a 150 MB RLIMIT_AS).
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:
+                # It grew since stat() (or stat() says 0, as for /proc files): read on in
+                # pieces, to one byte past the cap so a file grown over it is caught too.
+                parts = [data]
+                size = len(data)
+                while size <= limits.max_file_bytes:
+                    part = fh.read(min(_READ_CHUNK, limits.max_file_bytes + 1 - size))
+                    if not part:
+                        break
+                    parts.append(part)
+                    size += len(part)
+                data = b"".join(parts)
     except FileNotFoundError as exc:
         raise ExtractionError(Status.VANISHED, "file disappeared before it could be read") from exc
     except PermissionError as exc:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import io
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-from pdfminer import pdftypes
+from pdfminer import cmapdb, pdffont, pdftypes
 from pdfminer.ascii85 import ascii85decode, asciihexdecode
 from pdfminer.ccitt import ccittfaxdecode
 from pdfminer.converter import PDFPageAggregator
@@ -33,13 +33,15 @@ from pdfminer.layout import (
     LTTextLineHorizontal,
 )
 from pdfminer.lzw import LZWDecoder
+from pdfminer.pdfcolor import PDFColorSpace
 from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
-from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdffont import PDFFont
+from pdfminer.pdfinterp import PDFGraphicState, PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
-from pdfminer.pdftypes import resolve1
+from pdfminer.pdftypes import PDFStream, resolve1
 from pdfminer.runlength import rldecode
-from pdfminer.utils import Matrix, Plane, Rect, uniq
+from pdfminer.utils import Matrix, PathSegment, Plane, Rect, uniq
 
 from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import Extractor
@@ -70,7 +72,7 @@ def _detail(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-# --- bounded stream decoding ------------------------------------------------------------
+# --- bounded decoding -------------------------------------------------------------------
 # pdfminer inflates a stream in one call (zlib.decompress) and keeps the result, so a
 # FlateDecode stream of a few MB of zeros became gigabytes in memory (a stream bomb;
 # chained filters multiply the ratios); and its fallback for a damaged stream,
@@ -79,14 +81,24 @@ def _detail(exc: BaseException) -> str:
 # what they produce: one stream may decode to at most max_member_bytes, one document to
 # max_total_uncompressed in all (the caps of Office zip members); past that the file is
 # too-large.
+#
+# pdfminer's font and character-map code also loops over numeric ranges read from the
+# file: `/W [0 4294967295 500]` in a font, or one `beginbfrange <00000000> <FFFFFFFF>`
+# in a ToUnicode map, filled a dict with 4 billion entries (an 863-byte PDF ran out of
+# memory), and a few hundred full 16-bit ranges took minutes. Every range() those two
+# modules build is counted: one may span _MAX_RANGE codes (16-bit codes need 65,536),
+# a document _MAX_RANGE_TOTAL in all.
 
 _INFLATE_CHUNK = 64 * 1024
+_MAX_RANGE = 1 << 20
+_MAX_RANGE_TOTAL = 1 << 22
 
 
 @dataclass
 class _DecodeBudget:
     stream_cap: int
     remaining: int
+    range_items: int = 0
 
     def room(self) -> int:
         return min(self.stream_cap, self.remaining)
@@ -99,6 +111,15 @@ class _DecodeBudget:
         if size > self.remaining:
             raise ExtractionError(Status.TOO_LARGE, "PDF streams decode to more bytes in all than the limit")
         self.remaining -= size
+
+    def count(self, items: int) -> None:
+        self.range_items += items
+        if items > _MAX_RANGE:
+            raise ExtractionError(Status.TOO_LARGE, f"a PDF font or character map spans {items:,} codes")
+        if self.range_items > _MAX_RANGE_TOTAL:
+            raise ExtractionError(
+                Status.TOO_LARGE, f"PDF fonts and character maps span more than {_MAX_RANGE_TOTAL:,} codes in all"
+            )
 
 
 def _new_budget(limits: ExtractLimits) -> _DecodeBudget:
@@ -198,6 +219,13 @@ def _charged(decode: Callable[..., bytes]) -> Callable[..., bytes]:
     return charged
 
 
+def _counted_range(*args: int) -> range:
+    span = range(*args)
+    _budget().count(len(span))
+    return span
+
+
+cmapdb.__dict__["range"] = pdffont.__dict__["range"] = _counted_range
 pdftypes.__dict__.update(
     zlib=SimpleNamespace(decompress=_inflate, decompressobj=zlib.decompressobj, error=zlib.error),
     decompress_corrupted=lambda data: _inflate(data, salvage=True),
@@ -295,16 +323,52 @@ class _Figure(_LinearGrouping, LTFigure):
     pass
 
 
+# What one page may draw before it is refused as too-large. pdfminer keeps every glyph,
+# path and image of a page as an object (about 800 bytes a glyph) until the page is
+# laid out, so a 20 KB compressed content stream of "(abcdefghij) Tj" lines made
+# millions; and Form XObjects each drawing the next one ten times (a 3 KB file, 8
+# levels) drew 10^8 forms: 4 GB and 5 minutes. A form drawn costs as much as
+# _FORM_WEIGHT glyphs (its content stream is parsed again each time).
+_MAX_PAGE_ITEMS = 500_000
+_FORM_WEIGHT = 50
+
+
 class _Aggregator(PDFPageAggregator):
-    """Lays pages and Form XObjects out with :class:`_LinearGrouping`."""
+    """Lays pages and Form XObjects out with :class:`_LinearGrouping`, counting what a
+    page draws."""
+
+    _drawn = 0
+
+    def _count(self, weight: int = 1) -> None:
+        self._drawn += weight
+        if self._drawn > _MAX_PAGE_ITEMS:
+            raise ExtractionError(
+                Status.TOO_LARGE, f"a PDF page draws more than {_MAX_PAGE_ITEMS:,} glyphs, paths, images and forms"
+            )
 
     def begin_page(self, page: PDFPage, ctm: Matrix) -> None:
+        self._drawn = 0
         super().begin_page(page, ctm)
         self.cur_item.__class__ = _Page
 
     def begin_figure(self, name: str, bbox: Rect, matrix: Matrix) -> None:
+        self._count(_FORM_WEIGHT)
         super().begin_figure(name, bbox, matrix)
         self.cur_item.__class__ = _Figure
+
+    def render_char(self, matrix: Matrix, font: PDFFont, fontsize: float, scaling: float, rise: float, cid: int,
+                    ncs: PDFColorSpace, graphicstate: PDFGraphicState) -> float:
+        self._count()
+        return super().render_char(matrix, font, fontsize, scaling, rise, cid, ncs, graphicstate)
+
+    def paint_path(self, gstate: PDFGraphicState, stroke: bool, fill: bool, evenodd: bool,
+                   path: Sequence[PathSegment]) -> None:
+        self._count()
+        super().paint_path(gstate, stroke, fill, evenodd, path)
+
+    def render_image(self, name: str, stream: PDFStream) -> None:
+        self._count()
+        super().render_image(name, stream)
 
 
 def layout_text(container: Iterable[object]) -> str:
@@ -418,7 +482,7 @@ class PdfExtractor(Extractor):
     name = "pdf"
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
-        budget = _BUDGET.set(_new_budget(limits))
+        token = _BUDGET.set(_new_budget(limits))
         try:
             text, starts = _extract(data, limits)
         except ExtractionError:
@@ -439,5 +503,5 @@ class PdfExtractor(Extractor):
             # plus struct, zlib, KeyError, TypeError, AssertionError ...).
             raise ExtractionError(Status.PARSE_ERROR, f"cannot parse PDF ({_detail(exc)})") from exc
         finally:
-            _BUDGET.reset(budget)
+            _BUDGET.reset(token)
         return self.result(text, limits, page_starts=starts)
