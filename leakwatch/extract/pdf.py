@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 from pdfminer import cmapdb, pdffont, pdftypes
 from pdfminer.ascii85 import ascii85decode, asciihexdecode
 from pdfminer.ccitt import ccittfaxdecode
@@ -41,7 +42,7 @@ from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import PDFStream, resolve1
 from pdfminer.runlength import rldecode
-from pdfminer.utils import Matrix, PathSegment, Plane, Rect, uniq
+from pdfminer.utils import Matrix, PathSegment, Plane, Point, Rect, uniq
 
 from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import Extractor
@@ -240,6 +241,66 @@ pdftypes.__dict__.update(
 # --- layout -----------------------------------------------------------------------------
 
 
+_EXACT_INT = 2**53
+
+
+def _exact_float(value: object) -> bool:
+    """True when ``value`` compares the same as a float64 as it does itself."""
+    return type(value) is float or (type(value) is int and -_EXACT_INT <= value <= _EXACT_INT)
+
+
+class _Plane(Plane[LTTextLine]):
+    """pdfminer's Plane, whose find() gives the same objects in the same order, testing
+    a grid cell's boxes all at once.
+
+    find() looks at every object in the 50-point grid cells a box touches; on a page of
+    scattered glyphs that is hundreds per line, one at a time in Python, and grows with
+    the density of the page. Cells whose coordinates a float64 holds exactly are tested
+    with numpy (the same comparisons, NaN included); any other falls back to Python.
+    """
+
+    def __init__(self, bbox: Rect) -> None:
+        super().__init__(bbox)
+        self._boxes: dict[Point, np.ndarray | None] = {}
+
+    def add(self, obj: LTTextLine) -> None:
+        self._boxes.clear()
+        super().add(obj)
+
+    def remove(self, obj: LTTextLine) -> None:
+        self._boxes.clear()
+        super().remove(obj)
+
+    def _cell_boxes(self, key: Point) -> np.ndarray | None:
+        if key not in self._boxes:
+            boxes = [(obj.x0, obj.y0, obj.x1, obj.y1) for obj in self._grid[key]]
+            exact = all(_exact_float(value) for box in boxes for value in box)
+            self._boxes[key] = np.array(boxes, dtype=np.float64) if exact else None
+        return self._boxes[key]
+
+    def find(self, bbox: Rect) -> Iterator[LTTextLine]:
+        (x0, y0, x1, y1) = bbox
+        if not all(_exact_float(value) for value in bbox):
+            yield from super().find(bbox)
+            return
+        done: set[LTTextLine] = set()
+        for key in self._getrange(bbox):
+            objs = self._grid.get(key)
+            if not objs:
+                continue
+            boxes = self._cell_boxes(key)
+            if boxes is None:
+                hits = [i for i, o in enumerate(objs) if not (o.x1 <= x0 or x1 <= o.x0 or o.y1 <= y0 or y1 <= o.y0)]
+            else:
+                apart = (boxes[:, 2] <= x0) | (x1 <= boxes[:, 0]) | (boxes[:, 3] <= y0) | (y1 <= boxes[:, 1])
+                hits = np.flatnonzero(~apart).tolist()
+            for index in hits:
+                obj = objs[index]
+                if obj not in done:
+                    done.add(obj)
+                    yield obj
+
+
 class _LinearGrouping(LTLayoutContainer):
     """pdfminer's layout container with :meth:`group_textlines` made linear."""
 
@@ -254,7 +315,7 @@ class _LinearGrouping(LTLayoutContainer):
         would copy (lines, and the numbers of the earlier boxes it swallows), and only
         the boxes that remain are spelled out at the end.
         """
-        plane: Plane[LTTextLine] = Plane(self.bbox)
+        plane = _Plane(self.bbox)
         plane.extend(lines)
         parts: list[list[LTTextLine | int]] = []
         vertical: list[bool] = []
@@ -272,8 +333,10 @@ class _LinearGrouping(LTLayoutContainer):
             boxes = holders.get(line)
             if not boxes:
                 return None
-            holders[line] = sorted({standing(box) for box in boxes})
-            return holders[line][-1]
+            if len(boxes) > 1:
+                boxes = holders[line] = sorted({standing(box) for box in boxes})
+            boxes[-1] = standing(boxes[-1])
+            return boxes[-1]
 
         for line in lines:
             box = len(parts)
