@@ -82,7 +82,8 @@ class ExtractLimits:
     max_file_bytes: int = 200 * 1024 * 1024
     max_text_chars: int = 50_000_000
     # Office Open XML packages are zip files: each member and their sum are capped
-    # before decompression, and so is the compression ratio (zip bombs).
+    # before decompression, and so is the compression ratio (zip bombs). The same two
+    # caps bound what a PDF's streams may decode to (one stream, and the document).
     max_member_bytes: int = 100 * 1024 * 1024
     max_total_uncompressed: int = 400 * 1024 * 1024
     max_members: int = 10_000
