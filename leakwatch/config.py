@@ -148,6 +148,89 @@ CODE_DETECT = DetectParams(min_words=150, max_gap=40, near_duplicate_containment
                            medium_words=250)
 
 
+# Names that editors, browsers and copy tools give files still being written; they are
+# scanned under their final name, after the rename.
+TEMPORARY_PATTERNS = ("*.part", "*.partial", "*.crdownload", "*.tmp", "~$*", ".~lock.*#", "*.swp", ".#*")
+QUARANTINE_ON = ("off", "findings", "unscannable", "both")
+
+
+@dataclass(frozen=True)
+class WatchFolder:
+    """One vendor delivery folder the daemon watches."""
+
+    path: str
+    # The engagement the folder belongs to; every alert names it.
+    vendor: str = ""
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    # SMB/NFS shares send no inotify events: poll them instead.
+    polling: bool = False
+    # Lowest severity that raises an alert (unscannable files always do).
+    alert_on: str = "low"
+    # Move the file into watch.quarantine_dir on: off, findings, unscannable, both.
+    quarantine: str = "off"
+
+    @property
+    def name(self) -> str:
+        return self.vendor or Path(self.path).name
+
+    def validate(self) -> None:
+        if not self.path:
+            raise ConfigError("[[watch.folders]] path must not be empty")
+        if self.alert_on not in ("low", "medium", "high"):
+            raise ConfigError(f"[[watch.folders]] alert_on must be low, medium or high, got {self.alert_on!r}")
+        if self.quarantine not in QUARANTINE_ON:
+            raise ConfigError(f"[[watch.folders]] quarantine must be one of {', '.join(QUARANTINE_ON)}, "
+                              f"got {self.quarantine!r}")
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """How the daemon (``leakwatch watch``) runs."""
+
+    folders: tuple[WatchFolder, ...] = ()
+    # Where the state database and, by default, the alerts log live ("": the store folder).
+    state_dir: str = ""
+    # Append-only JSON lines of every alert ("": <state_dir>/alerts.jsonl).
+    alerts_log: str = ""
+    # Quiet time after the writer closed the file before it is scanned (repeated events
+    # for one file become one scan)...
+    debounce_s: float = 0.25
+    # ...and, when no close is reported (polling, a writer that keeps the file open),
+    # how long size and mtime must stay unchanged.
+    settle_s: float = 5.0
+    # Reconciliation sweeps: the truth behind the events (0: only at start and when
+    # events were lost).
+    reconcile_every_s: float = 3600.0
+    temporary: tuple[str, ...] = TEMPORARY_PATTERNS
+    webhook_url: str = ""
+    webhook_timeout_s: float = 10.0
+    webhook_retries: int = 5
+    quarantine_dir: str = ""
+    poll_interval_s: float = 2.0
+
+    def validate(self) -> None:
+        for name in ("debounce_s", "settle_s", "webhook_timeout_s", "poll_interval_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"watch.{name} must be positive")
+        if self.reconcile_every_s < 0:
+            raise ConfigError("watch.reconcile_every_s must be 0 or more")
+        if self.webhook_retries < 0:
+            raise ConfigError("watch.webhook_retries must be 0 or more")
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ConfigError("watch.webhook_url must be an http:// or https:// URL")
+        for folder in self.folders:
+            folder.validate()
+            if folder.quarantine != "off" and not self.quarantine_dir:
+                raise ConfigError(f"folder {folder.path}: quarantine needs watch.quarantine_dir")
+        if self.quarantine_dir:
+            q = Path(self.quarantine_dir).resolve()
+            for folder in self.folders:
+                f = Path(folder.path).resolve()
+                if q == f or f in q.parents:
+                    raise ConfigError(f"watch.quarantine_dir must not be inside the watched folder {folder.path}")
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of a leakwatch run."""
@@ -162,6 +245,7 @@ class Config:
     detect: DetectParams = field(default_factory=DetectParams)
     code_detect: DetectParams = CODE_DETECT
     follow_symlinks: bool = False
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
     def validate(self) -> Config:
         if self.fingerprint is not None:
@@ -169,6 +253,7 @@ class Config:
         self.extract.validate()
         self.detect.validate()
         self.code_detect.validate()
+        self.watch.validate()
         return self
 
     def with_store(self, store: str | None) -> Config:
@@ -196,6 +281,8 @@ def _build_section(defaults: Any, name: str, values: Any) -> Any:
         expected = type(getattr(defaults, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if expected is tuple and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = tuple(value)
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
             raise ConfigError(f"[{name}] {key} must be {expected.__name__}, got {value!r}")
         typed[key] = value
@@ -221,7 +308,20 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
     for name, defaults in _SECTIONS.items():
         if name in data:
             kwargs[name] = _build_section(defaults, name, data[name])
+    if "watch" in data:
+        kwargs["watch"] = _build_watch(data["watch"])
     return Config(**kwargs).validate()
+
+
+def _build_watch(values: Any) -> WatchSettings:
+    if not isinstance(values, dict):
+        raise ConfigError("[watch] must be a table")
+    folders = values.get("folders", [])
+    if not isinstance(folders, list):
+        raise ConfigError("[[watch.folders]] must be an array of tables")
+    built = tuple(_build_section(WatchFolder(path=""), "watch.folders", f) for f in folders)
+    settings = _build_section(WatchSettings(), "watch", {k: v for k, v in values.items() if k != "folders"})
+    return dataclasses.replace(settings, folders=built)
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:

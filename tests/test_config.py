@@ -103,7 +103,7 @@ def test_toml_sections_load_into_frozen_dataclasses(monkeypatch: pytest.MonkeyPa
 
 
 def test_known_extra_sections_are_tolerated(tmp_path: Path) -> None:
-    path = write_config(tmp_path, "[watch]\nanything = 1\n[report]\nx = 2\n[audit]\ny = 3\n")
+    path = write_config(tmp_path, "[report]\nx = 2\n[audit]\ny = 3\n")
     assert load_config(path).detect == DetectParams()
 
 

@@ -1,0 +1,518 @@
+"""``leakwatch watch``: the daemon that scans what vendors drop into their folders.
+
+One thread (the main one) owns the state database, the settle bookkeeping and the
+scanner; watchdog's observer threads only queue hints. Events are hints: a
+reconciliation sweep that compares every file with its recorded state is the truth,
+run at start, every ``reconcile_every_s``, and whenever events may have been lost.
+
+The life of a file: an event (or a sweep) puts it in the settle set; once complete it
+joins the ready queue; it is scanned (extraction in the isolated worker), and its
+outcome and alert are committed together; the alert is then written to the log, posted
+to the webhook (in the background) and the file quarantined if so configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from leakwatch.config import Config, WatchFolder
+from leakwatch.model import FileError, Finding, Severity, Status
+from leakwatch.pipeline import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileExtract, display_path, extraction
+from leakwatch.store.base import FingerprintStore, StoreError
+from leakwatch.walk import iter_files
+from leakwatch.watch.actions import (
+    AlertsLog,
+    FileOutcome,
+    WebhookSender,
+    build_alert,
+    deliver_to_log,
+    quarantine,
+)
+from leakwatch.watch.observe import Hints, Observers, is_wanted
+from leakwatch.watch.settle import Settler
+from leakwatch.watch.state import StateDB, StateError
+
+log = logging.getLogger("leakwatch.watch")
+
+# Statuses worth another try at the next periodic sweep even if the file did not change
+# (a permission fixed, a machine less loaded); the alert is not repeated (same id).
+_RETRIED = frozenset({str(Status.UNREADABLE), str(Status.TIMEOUT), str(Status.MEMORY)})
+_STORE_FILES = ("leakwatch.sqlite", "references.sqlite", "references-code.sqlite")
+
+
+class DaemonError(Exception):
+    """The daemon cannot start (no store, no folder to watch): exit code 2."""
+
+
+def state_dir_of(config: Config) -> Path:
+    return Path(config.watch.state_dir or config.store)
+
+
+def alerts_path_of(config: Config) -> Path:
+    return Path(config.watch.alerts_log) if config.watch.alerts_log else state_dir_of(config) / "alerts.jsonl"
+
+
+def folder_of(path: Path, folders: Sequence[WatchFolder]) -> WatchFolder | None:
+    """The watched folder ``path`` lies in (the innermost, when folders nest)."""
+    best: WatchFolder | None = None
+    for folder in folders:
+        root = Path(folder.path)
+        if (path == root or root in path.parents) and (best is None or len(folder.path) > len(best.path)):
+            best = folder
+    return best
+
+
+def sha256_of(path: Path, limit: int) -> str | None:
+    """Content hash read in chunks; None for a file over ``limit`` bytes (it is not read)."""
+    digest = hashlib.sha256()
+    read = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            read += len(chunk)
+            if read > limit:
+                return None
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Scanner:
+    """The store, the reference library and the detectors, rebuilt when the index
+    changes on disk (documents added while the daemon runs are used at once)."""
+
+    def __init__(self, config: Config, extract: FileExtract) -> None:
+        from leakwatch.store import open_store
+
+        self.config, self.extract = config, extract
+        self.store: FingerprintStore = open_store(config)
+        self._library: Any = None
+        self._identity: tuple[tuple[int, int], ...] = ()
+        self._detectors: list[Any] = []
+        self._refresh()
+
+    def _index_identity(self) -> tuple[tuple[int, int], ...]:
+        folder = Path(self.config.store)
+        marks = []
+        for name in _STORE_FILES:
+            for suffix in ("", "-wal"):
+                try:
+                    st = os.stat(folder / (name + suffix))
+                    marks.append((st.st_mtime_ns, st.st_size))
+                except OSError:
+                    marks.append((0, -1))
+        return tuple(marks)
+
+    def _refresh(self) -> None:
+        from leakwatch.pipeline import default_detectors
+        from leakwatch.references import ReferenceLibrary
+
+        identity = self._index_identity()
+        if identity == self._identity and self._detectors:
+            return
+        if self._library is not None:
+            self._library.close()
+        self._library = ReferenceLibrary.open(self.config, self.store)
+        self._detectors = default_detectors(self.store, self.config, library=self._library)
+        self._identity = identity
+
+    def scan(self, path: Path) -> tuple[list[Finding], FileError | None]:
+        from leakwatch.pipeline import scan_paths
+
+        self._refresh()
+        report = scan_paths([path], self.store, self.config, self._detectors, extract=self.extract)
+        return report.findings, (report.errors[0] if report.errors else None)
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+        self.store.close()
+
+
+@dataclass
+class RunTotals:
+    scanned: int = 0
+    findings_alerts: int = 0
+    unscannable: int = 0
+
+    def exit_code(self) -> int:
+        if self.findings_alerts:
+            return EXIT_FINDINGS
+        return EXIT_INCOMPLETE if self.unscannable else EXIT_CLEAN
+
+
+class Daemon:
+    """The watch service. ``reload`` re-reads the configuration (SIGHUP)."""
+
+    def __init__(self, config: Config, reload: Callable[[], Config] | None = None) -> None:
+        if not config.watch.folders:
+            raise DaemonError("no folder to watch: name folders on the command line or in [[watch.folders]]")
+        for folder in config.watch.folders:
+            if not Path(folder.path).is_dir():
+                raise DaemonError(f"watched folder {folder.path} is not a folder")
+        self.config = config
+        self._reload_config = reload
+        self._events: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._reload_requested = False
+        self._lost_reason: str | None = None
+        self._ready: deque[Path] = deque()
+        self._ready_set: set[Path] = set()
+        self.totals = RunTotals()
+        self.settler = Settler(config.watch.debounce_s, config.watch.settle_s)
+
+    # --- signals and hints (any thread) -----------------------------------------------
+
+    def request_stop(self, *_: object) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self._reload_requested = True
+        self._wake.set()
+
+    def _hint(self, kind: str) -> Callable[[Path], None]:
+        def put(path: Path) -> None:
+            self._events.put((kind, path))
+            self._wake.set()
+        return put
+
+    def _events_lost(self, reason: str) -> None:
+        self._lost_reason = reason
+        self._wake.set()
+
+    # --- running ------------------------------------------------------------------------
+
+    def run(self, once: bool = False, install_signals: bool = True) -> int:
+        """Watch until SIGTERM/SIGINT (then drain the ready queue and return 0), or with
+        ``once`` run one reconciliation sweep, scan what it found and return the scan
+        exit code (1 findings, 3 files not scanned, 0 clean)."""
+        if install_signals:
+            signal.signal(signal.SIGTERM, self.request_stop)
+            signal.signal(signal.SIGINT, self.request_stop)
+            signal.signal(signal.SIGHUP, self._on_hup)
+        try:
+            self.state = StateDB(state_dir_of(self.config))
+        except StateError as exc:
+            raise DaemonError(str(exc)) from exc
+        try:
+            with extraction(self.config) as extract:
+                try:
+                    self.scanner = Scanner(self.config, extract)
+                except StoreError as exc:
+                    raise DaemonError(str(exc)) from exc
+                try:
+                    return self._run(once)
+                finally:
+                    self.scanner.close()
+        finally:
+            self.state.close()
+
+    def _run(self, once: bool) -> int:
+        watch = self.config.watch
+        self.alerts = AlertsLog(alerts_path_of(self.config))
+        self.webhook = (WebhookSender(state_dir_of(self.config), watch.webhook_url, watch.webhook_timeout_s,
+                                      watch.webhook_retries) if watch.webhook_url else None)
+        if self.webhook is not None:
+            self.webhook.start()
+        # Alerts a previous run committed but did not deliver.
+        delivered = deliver_to_log(self.state, self.alerts)
+        if delivered:
+            log.info("delivered alerts left by the previous run", extra={"fields": {"alerts": delivered}})
+        if once:
+            log.info("sweep started", extra={"fields": {"folders": [f.path for f in watch.folders]}})
+            self._sweep(settle=False)
+            self._drain_ready()
+            self._stop_webhook(grace_s=watch.webhook_timeout_s * 2)
+            log.info("sweep finished", extra={"fields": {"scanned": self.totals.scanned,
+                                                           "findings_alerts": self.totals.findings_alerts,
+                                                           "unscannable": self.totals.unscannable}})
+            return self.totals.exit_code()
+        self.observers = self._observers()
+        self.observers.start()
+        log.info("watching", extra={"fields": {"folders": [f.path for f in watch.folders],
+                                               "polling": self.observers.polled}})
+        try:
+            self._loop()
+        finally:
+            self.observers.stop()
+            # Drain: every file already complete is scanned; files still settling have no
+            # state yet, so the next start's sweep picks them up.
+            self._take_events(time.monotonic())
+            for path in self.settler.due(time.monotonic()):
+                self._enqueue(path)
+            self._drain_ready()
+            self._stop_webhook(grace_s=2.0)
+            log.info("stopped", extra={"fields": {"scanned": self.totals.scanned}})
+        return EXIT_CLEAN
+
+    def _observers(self) -> Observers:
+        hints = Hints(written=self._hint("written"), closed=self._hint("closed"), gone=self._hint("gone"),
+                      folder_arrived=self._hint("folder"), events_lost=self._events_lost)
+        watch = self.config.watch
+        return Observers(watch.folders, watch.temporary, hints, watch.poll_interval_s)
+
+    def _stop_webhook(self, grace_s: float) -> None:
+        if self.webhook is not None:
+            self.webhook.stop(grace_s)
+
+    def _loop(self) -> None:
+        watch = self.config.watch
+        self._sweep(settle=True)
+        next_sweep = time.monotonic() + watch.reconcile_every_s if watch.reconcile_every_s else None
+        while not self._stop.is_set():
+            if self._reload_requested:
+                self._reload_requested = False
+                self._reload()
+            now = time.monotonic()
+            self._take_events(now)
+            if not self.observers.healthy():
+                log.error("an observer thread died: restarting it and sweeping")
+                self.observers.stop()
+                self.observers = self._observers()
+                self.observers.start()
+                self._lost_reason = self._lost_reason or "observer restarted"
+            if self._lost_reason is not None or (next_sweep is not None and now >= next_sweep):
+                if self._lost_reason is not None:
+                    log.warning("events may have been lost: sweeping", extra={"fields": {"reason": self._lost_reason}})
+                self._lost_reason = None
+                self._sweep(settle=True)
+                if watch.reconcile_every_s:
+                    next_sweep = time.monotonic() + watch.reconcile_every_s
+            for path in self.settler.due(time.monotonic()):
+                self._enqueue(path)
+            if self._ready:
+                self._process(self._ready_pop())
+                continue
+            waits = [0.5]
+            settle_wait = self.settler.next_due(time.monotonic())
+            if settle_wait is not None:
+                waits.append(settle_wait)
+            if next_sweep is not None:
+                waits.append(max(0.0, next_sweep - time.monotonic()))
+            self._wake.wait(min(waits))
+            self._wake.clear()
+
+    def _reload(self) -> None:
+        if self._reload_config is None:
+            return
+        try:
+            new = self._reload_config()
+            if not new.watch.folders:
+                raise DaemonError("the new configuration watches no folder")
+        except Exception as exc:  # a bad edit must not stop the service: keep the old config
+            log.error("configuration not reloaded", extra={"fields": {"error": str(exc)}})
+            return
+        self.observers.stop()
+        self.scanner.close()
+        self.config = new
+        self.settler.debounce_s, self.settler.settle_s = new.watch.debounce_s, new.watch.settle_s
+        self.scanner = Scanner(new, self.scanner.extract)
+        self.observers = self._observers()
+        self.observers.start()
+        log.info("configuration reloaded", extra={"fields": {"folders": [f.path for f in new.watch.folders]}})
+        self._lost_reason = "configuration reloaded"
+
+    # --- events, sweeps, the ready queue ------------------------------------------------
+
+    def _take_events(self, now: float) -> None:
+        while True:
+            try:
+                kind, path = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "written":
+                self.settler.written(path, now)
+            elif kind == "closed":
+                self.settler.closed(path, now)
+            elif kind == "gone":
+                self.settler.forget(path)
+            elif kind == "folder":
+                self._sweep(settle=True, roots=[path])
+
+    def _enqueue(self, path: Path) -> None:
+        if path not in self._ready_set:
+            self._ready_set.add(path)
+            self._ready.append(path)
+
+    def _ready_pop(self) -> Path:
+        path = self._ready.popleft()
+        self._ready_set.discard(path)
+        return path
+
+    def _drain_ready(self) -> None:
+        while self._ready:
+            self._process(self._ready_pop())
+
+    def _excluded(self) -> tuple[Path, ...]:
+        watch = self.config.watch
+        dirs = [state_dir_of(self.config), Path(self.config.store), alerts_path_of(self.config).parent]
+        if watch.quarantine_dir:
+            dirs.append(Path(watch.quarantine_dir))
+        return tuple(dirs)
+
+    def _sweep(self, settle: bool, roots: Sequence[Path] | None = None) -> None:
+        """Compare every file under the watched folders (or ``roots``) with its recorded
+        state; whatever is new or changed is queued (``settle``: files modified within the
+        settle time wait until they stop changing)."""
+        started = time.monotonic()
+        queued = 0
+        folders = self.config.watch.folders
+        for root in roots if roots is not None else [Path(f.path) for f in folders]:
+            for listing in iter_files([root], self.config.follow_symlinks, self._excluded()):
+                folder = folder_of(listing.path, folders)
+                if folder is None or not is_wanted(listing.path, folder, self.config.watch.temporary):
+                    continue
+                if listing.error is not None:
+                    if listing.path == Path(folder.path):
+                        log.error("watched folder unavailable", extra={"fields": {
+                            "folder": folder.path, "error": listing.error.message}})
+                        continue
+                    queued += self._listing_error(listing.path, folder, listing.error)
+                    continue
+                if self._changed(listing.path):
+                    queued += 1
+                    if settle and self._recently_modified(listing.path):
+                        self.settler.written(listing.path, time.monotonic())
+                    else:
+                        self._enqueue(listing.path)
+        log.info("sweep", extra={"fields": {"queued": queued, "seconds": round(time.monotonic() - started, 3),
+                                            "roots": [str(r) for r in roots] if roots else "all"}})
+
+    def _recently_modified(self, path: Path) -> bool:
+        try:
+            return time.time() - os.stat(path).st_mtime < self.config.watch.settle_s
+        except OSError:
+            return False
+
+    def _changed(self, path: Path) -> bool:
+        row = self.state.get(path)
+        if row is None or row.quarantined_to is not None or row.status in _RETRIED:
+            return True
+        try:
+            st = os.stat(path)
+        except OSError:
+            return True
+        return (row.size, row.mtime_ns) != (st.st_size, st.st_mtime_ns)
+
+    def _listing_error(self, path: Path, folder: WatchFolder, error: FileError) -> int:
+        row = self.state.get(path)
+        if row is not None and row.status == str(error.status):
+            return 0
+        self._finish(path, FileOutcome(display_path(path), folder, None, None, (), error), None)
+        return 1
+
+    # --- one file -----------------------------------------------------------------------
+
+    def _process(self, path: Path) -> None:
+        folder = folder_of(path, self.config.watch.folders)
+        if folder is None:
+            return  # no longer watched (configuration reloaded)
+        try:
+            self._scan_one(path, folder)
+        except StoreError as exc:
+            # The index failed, not this file: try the file again later.
+            log.error("store error: the file will be retried", extra={"fields": {
+                "path": display_path(path), "error": str(exc)}})
+            self.settler.written(path, time.monotonic())
+            self._stop.wait(1.0)
+        except StateError as exc:
+            log.error("state database error", extra={"fields": {"path": display_path(path), "error": str(exc)}})
+            self.settler.written(path, time.monotonic())
+            self._stop.wait(1.0)
+        except Exception as exc:  # one file's failure is its status, never the daemon's end
+            log.exception("handling a file failed", extra={"fields": {"path": display_path(path)}})
+            error = FileError(display_path(path), Status.PARSE_ERROR, f"handler failed: {type(exc).__name__}: {exc}")
+            with suppress(Exception):
+                self._finish(path, FileOutcome(display_path(path), folder, None, None, (), error), None)
+
+    def _scan_one(self, path: Path, folder: WatchFolder) -> None:
+        shown = display_path(path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            if self.state.get(path) is None:  # appeared and went before it could be read
+                self._finish(path, FileOutcome(shown, folder, None, None, (), FileError(
+                    shown, Status.VANISHED, "disappeared before it could be read")), None)
+            return
+        except OSError as exc:
+            self._finish(path, FileOutcome(shown, folder, None, None, (), FileError(
+                shown, Status.UNREADABLE, f"cannot stat: {exc.strerror or exc}")), None)
+            return
+        row = self.state.get(path)
+        if (row is not None and row.quarantined_to is None and row.status not in _RETRIED
+                and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)):
+            return  # already scanned as it is (an event and a sweep both queued it)
+        try:
+            sha = sha256_of(path, self.config.extract.max_file_bytes)
+        except OSError:
+            sha = None  # the scan below reports why it cannot be read
+        if (row is not None and sha is not None and row.sha256 == sha and row.quarantined_to is None
+                and row.status not in _RETRIED):
+            self.state.touch(path, st.st_size, st.st_mtime_ns)  # touched, not changed
+            return
+        findings, error = self.scanner.scan(path)
+        self.totals.scanned += 1
+        self._finish(path, FileOutcome(shown, folder, st.st_size, sha, findings, error), (st.st_size, st.st_mtime_ns))
+
+    def _finish(self, path: Path, outcome: FileOutcome, stat: tuple[int, int] | None) -> None:
+        """Commit the outcome with its alert, then act on the alert."""
+        folder = outcome.folder
+        threshold = Severity.parse(folder.alert_on)
+        alerted = [f for f in outcome.findings if f.severity >= threshold]
+        alert = build_alert(outcome, alerted) if outcome.error is not None or alerted else None
+        size, mtime_ns = stat if stat is not None else (outcome.size, None)
+        self.state.record(path, outcome.path, folder.name, size, mtime_ns, outcome.sha256, outcome.status,
+                          len(outcome.findings), outcome.error.message if outcome.error else None,
+                          alert=alert, webhook=self.webhook is not None)
+        fields: dict[str, Any] = {"path": outcome.path, "vendor": folder.name, "status": outcome.status,
+                                  "findings": len(outcome.findings)}
+        if outcome.error is not None:
+            fields["error"] = outcome.error.message
+        log.info("scanned", extra={"fields": fields})
+        if alert is None:
+            return
+        if outcome.error is not None:
+            self.totals.unscannable += 1
+        else:
+            self.totals.findings_alerts += 1
+        deliver_to_log(self.state, self.alerts)
+        if self.webhook is not None:
+            self.webhook.notify()
+        # quarantine is off, findings, unscannable or both; an alert's event is one of the middle two.
+        if folder.quarantine in ("both", alert["event"]) and os.path.lexists(path):
+            self._quarantine(path, folder, alert)
+
+    def _quarantine(self, path: Path, folder: WatchFolder, alert: dict[str, Any]) -> None:
+        try:
+            target = quarantine(path, folder, Path(self.config.watch.quarantine_dir), alert)
+        except OSError as exc:
+            log.error("quarantine failed: the file stays in place", extra={"fields": {
+                "path": alert["path"], "error": exc.strerror or str(exc)}})
+            return
+        self.state.set_quarantined(path, str(target))
+        log.warning("quarantined", extra={"fields": {"path": alert["path"], "to": str(target)}})
+
+
+def iter_state(config: Config) -> Iterator[dict[str, Any]]:
+    """The recorded state of every watched file (for ``leakwatch watch --status``)."""
+    state = StateDB(state_dir_of(config))
+    try:
+        for row in state.files():
+            yield {"path": row.display, "vendor": row.vendor, "status": row.status, "findings": row.findings,
+                   "size": row.size, "sha256": row.sha256, "scanned_at": row.scanned_at, "scans": row.scans,
+                   "quarantined_to": row.quarantined_to, "message": row.message}
+    finally:
+        state.close()
