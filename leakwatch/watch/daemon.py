@@ -18,6 +18,7 @@ import logging
 import os
 import queue
 import signal
+import stat
 import threading
 import time
 from collections import deque
@@ -441,7 +442,9 @@ class Daemon:
     def _scan_one(self, path: Path, folder: WatchFolder) -> None:
         shown = display_path(path)
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode) and self.config.follow_symlinks:
+                st = os.stat(path)
         except FileNotFoundError:
             if self.state.get(path) is None:  # appeared and went before it could be read
                 self._finish(path, FileOutcome(shown, folder, None, None, (), FileError(
@@ -450,6 +453,14 @@ class Daemon:
         except OSError as exc:
             self._finish(path, FileOutcome(shown, folder, None, None, (), FileError(
                 shown, Status.UNREADABLE, f"cannot stat: {exc.strerror or exc}")), None)
+            return
+        if stat.S_ISDIR(st.st_mode):
+            return  # a folder's files are queued by the sweep its arrival started
+        if not stat.S_ISREG(st.st_mode):
+            # Links (not followed unless configured), FIFOs, devices, sockets: never opened.
+            message = ("symbolic link not followed (set follow_symlinks)" if stat.S_ISLNK(st.st_mode)
+                       else "not a regular file (FIFO, device or socket): not opened")
+            self._listing_error(path, folder, FileError(shown, Status.UNSUPPORTED, message))
             return
         row = self.state.get(path)
         if (row is not None and row.quarantined_to is None and row.status not in _RETRIED
@@ -467,13 +478,13 @@ class Daemon:
         self.totals.scanned += 1
         self._finish(path, FileOutcome(shown, folder, st.st_size, sha, findings, error), (st.st_size, st.st_mtime_ns))
 
-    def _finish(self, path: Path, outcome: FileOutcome, stat: tuple[int, int] | None) -> None:
+    def _finish(self, path: Path, outcome: FileOutcome, meta: tuple[int, int] | None) -> None:
         """Commit the outcome with its alert, then act on the alert."""
         folder = outcome.folder
         threshold = Severity.parse(folder.alert_on)
         alerted = [f for f in outcome.findings if f.severity >= threshold]
         alert = build_alert(outcome, alerted) if outcome.error is not None or alerted else None
-        size, mtime_ns = stat if stat is not None else (outcome.size, None)
+        size, mtime_ns = meta if meta is not None else (outcome.size, None)
         self.state.record(path, outcome.path, folder.name, size, mtime_ns, outcome.sha256, outcome.status,
                           len(outcome.findings), outcome.error.message if outcome.error else None,
                           alert=alert, webhook=self.webhook is not None)
