@@ -477,3 +477,32 @@ def test_an_inotify_overflow_triggers_a_sweep(env: Env, caplog: pytest.LogCaptur
     daemon.request_stop()
     thread.join(30)
     assert swept()
+
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+def test_a_folder_that_goes_away_and_comes_back_is_watched_again(env: Env, polling: bool) -> None:
+    folder = f'[[watch.folders]]\npath = "{env.drop}"\nvendor = "acme"\npolling = {str(polling).lower()}'
+    env.write_config(folders=folder)
+    env.start()
+    (env.drop / "first.txt").write_text(env.leak(18))
+    env.wait_rows(1)
+    for child in env.drop.iterdir():
+        child.unlink()
+    env.drop.rmdir()  # the share was unmounted
+    time.sleep(1.5)
+    env.drop.mkdir()  # and is back
+    time.sleep(1.5)
+    (env.drop / "second.txt").write_text(env.leak(19))
+    rows = env.wait_rows(2, timeout=60)
+    assert rows[str(env.drop / "second.txt")]["findings"] >= 1
+    assert env.stop() == 0
+
+def test_systemd_unit_runs_the_daemon_and_reloads_with_sighup() -> None:
+    import configparser
+
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.read(Path(__file__).resolve().parents[1] / "configs" / "systemd" / "leakwatch-watch.service")
+    assert " watch --config " in unit["Service"]["ExecStart"]
+    assert "-HUP" in unit["Service"]["ExecReload"] and unit["Service"]["KillSignal"] == "SIGTERM"
+    assert unit["Service"]["UMask"] == "0077"

@@ -128,15 +128,28 @@ class Observers:
         self._inotify: BaseObserver | None = None
         self._polling: BaseObserver | None = None
         self.polled: list[str] = []
+        self.missing: list[str] = []
         self._overflow = _OverflowWatch(hints.events_lost)
         self._lock = threading.Lock()
 
     def start(self) -> None:
         with self._lock:
+            # Started before anything is scheduled: a running observer adds a folder's
+            # watches when it is scheduled, so a failure is raised here, per folder.
             inotify: BaseObserver = Observer()
             polling: BaseObserver = PollingObserver(timeout=self.poll_interval_s)
-            self.polled = []
+            inotify.start()
+            polling.start()
+            self._inotify, self._polling = inotify, polling
+            for name in ("watchdog.observers.inotify_c", "watchdog.observers.inotify"):
+                logging.getLogger(name).addHandler(self._overflow)
+            self.polled, self.missing = [], []
             for folder in self.folders:
+                if not os.path.isdir(folder.path):
+                    # An unmounted share, say: watched again once it is back (see healthy).
+                    log.error("watched folder unavailable", extra={"fields": {"folder": folder.path}})
+                    self.missing.append(folder.path)
+                    continue
                 handler = _Handler(folder, self.temporary, self.hints)
                 if not folder.polling:
                     try:
@@ -148,11 +161,6 @@ class Observers:
                             "folder": folder.path, "error": exc.strerror or str(exc)}})
                 polling.schedule(handler, folder.path, recursive=True)
                 self.polled.append(folder.path)
-            for name in ("watchdog.observers.inotify_c", "watchdog.observers.inotify"):
-                logging.getLogger(name).addHandler(self._overflow)
-            inotify.start()
-            polling.start()
-            self._inotify, self._polling = inotify, polling
 
     def stop(self) -> None:
         with self._lock:
@@ -167,7 +175,10 @@ class Observers:
                 logging.getLogger(name).removeHandler(self._overflow)
 
     def healthy(self) -> bool:
-        """False when an observer or one of its emitter threads has died."""
+        """False when an observer or one of its emitter threads has died (a watched
+        folder went away, for one), or when a folder that was missing is back."""
+        if any(os.path.isdir(path) for path in self.missing):
+            return False
         for observer in (self._inotify, self._polling):
             if observer is None or not observer.is_alive():
                 return False
