@@ -252,7 +252,8 @@ class Daemon:
             # Drain: every file already complete is scanned; files still settling have no
             # state yet, so the next start's sweep picks them up.
             self._take_events(time.monotonic())
-            for path in self.settler.due(time.monotonic()):
+            # Closed files are complete even inside their debounce time.
+            for path in self.settler.due(time.monotonic() + self.settler.debounce_s):
                 self._enqueue(path)
             self._drain_ready()
             self._stop_webhook(grace_s=2.0)
