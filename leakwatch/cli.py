@@ -12,6 +12,16 @@ from typing import Any, TypeVar
 import click
 
 import leakwatch
+from leakwatch.baseline import (
+    BaselineError,
+    apply_suppressions,
+    dumps_baseline,
+    entries_from_findings,
+    load_baseline,
+    load_ignore,
+    merge,
+    read_report_findings,
+)
 from leakwatch.config import STORE_ENV, Config, ConfigError, load_config
 from leakwatch.licences import ReferenceFormatError, is_spdx_expression
 from leakwatch.model import Severity
@@ -352,10 +362,15 @@ def allow_clear(ctx: click.Context, store: str | None, config_path: str | None) 
               help="Lowest severity that makes the exit code 1.")
 @click.option("--no-verify", is_flag=True,
               help="Do not re-read registered sources to refine spans; use stored fingerprints only.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Baseline of accepted findings (leakwatch baseline create): not raised again.")
+@click.option("--ignore", "ignore_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Ignore file: path patterns, finding ids and kinds whose findings are not raised.")
 @common_options
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str,
-         no_verify: bool, store: str | None, config_path: str | None) -> None:
+         no_verify: bool, baseline_path: Path | None, ignore_path: Path | None, store: str | None,
+         config_path: str | None) -> None:
     """Scan deliverables (files, folders recursively) for confidential material and
     third-party content (licence texts, copyright notices, registered references).
 
@@ -367,10 +382,20 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
     Examples:
       leakwatch scan delivery/report.pdf
       leakwatch scan /srv/vendors/acme --format json --output acme.json --fail-on medium
+      leakwatch scan /srv/vendors/acme --format sarif --baseline acme-baseline.json --ignore lw.ignore
+
+    Findings accepted in the --baseline file or matched by the --ignore file are
+    left out of the findings and the exit code, and counted as suppressed.
     """
     from leakwatch.references import ReferenceLibrary
 
     config = _config(ctx, store, config_path)
+    try:
+        baseline = load_baseline(baseline_path) if baseline_path is not None else None
+        ignore = load_ignore(ignore_path) if ignore_path is not None else None
+    except BaselineError as exc:
+        _fail(str(exc))
+        return
     try:
         with extraction(config) as extract, open_store(config) as st:
             library = ReferenceLibrary.open(config, st)
@@ -383,6 +408,8 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
     except (StoreError, ReferenceFormatError) as exc:
         _fail(str(exc))
         return
+    if baseline is not None or ignore is not None:
+        report.findings, report.suppressed = apply_suppressions(report.findings, baseline, ignore)
     reporter = REPORTERS[fmt]
     if output is None:
         reporter.write(report, sys.stdout)
@@ -395,6 +422,66 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
         click.echo(f"report written to {output}: {len(report.findings)} finding(s), "
                    f"{len(report.errors)} file(s) not scanned", err=True)
     sys.exit(report.exit_code(Severity.parse(fail_on)))
+
+
+@cli.group()
+def baseline() -> None:
+    """Baselines: findings reviewed and accepted, not raised again by scan --baseline."""
+
+
+@baseline.command("create")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Baseline file to write.")
+@click.option("--reason", required=True, help="Why these findings are accepted (kept with each entry).")
+@click.option("--by", "accepted_by", default=None, help="Who accepts them [default: the login name].")
+@click.option("--id", "only_ids", multiple=True, metavar="FINDING_ID",
+              help="Accept only this finding (repeatable) [default: every finding of the reports].")
+@click.option("--update", is_flag=True,
+              help="Add to an existing baseline (entries already there keep their who, when and why).")
+@common_options
+@click.pass_context
+def baseline_create(ctx: click.Context, reports: tuple[Path, ...], output: Path, reason: str,
+                    accepted_by: str | None, only_ids: tuple[str, ...], update: bool, store: str | None,
+                    config_path: str | None) -> None:
+    """Accept the findings of scan reports (--format json or jsonl) into a baseline file.
+
+    \b
+    Examples:
+      leakwatch scan /srv/vendors/acme --format json -o acme.json
+      leakwatch baseline create acme.json -o acme-baseline.json --reason "licensed to acme, contract 2024-17"
+      leakwatch baseline create acme.json -o acme-baseline.json --update --id lw-0123456789abcdef0123 \\
+          --reason "quoted with permission" --by j.doe
+    """
+    import getpass
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if accepted_by is None:
+        try:
+            accepted_by = getpass.getuser()
+        except (KeyError, OSError):
+            accepted_by = "unknown"
+    try:
+        old = None
+        if output.exists():
+            if not update:
+                _fail(f"{output} exists: use --update to add to it")
+            old = load_baseline(output)
+        findings = [f for path in reports for f in read_report_findings(path)]
+        entries = entries_from_findings(findings, accepted_by, reason, now, only_ids)
+    except BaselineError as exc:
+        _fail(str(exc))
+        return
+    result = merge(old, entries, now, leakwatch.__version__)
+    added = len(result.entries) - (len(old.entries) if old is not None else 0)
+    try:
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_text(dumps_baseline(result), encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    click.echo(f"{added} finding(s) accepted, {len(result.entries)} in {output}")
 
 
 def _watch_config(ctx: click.Context, store: str | None, config_path: str | None, folders: tuple[Path, ...],

@@ -8,6 +8,8 @@ file (the file is read first, flags replace fields afterwards).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -345,3 +347,22 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
     if "store" not in data and os.environ.get(STORE_ENV):
         data = {**data, "store": os.environ[STORE_ENV]}
     return config_from_mapping(data)
+
+
+def config_identity(config: Config, params: FingerprintParams) -> dict[str, Any]:
+    """What identifies the settings a scan ran with, for reports: the sha256 of the
+    canonical JSON of every setting that shapes findings (the store's fingerprint
+    parameters, extraction limits, detection parameters, symlink policy), and the
+    fingerprint parameters themselves. The store location, key file and daemon settings
+    do not change what a scan finds and are left out."""
+    fingerprint = dataclasses.asdict(params)
+    shaping = {
+        "fingerprint": fingerprint,
+        "extract": dataclasses.asdict(config.extract),
+        "detect": dataclasses.asdict(config.detect),
+        "code_detect": dataclasses.asdict(config.code_detect),
+        "follow_symlinks": config.follow_symlinks,
+    }
+    canonical = json.dumps(shaping, sort_keys=True, separators=(",", ":"), default=str)
+    return {"sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(), "fingerprint": fingerprint,
+            "guaranteed_run_words": params.guaranteed_run}

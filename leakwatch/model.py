@@ -185,6 +185,31 @@ class Finding:
         }
 
 
+
+@dataclass(frozen=True)
+class Suppression:
+    """Why a finding is not raised: accepted in a baseline (who, when, why) or matched
+    by a rule of an ignore file."""
+
+    origin: str  # "baseline" or "ignore"
+    justification: str
+    file: str | None = None  # the baseline or ignore file
+    accepted_by: str | None = None
+    accepted_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"origin": self.origin, "justification": self.justification, "file": self.file,
+                "accepted_by": self.accepted_by, "accepted_at": self.accepted_at}
+
+
+@dataclass(frozen=True)
+class SuppressedFinding:
+    """A finding a baseline or an ignore file keeps out of the findings and the exit code."""
+
+    finding: Finding
+    suppression: Suppression
+
+
 def matched_parts(f: Finding) -> tuple[SourceRef, Span, Scores]:
     """The source, its span and the scores of a finding that matched an indexed
     document (confidential or reference material).

@@ -20,12 +20,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import leakwatch
-from leakwatch.config import Config, ExtractLimits
+from leakwatch.config import Config, ExtractLimits, config_identity
 from leakwatch.detect import ConfidentialDetector, Deliverable, Detector
 from leakwatch.detect.licence import LicenceDetector
 from leakwatch.extract import extract_file
 from leakwatch.fingerprint import DocumentFingerprints, fingerprint_tokens
-from leakwatch.model import ExtractedText, ExtractionError, FileError, Finding, Severity, Status
+from leakwatch.model import (
+    ExtractedText,
+    ExtractionError,
+    FileError,
+    Finding,
+    Severity,
+    Status,
+    SuppressedFinding,
+)
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
 from leakwatch.walk import iter_files
@@ -254,6 +262,11 @@ class ScanReport:
     files_scanned: int = 0
     duration_s: float = 0.0
     index: dict[str, Any] = field(default_factory=dict)
+    # Findings a baseline or an ignore file keeps out of ``findings`` and the exit code.
+    suppressed: list[SuppressedFinding] = field(default_factory=list)
+    # The settings the scan ran with (:func:`leakwatch.config.config_identity`), and when.
+    config: dict[str, Any] = field(default_factory=dict)
+    started_at: str | None = None
 
     def exit_code(self, fail_on: Severity) -> int:
         """1 for findings at or above ``fail_on`` (this wins: a leak is the news),
@@ -270,6 +283,7 @@ class ScanReport:
             "files_with_findings": len({f.deliverable_path for f in self.findings}),
             "files_not_scanned": len(self.errors),
             "findings": len(self.findings),
+            "suppressed": len(self.suppressed),
             "by_kind": dict(sorted(Counter(f.kind for f in self.findings).items())),
             "by_severity": dict(sorted(Counter(str(f.severity) for f in self.findings).items())),
             "complete": not self.errors,
@@ -316,7 +330,9 @@ def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
     started = time.monotonic()
     detectors = detectors if detectors is not None else default_detectors(store, config)
     report = ScanReport(index={"store": store.location, "documents": store.count_documents(),
-                               "key_id": store.key.key_id})
+                               "key_id": store.key.key_id},
+                        config=config_identity(config, store.params),
+                        started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     for analysed in analyse_paths(paths, config, store, extract):
         if on_file is not None:
             on_file(Path(analysed.path))

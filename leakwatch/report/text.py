@@ -81,7 +81,7 @@ class TextReporter(Reporter):
         verdict = (
             f"{summary['findings']} finding(s) in {summary['files_with_findings']} file(s)"
             if report.findings else "no findings"
-        )
+        ) + (f" ({len(report.suppressed)} more suppressed by a baseline or ignore file)" if report.suppressed else "")
         lines.append(
             f"Scanned {summary['files_scanned']} file(s) against {summary['index'].get('documents', 0)} "
             f"indexed document(s) in {summary['duration_s']:.2f}s: {verdict}"

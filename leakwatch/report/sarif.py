@@ -1,0 +1,202 @@
+"""SARIF 2.1.0 report, for code-scanning dashboards and CI. Holds no text of any document.
+
+- one rule per finding kind in ``tool.driver.rules``; ``ruleId`` is the kind
+  (``confidential-excerpt`` ...), stable across versions;
+- one result per finding, ``level`` from the severity (high: error, medium: warning, low:
+  note), the finding id as ``partialFingerprints["leakwatchFindingId/v1"]``, the deliverable
+  as ``artifactLocation.uri`` (a ``file:`` URI) and its span as ``region.charOffset`` /
+  ``charLength``: **Unicode code points into the text leakwatch extracted from the file**
+  (the decoded file itself for plain-text formats; for PDF, DOCX, PPTX and XLSX the extracted
+  text, not the file's bytes), said in each rule's help and in the region's properties;
+  the source document is a related location; the finding's other fields (scores, source,
+  page, sha256) are in ``properties``;
+- findings a baseline or an ignore file accepted are results with ``suppressions``
+  (``kind: external``, ``status: accepted``, the justification);
+- files that could not be scanned are ``toolExecutionNotifications`` of the invocation, level
+  ``error``, with the file's status as descriptor id; ``executionSuccessful`` is false when
+  any file could not be scanned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, TextIO
+from urllib.parse import quote
+
+import leakwatch
+from leakwatch.model import FileError, Finding, Severity, Status, Suppression
+from leakwatch.pipeline import ScanReport
+from leakwatch.report.base import Reporter
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+FINGERPRINT_KEY = "leakwatchFindingId/v1"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+OFFSETS_NOTE = ("Offsets: region.charOffset and charLength count Unicode code points into the text leakwatch "
+                "extracted from the file, end exclusive. For plain-text formats (text, Markdown, CSV, JSON, "
+                "source code, HTML and XML) that text is the decoded file, so the offsets index the file; for "
+                "PDF, DOCX, PPTX and XLSX they index the extracted text, not the file's bytes (the page is in "
+                "the result's properties).")
+
+# kind -> (name, short description, full description, default level)
+RULES: dict[str, tuple[str, str, str, str]] = {
+    "confidential-near-duplicate": (
+        "ConfidentialNearDuplicate", "A registered confidential document delivered as a whole",
+        "The deliverable as a whole is a copy (possibly renamed, edited or converted) of a document registered "
+        "as confidential.", "error"),
+    "confidential-excerpt": (
+        "ConfidentialExcerpt", "A passage copied from a registered confidential document",
+        "A contiguous passage of the deliverable was copied, verbatim or reworded, from a document registered "
+        "as confidential. The related location is the passage in the source document.", "error"),
+    "licence-text": (
+        "LicenceText", "A licence text in the deliverable",
+        "The deliverable carries the text of a licence (named by SPDX id): third-party material may have been "
+        "copied in without saying so.", "warning"),
+    "copyright-notice": (
+        "CopyrightNotice", "A copyright notice or SPDX licence identifier",
+        "The deliverable carries a copyright statement or an SPDX identifier line, naming whose material it "
+        "holds and under which licence.", "note"),
+    "third-party-text": (
+        "ThirdPartyText", "A passage copied from a registered third-party reference",
+        "A passage of the deliverable was copied from a registered third-party reference (a public report, a "
+        "stock-text library).", "warning"),
+    "copied-code": (
+        "CopiedCode", "Source code copied from a registered third-party code tree",
+        "Source code in the deliverable was copied (identifiers and layout may be changed) from a registered "
+        "open-source or third-party code tree.", "warning"),
+}
+
+_LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
+
+_STATUS_TEXT = {
+    Status.ENCRYPTED: "The file is encrypted: it was not scanned.",
+    Status.TOO_LARGE: "The file exceeds a configured size limit: it was not scanned.",
+    Status.TIMEOUT: "Extracting the file's text ran over the time limit: it was not scanned.",
+    Status.MEMORY: "Extracting the file's text ran over the memory limit: it was not scanned.",
+    Status.UNREADABLE: "The file could not be read: it was not scanned.",
+    Status.VANISHED: "The file disappeared during the scan: it was not scanned.",
+    Status.PARSE_ERROR: "The file could not be parsed: it was not scanned.",
+    Status.UNSUPPORTED: "The file's format is not supported or it holds no text: it was not scanned.",
+}
+
+
+def artifact_uri(path: str) -> str:
+    """A ``file:`` URI for a path as reports print it (made absolute against the working
+    directory), or a URL (a licence's SPDX page) unchanged."""
+    if _URL.match(path):
+        return path
+    # Errors carry the path as walked (relative to the working directory when given so);
+    # SARIF consumers resolve a relative URI against a base the report does not name.
+    return "file://" + quote(os.path.abspath(path), safe="/")
+
+
+def _rule(kind: str) -> dict[str, Any]:
+    name, short, full, level = RULES.get(kind, (
+        "".join(w.capitalize() for w in kind.split("-")), f"A {kind} finding", f"A {kind} finding.", "warning"))
+    return {
+        "id": kind, "name": name,
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "help": {"text": f"{full} {OFFSETS_NOTE}"},
+        "defaultConfiguration": {"level": level},
+        "properties": {"offsets": "unicode code points into the extracted text", "tags": ["leakwatch", kind]},
+    }
+
+
+def _message(f: Finding) -> str:
+    where = f"characters {f.deliverable_span.start}-{f.deliverable_span.end}" + (
+        f", page {f.deliverable_span.page}" if f.deliverable_span.page is not None else "")
+    what = f"{f.kind} ({f.severity}) at {where}"
+    if f.source is not None:
+        what += f": from {f.source.doc_id} [{f.source.label}]"
+    if f.scores is not None:
+        what += (f", {f.scores.matched_words} words matched, resemblance {f.scores.resemblance:.2f}, "
+                 f"confidence {f.scores.confidence:.2f}")
+    return what + f". Finding id {f.id}."
+
+
+def _region(start: int, end: int) -> dict[str, Any]:
+    return {"charOffset": start, "charLength": max(0, end - start),
+            "properties": {"offsetUnit": "unicodeCodePoints", "offsetsInto": "extracted-text"}}
+
+
+def _suppression(s: Suppression) -> dict[str, Any]:
+    props: dict[str, Any] = {"origin": s.origin}
+    for key, value in (("file", s.file), ("acceptedBy", s.accepted_by), ("acceptedAt", s.accepted_at)):
+        if value is not None:
+            props[key] = value
+    return {"kind": "external", "status": "accepted", "justification": s.justification, "properties": props}
+
+
+def _result(f: Finding, rule_index: int, suppression: Suppression | None) -> dict[str, Any]:
+    span = f.deliverable_span
+    result: dict[str, Any] = {
+        "ruleId": f.kind,
+        "ruleIndex": rule_index,
+        "level": _LEVELS[f.severity],
+        "message": {"text": _message(f)},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(f.deliverable_path)},
+                                            "region": _region(span.start, span.end)}}],
+        "partialFingerprints": {FINGERPRINT_KEY: f.id},
+        "properties": {k: v for k, v in f.to_dict().items() if k not in ("id", "kind")},
+    }
+    if f.source is not None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(f.source.path)}}
+        if f.source.span is not None:
+            physical["region"] = _region(f.source.span.start, f.source.span.end)
+        result["relatedLocations"] = [{"id": 1, "physicalLocation": physical,
+                                       "message": {"text": f"source {f.source.doc_id} [{f.source.label}]"}}]
+    if suppression is not None:
+        result["suppressions"] = [_suppression(suppression)]
+    return result
+
+
+def _notification(e: FileError) -> dict[str, Any]:
+    return {
+        "level": "error",
+        "message": {"text": f"{e.path}: not scanned ({e.status}): {e.message}"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(e.path)}}}],
+        "descriptor": {"id": str(e.status)},
+        "properties": {"path": e.path, "status": str(e.status)},
+    }
+
+
+def sarif_log(report: ScanReport) -> dict[str, Any]:
+    """The SARIF log object of a report."""
+    kinds = list(RULES)
+    kinds += sorted(({f.kind for f in report.findings} | {s.finding.kind for s in report.suppressed}) - set(RULES))
+    index = {k: i for i, k in enumerate(kinds)}
+    results = [_result(f, index[f.kind], None) for f in report.findings]
+    results += [_result(s.finding, index[s.finding.kind], s.suppression) for s in report.suppressed]
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not report.errors,
+        "toolExecutionNotifications": [_notification(e) for e in report.errors],
+    }
+    if report.started_at:
+        invocation["startTimeUtc"] = report.started_at.replace("+00:00", "Z")  # SARIF: UTC, "Z"
+    driver = {
+        "name": "leakwatch",
+        "version": leakwatch.__version__,
+        "semanticVersion": leakwatch.__version__,
+        "rules": [_rule(k) for k in kinds],
+        "notifications": [{"id": str(status), "shortDescription": {"text": text},
+                           "defaultConfiguration": {"level": "error"}} for status, text in _STATUS_TEXT.items()],
+    }
+    run = {
+        "tool": {"driver": driver},
+        "invocations": [invocation],
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+        "properties": {"index": report.index, "config": report.config, "summary": report.summary()},
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+class SarifReporter(Reporter):
+    format_name = "sarif"
+
+    def write(self, report: ScanReport, out: TextIO) -> None:
+        json.dump(sarif_log(report), out, indent=2, ensure_ascii=True)
+        out.write("\n")
