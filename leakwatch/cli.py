@@ -411,6 +411,11 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
     if baseline is not None or ignore is not None:
         report.findings, report.suppressed = apply_suppressions(report.findings, baseline, ignore)
     reporter = REPORTERS[fmt]
+    if fmt == "html":  # re-reads deliverables with the scan's limits; the scanned paths name the vendors
+        from leakwatch.report.html import HtmlReporter
+
+        reporter = HtmlReporter(limits=config.extract, roots=sorted(
+            {display_path(q) for p in paths for q in (p.resolve(), Path(os.path.abspath(p)))}))
     if output is None:
         reporter.write(report, sys.stdout)
     else:
