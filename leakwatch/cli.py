@@ -31,11 +31,9 @@ from leakwatch.pipeline import (
     EXIT_USAGE,
     allow_paths,
     check_extraction,
-    default_detectors,
     display_path,
     extraction,
     index_paths,
-    scan_paths,
 )
 from leakwatch.report import REPORTERS
 from leakwatch.store import StoreError, open_store
@@ -366,11 +364,17 @@ def allow_clear(ctx: click.Context, store: str | None, config_path: str | None) 
               help="Baseline of accepted findings (leakwatch baseline create): not raised again.")
 @click.option("--ignore", "ignore_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Ignore file: path patterns, finding ids and kinds whose findings are not raised.")
+@click.option("--workers", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes scanning in parallel (results are identical to one).")
+@click.option("--changed-only", is_flag=True,
+              help="Report only files new or changed since the last scan (by the scan cache).")
+@click.option("--no-cache", is_flag=True,
+              help="Extract every file again: do not read or write the scan cache (in the store folder).")
 @common_options
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str,
-         no_verify: bool, baseline_path: Path | None, ignore_path: Path | None, store: str | None,
-         config_path: str | None) -> None:
+         no_verify: bool, baseline_path: Path | None, ignore_path: Path | None, workers: int, changed_only: bool,
+         no_cache: bool, store: str | None, config_path: str | None) -> None:
     """Scan deliverables (files, folders recursively) for confidential material and
     third-party content (licence texts, copyright notices, registered references).
 
@@ -387,24 +391,21 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
     Findings accepted in the --baseline file or matched by the --ignore file are
     left out of the findings and the exit code, and counted as suppressed.
     """
-    from leakwatch.references import ReferenceLibrary
+    from leakwatch.batch import TreeScanOptions, default_cache_path, scan_tree
 
     config = _config(ctx, store, config_path)
+    if changed_only and no_cache:
+        raise click.UsageError("--changed-only needs the scan cache (drop --no-cache)")
     try:
         baseline = load_baseline(baseline_path) if baseline_path is not None else None
         ignore = load_ignore(ignore_path) if ignore_path is not None else None
     except BaselineError as exc:
         _fail(str(exc))
         return
+    options = TreeScanOptions(workers=workers, verify_sources=not no_verify, changed_only=changed_only,
+                              cache=None if no_cache else default_cache_path(config))
     try:
-        with extraction(config) as extract, open_store(config) as st:
-            library = ReferenceLibrary.open(config, st)
-            try:
-                detectors = default_detectors(st, config, verify_sources=not no_verify, library=library)
-                report = scan_paths(list(paths), st, config, detectors, extract=extract)
-            finally:
-                if library is not None:
-                    library.close()
+        report = scan_tree(list(paths), config, options)
     except (StoreError, ReferenceFormatError) as exc:
         _fail(str(exc))
         return
@@ -742,6 +743,89 @@ def evaluate_code_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str
                f"{data['cross_case_findings']} finding(s) from another task's original")
     for path in data["false_positive_files"]:
         click.echo(f"  flagged independent file: {path}")
+
+
+@cli.command()
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("audits"),
+              show_default=True, help="Folder for the audit records (one JSON file per vendor).")
+@click.option("--vendor", "only", multiple=True, help="Audit only this vendor (repeatable) [default: all].")
+@click.option("--return-check", "return_vendor", default=None, metavar="VENDOR",
+              help="End of engagement: report every confidential document still in VENDOR's folders.")
+@click.option("--workers", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes scanning in parallel.")
+@click.option("--no-cache", is_flag=True, help="Extract every file again (no scan cache).")
+@common_options
+@click.pass_context
+def audit(ctx: click.Context, output_dir: Path, only: tuple[str, ...], return_vendor: str | None, workers: int,
+          no_cache: bool, store: str | None, config_path: str | None) -> None:
+    """IP audit of the configured vendors ([[watch.folders]] in the config, grouped by
+    vendor): one record per vendor with every file looked at (path, sha256, status),
+    findings by kind and by IP label, and the files that could not be scanned.
+
+    With --return-check VENDOR, list every registered confidential document (whole or
+    the share of it) still present in that vendor's folders; exit 1 if any is, 3 if
+    some file could not be read (nothing is certified then), 0 if none is.
+
+    \b
+    Examples:
+      leakwatch audit --config /etc/leakwatch/leakwatch.toml -o /var/lib/leakwatch/audits
+      leakwatch audit --config /etc/leakwatch/leakwatch.toml --return-check acme
+    """
+    from leakwatch.audit import (
+        audit_exit_code,
+        audit_vendor,
+        return_check,
+        return_check_exit_code,
+        safe_name,
+        vendors_of,
+        write_record,
+    )
+    from leakwatch.batch import TreeScanOptions, default_cache_path
+
+    config = _config(ctx, store, config_path)
+    vendors = vendors_of(config)
+    if not vendors:
+        _fail("no vendor configured: add [[watch.folders]] tables (path, vendor) to the config")
+    wanted = [return_vendor] if return_vendor else (list(only) or sorted(vendors))
+    unknown = [v for v in wanted if v not in vendors]
+    if unknown:
+        _fail(f"unknown vendor(s): {', '.join(unknown)} (configured: {', '.join(sorted(vendors))})")
+    options = TreeScanOptions(workers=workers, cache=None if no_cache else default_cache_path(config))
+    stamp = datetime_stamp()
+    audits = []
+    try:
+        for name in wanted:
+            result = audit_vendor(name, vendors[name], config, options)
+            audits.append(result)
+            if return_vendor:
+                with open_store(config) as st:
+                    documents = st.list_documents()
+                check = return_check(result, documents)
+                path = write_record(check, output_dir, f"{safe_name(name)}-return-check-{stamp}.json")
+                click.echo(f"{name}: {check['return_check']['verdict']}; "
+                           f"{len(check['still_present'])} of {len(documents)} document(s) still present, "
+                           f"{len(check['not_scanned'])} file(s) not scanned; record: {path}")
+                for doc in check["still_present"]:
+                    click.echo(f"  {doc['still_present']:5} {doc['share_of_document']:6.1%}  {doc['path']} "
+                               f"[{doc['label']}] in {len({w['path'] for w in doc['where']})} file(s)")
+                sys.exit(return_check_exit_code(check))
+            record = result.record()
+            path = write_record(record, output_dir, f"{safe_name(name)}-audit-{stamp}.json")
+            summary = record["summary"]
+            click.echo(f"{name}: {summary['files']} file(s), {summary['findings']} finding(s) in "
+                       f"{summary['files_with_findings']} file(s), {summary['files_not_scanned']} not scanned; "
+                       f"record: {path}")
+    except (StoreError, ReferenceFormatError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the audit record: {exc.strerror or exc}")
+    sys.exit(audit_exit_code(audits))
+
+
+def datetime_stamp() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def main() -> None:

@@ -42,6 +42,10 @@ class FileError:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": str(self.status), "message": self.message}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileError:
+        return cls(data["path"], Status(data["status"]), data["message"])
+
 
 @dataclass(frozen=True)
 class ExtractedText:
@@ -172,6 +176,7 @@ class Finding:
                 "doc_id": self.source.doc_id,
                 "path": self.source.path,
                 "label": self.source.label,
+                "owner": self.source.owner,
                 "start": self.source.span.start if self.source.span else None,
                 "end": self.source.span.end if self.source.span else None,
                 "page": self.source.span.page if self.source.span else None,
@@ -183,6 +188,26 @@ class Finding:
             "verified": self.verified,
             **self.extra,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The finding :meth:`to_dict` gave (a scan cache entry, a JSON report)."""
+        d, src, sc = data["deliverable"], data["source"], data["scores"]
+        source = None
+        if src is not None:
+            span = None if src["start"] is None else Span(src["start"], src["end"], src["page"])
+            source = SourceRef(src["doc_id"], src["path"], src["label"], span, src.get("owner"))
+        return cls(
+            id=data["id"], kind=data["kind"], severity=Severity.parse(data["severity"]),
+            deliverable_path=d["path"], deliverable_sha256=d["sha256"],
+            deliverable_span=Span(d["start"], d["end"], d["page"]), source=source,
+            scores=None if sc is None else Scores(**sc), verified=data["verified"],
+            deliverable_format=d["format"], deliverable_encoding=d["encoding"],
+            extra={k: v for k, v in data.items() if k not in _FINDING_KEYS},
+        )
+
+
+_FINDING_KEYS = frozenset({"id", "kind", "severity", "deliverable", "source", "scores", "verified"})
 
 
 
@@ -208,7 +233,6 @@ class SuppressedFinding:
 
     finding: Finding
     suppression: Suppression
-
 
 def matched_parts(f: Finding) -> tuple[SourceRef, Span, Scores]:
     """The source, its span and the scores of a finding that matched an indexed

@@ -260,6 +260,8 @@ class ScanReport:
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     files_scanned: int = 0
+    # Files left out because the scan cache shows them unchanged (``--changed-only``).
+    files_unchanged: int = 0
     duration_s: float = 0.0
     index: dict[str, Any] = field(default_factory=dict)
     # Findings a baseline or an ignore file keeps out of ``findings`` and the exit code.
@@ -267,6 +269,13 @@ class ScanReport:
     # The settings the scan ran with (:func:`leakwatch.config.config_identity`), and when.
     config: dict[str, Any] = field(default_factory=dict)
     started_at: str | None = None
+
+    def add(self, scanned: FileScan) -> None:
+        if scanned.error is not None:
+            self.errors.append(scanned.error)
+        else:
+            self.findings.extend(scanned.findings)
+            self.files_scanned += 1
 
     def exit_code(self, fail_on: Severity) -> int:
         """1 for findings at or above ``fail_on`` (this wins: a leak is the news),
@@ -282,6 +291,7 @@ class ScanReport:
             "files_scanned": self.files_scanned,
             "files_with_findings": len({f.deliverable_path for f in self.findings}),
             "files_not_scanned": len(self.errors),
+            "files_unchanged": self.files_unchanged,
             "findings": len(self.findings),
             "suppressed": len(self.suppressed),
             "by_kind": dict(sorted(Counter(f.kind for f in self.findings).items())),
@@ -322,6 +332,49 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
     return detectors
 
 
+@dataclass(frozen=True)
+class FileScan:
+    """One file's scan: its findings (in reading order), or why it could not be scanned."""
+
+    path: str
+    findings: list[Finding]
+    error: FileError | None = None
+    sha256: str | None = None
+
+
+def scan_analysed(analysed: AnalysedFile | FileError, detectors: Sequence[Detector]) -> FileScan:
+    """Run every detector over one analysed file.
+
+    Raises:
+        StoreError: the store, not this file, failed (the run stops with its message).
+    """
+    if isinstance(analysed, FileError):
+        return FileScan(analysed.path, [], analysed)
+    path = analysed.path
+    shown = display_path(path.resolve())
+    deliverable = Deliverable(
+        path=shown,
+        sha256=hashlib.sha256(analysed.data).hexdigest(),
+        extracted=analysed.extracted,
+        fingerprints=analysed.fingerprints,
+    )
+    try:
+        found = [f for detector in detectors for f in detector.detect(deliverable)]
+    except StoreError:
+        raise
+    except Exception as exc:  # one bad file must not end a nightly run; it is reported
+        return FileScan(display_path(path), [], FileError(display_path(path), Status.PARSE_ERROR,
+                                                          f"detection failed: {type(exc).__name__}: {exc}"),
+                        deliverable.sha256)
+    # One file's findings in reading order, whichever detector found them.
+    found.sort(key=lambda f: (f.deliverable_span.start, f.deliverable_span.end))
+    return FileScan(shown, found, None, deliverable.sha256)
+
+
+def index_summary(store: FingerprintStore) -> dict[str, Any]:
+    return {"store": store.location, "documents": store.count_documents(), "key_id": store.key.key_id}
+
+
 def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
                detectors: Sequence[Detector] | None = None,
                on_file: Callable[[Path], None] | None = None,
@@ -329,33 +382,11 @@ def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
     """Scan every file under ``paths`` against the store."""
     started = time.monotonic()
     detectors = detectors if detectors is not None else default_detectors(store, config)
-    report = ScanReport(index={"store": store.location, "documents": store.count_documents(),
-                               "key_id": store.key.key_id},
-                        config=config_identity(config, store.params),
+    report = ScanReport(index=index_summary(store), config=config_identity(config, store.params),
                         started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     for analysed in analyse_paths(paths, config, store, extract):
         if on_file is not None:
             on_file(Path(analysed.path))
-        if isinstance(analysed, FileError):
-            report.errors.append(analysed)
-            continue
-        path = analysed.path
-        deliverable = Deliverable(
-            path=display_path(path.resolve()),
-            sha256=hashlib.sha256(analysed.data).hexdigest(),
-            extracted=analysed.extracted,
-            fingerprints=analysed.fingerprints,
-        )
-        try:
-            found = [f for detector in detectors for f in detector.detect(deliverable)]
-        except StoreError:
-            raise  # the store, not this file, failed: the run stops with the store's message
-        except Exception as exc:  # one bad file must not end a nightly run; it is reported
-            report.errors.append(FileError(display_path(path), Status.PARSE_ERROR,
-                                           f"detection failed: {type(exc).__name__}: {exc}"))
-            continue
-        # One file's findings in reading order, whichever detector found them.
-        report.findings.extend(sorted(found, key=lambda f: (f.deliverable_span.start, f.deliverable_span.end)))
-        report.files_scanned += 1
+        report.add(scan_analysed(analysed, detectors))
     report.duration_s = time.monotonic() - started
     return report

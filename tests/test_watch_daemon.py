@@ -525,3 +525,18 @@ def test_systemd_unit_runs_the_daemon_and_reloads_with_sighup() -> None:
     assert " watch --config " in unit["Service"]["ExecStart"]
     assert "-HUP" in unit["Service"]["ExecReload"] and unit["Service"]["KillSignal"] == "SIGTERM"
     assert unit["Service"]["UMask"] == "0077"
+
+
+def test_audit_timer_and_cron_example_run_the_audit() -> None:
+    import configparser
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    service = configparser.ConfigParser(interpolation=None, strict=False)
+    service.read(configs / "systemd" / "leakwatch-audit.service")
+    assert " audit --config " in service["Service"]["ExecStart"] and service["Service"]["Type"] == "oneshot"
+    timer = configparser.ConfigParser(interpolation=None, strict=False)
+    timer.read(configs / "systemd" / "leakwatch-audit.timer")
+    assert timer["Timer"]["OnCalendar"] and timer["Timer"]["Persistent"] == "true"
+    cron = [line.split() for line in (configs / "cron.example").read_text().splitlines()
+            if line and not line.startswith("#") and "=" not in line.split()[0]]
+    assert [fields[5:7] for fields in cron] == [["$LEAKWATCH", "audit"], ["$LEAKWATCH", "watch"]]

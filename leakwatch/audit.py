@@ -1,0 +1,183 @@
+"""IP audits: what came back from each vendor, and what is still there at the end.
+
+``leakwatch audit`` scans the folders of every configured vendor ([[watch.folders]],
+grouped by vendor) and writes one record per vendor: when, with which leakwatch,
+settings and index, every file looked at (path, sha256, status, findings), findings by
+kind and by IP label, and the files that could not be scanned.
+
+``leakwatch audit --return-check VENDOR`` answers the end-of-engagement question: which
+registered confidential documents, whole or in part, are still in that vendor's folders.
+A check that could not read every file certifies nothing: it says so and exits 3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import leakwatch
+from leakwatch.batch import TreeScanOptions, scan_tree
+from leakwatch.config import Config, WatchFolder
+from leakwatch.model import Finding
+from leakwatch.pipeline import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, ScanReport
+
+CONFIDENTIAL_KINDS = ("confidential-near-duplicate", "confidential-excerpt")
+
+
+def vendors_of(config: Config) -> dict[str, list[WatchFolder]]:
+    """The configured vendors and their folders (a vendor may have several)."""
+    vendors: dict[str, list[WatchFolder]] = defaultdict(list)
+    for folder in config.watch.folders:
+        vendors[folder.name].append(folder)
+    return dict(vendors)
+
+
+@dataclass
+class VendorAudit:
+    vendor: str
+    folders: list[str]
+    report: ScanReport
+    files: list[dict[str, Any]] = field(default_factory=list)
+    started_at: str = ""
+    finished_at: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The audit record (no text of any document)."""
+        findings = self.report.findings
+        return {
+            "audit": {
+                "vendor": self.vendor,
+                "folders": self.folders,
+                "started_at": self.started_at,
+                "finished_at": self.finished_at,
+                "leakwatch": leakwatch.__version__,
+                "python": platform.python_version(),
+                "host": socket.gethostname(),
+                "config": self.report.config,
+                "index": self.report.index,
+            },
+            "summary": {
+                "files": len(self.files),
+                "files_scanned": self.report.files_scanned,
+                "files_not_scanned": len(self.report.errors),
+                "files_with_findings": len({f.deliverable_path for f in findings}),
+                "findings": len(findings),
+                "by_kind": dict(sorted(Counter(f.kind for f in findings).items())),
+                "by_label": dict(sorted(Counter(f.source.label for f in findings if f.source).items())),
+                "by_severity": dict(sorted(Counter(str(f.severity) for f in findings).items())),
+                "complete": not self.report.errors,
+            },
+            "files": self.files,
+            "not_scanned": [e.to_dict() for e in self.report.errors],
+            "findings": [f.to_dict() for f in findings],
+        }
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def audit_vendor(vendor: str, folders: Sequence[WatchFolder], config: Config,
+                 options: TreeScanOptions) -> VendorAudit:
+    files: list[dict[str, Any]] = []
+
+    def note(scanned: FileScan, cached: bool) -> None:
+        files.append({"path": scanned.path, "sha256": scanned.sha256,
+                      "status": "ok" if scanned.error is None else str(scanned.error.status),
+                      "findings": len(scanned.findings)})
+
+    started = now_iso()
+    report = scan_tree([Path(f.path) for f in folders], config, options, on_file=note)
+    return VendorAudit(vendor, [f.path for f in folders], report, files, started, now_iso())
+
+
+def write_record(record: dict[str, Any], output_dir: Path, name: str) -> Path:
+    """Write a record 0600 (it names confidential documents and where they were found)."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=2, sort_keys=True, ensure_ascii=False)
+        fh.write("\n")
+    return path
+
+
+def safe_name(vendor: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in vendor).strip(".") or "vendor"
+
+
+def audit_exit_code(audits: Sequence[VendorAudit]) -> int:
+    if any(a.report.findings for a in audits):
+        return EXIT_FINDINGS
+    return EXIT_INCOMPLETE if any(a.report.errors for a in audits) else EXIT_CLEAN
+
+
+# --- the return check -------------------------------------------------------------------------
+
+def covered_chars(spans: Sequence[tuple[int, int]]) -> int:
+    """Characters covered by the union of ``spans``."""
+    total, end = 0, -1
+    for s, e in sorted(spans):
+        if e <= end:
+            continue
+        total += e - max(s, end)
+        end = e
+    return total
+
+
+def return_check(audit: VendorAudit, documents: Sequence[Any]) -> dict[str, Any]:
+    """Every registered confidential document, and whether (whole or which share of it)
+    it is still in the vendor's folders, and where."""
+    by_doc: dict[str, list[Finding]] = defaultdict(list)
+    for f in audit.report.findings:
+        if f.kind in CONFIDENTIAL_KINDS and f.source is not None:
+            by_doc[f.source.doc_id].append(f)
+    present, absent = [], []
+    for doc in sorted(documents, key=lambda d: d.path):
+        found = by_doc.get(doc.doc_id, [])
+        entry: dict[str, Any] = {"doc_id": doc.doc_id, "path": doc.path, "label": doc.label, "owner": doc.owner,
+                                 "version": doc.version}
+        if not found:
+            absent.append(entry)
+            continue
+        whole = any(f.kind == "confidential-near-duplicate" for f in found)
+        spans = [(f.source.span.start, f.source.span.end) for f in found if f.source and f.source.span]
+        share = 1.0 if whole else (covered_chars(spans) / doc.n_chars if doc.n_chars else 0.0)
+        entry.update({
+            "still_present": "whole" if whole else "parts",
+            "share_of_document": round(min(1.0, share), 4),
+            "where": [{"path": f.deliverable_path, "sha256": f.deliverable_sha256, "kind": f.kind,
+                       "start": f.deliverable_span.start, "end": f.deliverable_span.end,
+                       "page": f.deliverable_span.page, "finding": f.id} for f in found],
+        })
+        present.append(entry)
+    complete = not audit.report.errors
+    if present:
+        verdict = "confidential material is still present"
+    elif complete:
+        verdict = "no registered confidential document found: returned or destroyed"
+    else:
+        verdict = "incomplete: some files could not be read, so nothing is certified"
+    return {
+        "return_check": {"vendor": audit.vendor, "folders": audit.folders, "started_at": audit.started_at,
+                         "finished_at": audit.finished_at, "leakwatch": leakwatch.__version__,
+                         "index": audit.report.index, "config": audit.report.config,
+                         "files_looked_at": len(audit.files), "complete": complete, "verdict": verdict},
+        "still_present": present,
+        "not_found": absent,
+        "not_scanned": [e.to_dict() for e in audit.report.errors],
+    }
+
+
+def return_check_exit_code(check: dict[str, Any]) -> int:
+    if check["still_present"]:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN if check["return_check"]["complete"] else EXIT_INCOMPLETE

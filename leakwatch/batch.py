@@ -1,0 +1,370 @@
+"""Scans of large trees: parallel across processes, incremental through a scan cache.
+
+The nightly job's engine. Files are listed lazily and at most a few per worker are in
+flight, so memory stays flat as the tree grows (only the findings are kept). Results
+come back in walk order and each file is scanned by the same detectors as a serial
+scan, so a parallel run reports exactly what a serial one does.
+
+The scan cache remembers, per path, the size, mtime and sha256 a file had and the
+findings it gave against one index and one configuration. An unchanged file (same
+size and mtime, and the same content hash) is not extracted again: its findings are
+reused, or with ``changed_only`` it is left out of the report. Any change to the index
+(a document added or removed, the allow-list, the references), to the settings that
+shape findings or to the leakwatch version makes every entry stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sqlite3
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing import util as mp_util
+from pathlib import Path
+from typing import IO, Any
+
+import leakwatch
+from leakwatch.config import Config, config_identity
+from leakwatch.detect import Detector
+from leakwatch.model import FileError, Finding, Status
+from leakwatch.pipeline import (
+    FileExtract,
+    FileScan,
+    ScanReport,
+    analyse_file,
+    default_detectors,
+    display_path,
+    extraction,
+    index_summary,
+    scan_analysed,
+)
+from leakwatch.store import StoreError, open_store
+from leakwatch.store.base import FingerprintStore
+from leakwatch.walk import iter_files
+
+CACHE_DB = "scan-cache.sqlite"
+
+
+# --- what the findings depend on ----------------------------------------------------------
+
+def index_identity(store: FingerprintStore, library: Any) -> str:
+    """A digest of everything in the index that findings depend on: every registered
+    document and reference (id and version), and the allow-list."""
+    digest = hashlib.sha256()
+    stores = [store] + ([library.text, library.code] if library is not None else [])
+    for part in stores:
+        digest.update(f"[{part.location}]\n".encode())
+        for doc in sorted(part.list_documents(), key=lambda d: d.doc_id):
+            digest.update(f"{doc.doc_id}:{doc.version}:{doc.content_mac}:{doc.label}\n".encode())
+    digest.update(f"allowed:{store.count_allowed()}\n".encode())
+    return digest.hexdigest()
+
+
+def run_identity(config: Config, store: FingerprintStore, library: Any, verify_sources: bool) -> str:
+    """What a cached result is valid for: this index, these settings, this version."""
+    material = json.dumps({"index": index_identity(store, library),
+                           "config": config_identity(config, store.params)["sha256"],
+                           "verify": verify_sources, "leakwatch": leakwatch.__version__}, sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- the scan cache -----------------------------------------------------------------------
+
+class ScanCache:
+    """Per-path results of earlier scans (SQLite, WAL, 0600). Holds paths, hashes and
+    findings as JSON: never text of the deliverable or of a source."""
+
+    def __init__(self, path: Path, identity: str) -> None:
+        self.path, self.identity = path, identity
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS entries (path BLOB PRIMARY KEY, size INTEGER,"
+                             " mtime_ns INTEGER, sha256 TEXT, identity TEXT, result TEXT)")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the scan cache {path}: {exc}") from exc
+        self._pending = 0
+        self._db.execute("BEGIN")
+
+    def lookup(self, path: Path) -> FileScan | None:
+        """The cached scan of ``path`` if the file is unchanged, else None."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        row = self._db.execute("SELECT size, mtime_ns, sha256, identity, result FROM entries WHERE path = ?",
+                               (os.fsencode(path),)).fetchone()
+        if row is None or row[3] != self.identity or (row[0], row[1]) != (st.st_size, st.st_mtime_ns):
+            return None
+        try:
+            if sha256_of(path) != row[2]:
+                return None
+        except OSError:
+            return None
+        data = json.loads(row[4])
+        return FileScan(data["path"], [Finding.from_dict(f) for f in data["findings"]], None, row[2])
+
+    def store(self, path: Path, scanned: FileScan, stat_before: os.stat_result) -> None:
+        """Remember a successful scan (errors are always retried)."""
+        if scanned.error is not None or scanned.sha256 is None:
+            return
+        result = json.dumps({"path": scanned.path, "findings": [f.to_dict() for f in scanned.findings]})
+        self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+                         (os.fsencode(path), stat_before.st_size, stat_before.st_mtime_ns, scanned.sha256,
+                          self.identity, result))
+        self._pending += 1
+        if self._pending >= 500:  # commit in batches: one fsync per file would dominate
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN")
+            self._pending = 0
+
+    def close(self) -> None:
+        try:
+            self._db.execute("COMMIT")
+        finally:
+            self._db.close()
+
+
+# --- progress -----------------------------------------------------------------------------
+
+class Progress:
+    """A progress bar on a terminal; plain log lines every ``every_s`` seconds otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, every_s: float = 30.0, enabled: bool = True) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled, self.every_s = enabled, every_s
+        self.files = self.findings = self.errors = self.cached = 0
+        self._started = self._last = time.monotonic()
+        self._bar: Any = None
+        if enabled and self.stream.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(unit="file", file=self.stream, dynamic_ncols=True, leave=False)
+
+    def update(self, scanned: FileScan, cached: bool) -> None:
+        self.files += 1
+        self.findings += len(scanned.findings)
+        self.errors += scanned.error is not None
+        self.cached += cached
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.set_postfix(findings=self.findings, errors=self.errors, refresh=False)
+            self._bar.update(1)
+            return
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            self._line()
+
+    def _line(self) -> None:
+        elapsed = time.monotonic() - self._started
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        print(f"{stamp} leakwatch: {self.files} file(s) in {elapsed:.0f}s ({self.files / max(elapsed, 1e-9):.1f}/s),"
+              f" {self.findings} finding(s), {self.errors} not scanned, {self.cached} unchanged",
+              file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# --- workers ------------------------------------------------------------------------------
+
+@dataclass
+class _Scanner:
+    """What one process needs to scan files: store, detectors, extractor."""
+
+    config: Config
+    store: FingerprintStore
+    detectors: list[Detector]
+    extract: FileExtract
+    stack: ExitStack
+
+    @classmethod
+    def open(cls, config: Config, verify_sources: bool) -> _Scanner:
+        from leakwatch.references import ReferenceLibrary
+
+        stack = ExitStack()
+        try:
+            store = stack.enter_context(open_store(config))
+            library = ReferenceLibrary.open(config, store)
+            if library is not None:
+                stack.callback(library.close)
+            extract = stack.enter_context(extraction(config))
+            detectors = default_detectors(store, config, verify_sources=verify_sources, library=library)
+        except BaseException:
+            stack.close()
+            raise
+        return cls(config, store, detectors, extract, stack)
+
+    def scan(self, path: Path) -> FileScan:
+        from leakwatch.model import ExtractionError
+
+        try:
+            analysed = analyse_file(path, self.config, self.store, self.extract)
+        except ExtractionError as exc:
+            return FileScan(display_path(path), [], FileError(display_path(path), exc.status, exc.message))
+        return scan_analysed(analysed, self.detectors)
+
+
+_WORKER: _Scanner | None = None
+
+
+def _worker_init(config: Config, verify_sources: bool) -> None:
+    global _WORKER
+    _WORKER = _Scanner.open(config, verify_sources)
+    # Pool workers end through multiprocessing's exit path, which runs finalizers, not atexit.
+    mp_util.Finalize(None, _WORKER.stack.close, exitpriority=10)
+
+
+def _worker_scan(path_bytes: bytes) -> FileScan:
+    assert _WORKER is not None
+    return _WORKER.scan(Path(os.fsdecode(path_bytes)))
+
+
+# --- the scan -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TreeScanOptions:
+    workers: int = 1
+    verify_sources: bool = True
+    # The scan cache file; None: no cache.
+    cache: Path | None = None
+    changed_only: bool = False
+    progress: bool = True
+
+
+def default_cache_path(config: Config) -> Path:
+    return Path(config.store) / CACHE_DB
+
+
+def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = TreeScanOptions(),
+              progress_stream: IO[str] | None = None,
+              on_file: Callable[[FileScan, bool], None] | None = None) -> ScanReport:
+    """Scan every file under ``paths``, on ``options.workers`` processes; ``on_file`` is
+    told each file's scan, and whether it came from the cache, in walk order.
+
+    Raises:
+        StoreError: the store (or the cache) cannot be opened or failed during the scan.
+    """
+    started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    with ExitStack() as stack:
+        local = _Scanner.open(config, options.verify_sources)
+        stack.callback(local.stack.close)
+        from leakwatch.references import ReferenceLibrary
+
+        library = ReferenceLibrary.open(config, local.store)
+        identity = run_identity(config, local.store, library, options.verify_sources)
+        if library is not None:
+            library.close()
+        report = ScanReport(index=index_summary(local.store), config=config_identity(config, local.store.params),
+                            started_at=started_at)
+        cache: ScanCache | None = None
+        if options.cache is not None:
+            try:
+                cache = ScanCache(options.cache, identity)
+                stack.callback(cache.close)
+            except StoreError as exc:  # a read-only store folder, say: scan everything, say so
+                print(f"leakwatch: warning: {exc}; scanning without the cache",
+                      file=progress_stream or sys.stderr)
+        progress = Progress(progress_stream, enabled=options.progress)
+        stack.callback(progress.close)
+        pool: ProcessPoolExecutor | None = None
+        if options.workers > 1:
+            pool = ProcessPoolExecutor(max_workers=options.workers,
+                                       mp_context=multiprocessing.get_context("forkserver"),
+                                       initializer=_worker_init, initargs=(config, options.verify_sources))
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        for path, scanned, cached, stat_before in _in_order(_jobs(paths, config, cache, local, pool),
+                                                            window=4 * max(1, options.workers)):
+            progress.update(scanned, cached)
+            if on_file is not None:
+                on_file(scanned, cached)
+            if cached and options.changed_only:
+                report.files_unchanged += 1
+                continue
+            if cache is not None and not cached and stat_before is not None:
+                cache.store(path, scanned, stat_before)
+            report.add(scanned)
+    report.duration_s = time.monotonic() - started
+    return report
+
+
+_Job = tuple[Path, "Future[FileScan] | FileScan", bool, os.stat_result | None]
+
+
+def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local: _Scanner,
+          pool: ProcessPoolExecutor | None) -> Iterator[_Job]:
+    """Each file as a finished scan (a listing error, a cache hit, a serial scan) or a
+    future from the pool, in walk order."""
+    store_dir = Path(config.store) if "://" not in config.store else None
+    exclude = (store_dir,) if store_dir is not None else ()
+    for listing in iter_files(list(paths), config.follow_symlinks, exclude):
+        path = listing.path
+        if listing.error is not None:
+            yield path, FileScan(listing.error.path, [], listing.error), False, None
+            continue
+        hit = cache.lookup(path) if cache is not None else None
+        if hit is not None:
+            yield path, hit, True, None
+            continue
+        try:
+            stat_before = os.stat(path)
+        except FileNotFoundError:
+            shown = display_path(path)
+            yield path, FileScan(shown, [], FileError(shown, Status.VANISHED, "disappeared before it could be read")), \
+                False, None
+            continue
+        except OSError:
+            stat_before = None
+        if pool is None:
+            yield path, local.scan(path), False, stat_before
+        else:
+            yield path, pool.submit(_worker_scan, os.fsencode(path)), False, stat_before
+
+
+def _in_order(jobs: Iterator[_Job], window: int) -> Iterator[tuple[Path, FileScan, bool, os.stat_result | None]]:
+    """Results in submission order, with at most ``window`` futures in flight."""
+    waiting: deque[_Job] = deque()
+    for job in jobs:
+        waiting.append(job)
+        while waiting and (len(waiting) > window or not isinstance(waiting[0][1], Future)):
+            yield _resolve(waiting.popleft())
+    while waiting:
+        yield _resolve(waiting.popleft())
+
+
+def _resolve(job: _Job) -> tuple[Path, FileScan, bool, os.stat_result | None]:
+    path, result, cached, stat_before = job
+    if isinstance(result, Future):
+        try:
+            result = result.result()
+        except StoreError:
+            raise
+        except Exception as exc:  # a worker that died: the file gets a status, the run goes on
+            shown = display_path(path)
+            result = FileScan(shown, [], FileError(shown, Status.PARSE_ERROR, f"scan worker failed: "
+                                                   f"{type(exc).__name__}: {exc}"))
+    return path, result, cached, stat_before
