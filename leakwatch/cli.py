@@ -754,13 +754,15 @@ def evaluate_code_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str
 @click.option("--workers", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes scanning in parallel.")
 @click.option("--no-cache", is_flag=True, help="Extract every file again (no scan cache).")
+@click.option("--no-html", is_flag=True, help="Write only the JSON records, not the HTML report per vendor.")
 @common_options
 @click.pass_context
 def audit(ctx: click.Context, output_dir: Path, only: tuple[str, ...], return_vendor: str | None, workers: int,
-          no_cache: bool, store: str | None, config_path: str | None) -> None:
+          no_cache: bool, no_html: bool, store: str | None, config_path: str | None) -> None:
     """IP audit of the configured vendors ([[watch.folders]] in the config, grouped by
     vendor): one record per vendor with every file looked at (path, sha256, status),
-    findings by kind and by IP label, and the files that could not be scanned.
+    findings by kind and by IP label, and the files that could not be scanned (JSON),
+    and the same findings as an HTML report for reading.
 
     With --return-check VENDOR, list every registered confidential document (whole or
     the share of it) still present in that vendor's folders; exit 1 if any is, 3 if
@@ -811,6 +813,13 @@ def audit(ctx: click.Context, output_dir: Path, only: tuple[str, ...], return_ve
                 sys.exit(return_check_exit_code(check))
             record = result.record()
             path = write_record(record, output_dir, f"{safe_name(name)}-audit-{stamp}.json")
+            if not no_html:
+                from leakwatch.report.html import HtmlReporter
+
+                html_path = output_dir / f"{safe_name(name)}-audit-{stamp}.html"
+                fd = os.open(html_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    HtmlReporter(limits=config.extract, roots=result.folders).write(result.report, fh)
             summary = record["summary"]
             click.echo(f"{name}: {summary['files']} file(s), {summary['findings']} finding(s) in "
                        f"{summary['files_with_findings']} file(s), {summary['files_not_scanned']} not scanned; "

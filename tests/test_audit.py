@@ -43,7 +43,9 @@ def test_audit_writes_one_record_per_vendor(engagement: tuple[Path, Path, str]) 
     config, out, _ = engagement
     code, stdout, stderr = run("audit", "--config", str(config), "-o", str(out))
     assert code == 1, stdout + stderr
-    records = {json.loads(p.read_text())["audit"]["vendor"]: json.loads(p.read_text()) for p in out.iterdir()}
+    records = {json.loads(p.read_text())["audit"]["vendor"]: json.loads(p.read_text()) for p in out.glob("*.json")}
+    html = {p.name.split("-audit-")[0]: p.read_text() for p in out.glob("*.html")}
+    assert sorted(html) == ["acme", "globex", "initech"] and "copy-of-plan.txt" in html["acme"]
     assert sorted(records) == ["acme", "globex", "initech"]
     acme = records["acme"]
     assert acme["summary"]["files"] == 3 and acme["summary"]["files_with_findings"] == 2
