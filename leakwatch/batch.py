@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -291,14 +292,12 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
                       file=progress_stream or sys.stderr)
         progress = Progress(progress_stream, enabled=options.progress)
         stack.callback(progress.close)
-        pool: ProcessPoolExecutor | None = None
+        pool: _Pool | None = None
         if options.workers > 1:
-            pool = ProcessPoolExecutor(max_workers=options.workers,
-                                       mp_context=multiprocessing.get_context("forkserver"),
-                                       initializer=_worker_init, initargs=(config, options.verify_sources))
-            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            pool = _Pool(options.workers, config, options.verify_sources)
+            stack.callback(pool.shutdown)
         for path, scanned, cached, stat_before in _in_order(_jobs(paths, config, cache, local, pool),
-                                                            window=4 * max(1, options.workers)):
+                                                            window=4 * max(1, options.workers), fallback=local.scan):
             progress.update(scanned, cached)
             if on_file is not None:
                 on_file(scanned, cached)
@@ -315,8 +314,35 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
 _Job = tuple[Path, "Future[FileScan] | FileScan", bool, os.stat_result | None]
 
 
+class _Pool:
+    """A process pool that replaces itself when a worker dies (the OOM killer, say): the
+    files in flight are then scanned again in this process, and the run goes on."""
+
+    def __init__(self, workers: int, config: Config, verify_sources: bool) -> None:
+        self._args = (workers, config, verify_sources)
+        self._executor = self._start()
+        self.restarts = 0
+
+    def _start(self) -> ProcessPoolExecutor:
+        workers, config, verify = self._args
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=_worker_init, initargs=(config, verify))
+
+    def submit(self, path: Path) -> Future[FileScan]:
+        try:
+            return self._executor.submit(_worker_scan, os.fsencode(path))
+        except BrokenProcessPool:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._start()
+            self.restarts += 1
+            return self._executor.submit(_worker_scan, os.fsencode(path))
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local: _Scanner,
-          pool: ProcessPoolExecutor | None) -> Iterator[_Job]:
+          pool: _Pool | None) -> Iterator[_Job]:
     """Each file as a finished scan (a listing error, a cache hit, a serial scan) or a
     future from the pool, in walk order."""
     store_dir = Path(config.store) if "://" not in config.store else None
@@ -342,28 +368,31 @@ def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local:
         if pool is None:
             yield path, local.scan(path), False, stat_before
         else:
-            yield path, pool.submit(_worker_scan, os.fsencode(path)), False, stat_before
+            yield path, pool.submit(path), False, stat_before
 
 
-def _in_order(jobs: Iterator[_Job], window: int) -> Iterator[tuple[Path, FileScan, bool, os.stat_result | None]]:
+def _in_order(jobs: Iterator[_Job], window: int, fallback: Callable[[Path], FileScan],
+              ) -> Iterator[tuple[Path, FileScan, bool, os.stat_result | None]]:
     """Results in submission order, with at most ``window`` futures in flight."""
     waiting: deque[_Job] = deque()
     for job in jobs:
         waiting.append(job)
         while waiting and (len(waiting) > window or not isinstance(waiting[0][1], Future)):
-            yield _resolve(waiting.popleft())
+            yield _resolve(waiting.popleft(), fallback)
     while waiting:
-        yield _resolve(waiting.popleft())
+        yield _resolve(waiting.popleft(), fallback)
 
 
-def _resolve(job: _Job) -> tuple[Path, FileScan, bool, os.stat_result | None]:
+def _resolve(job: _Job, fallback: Callable[[Path], FileScan]) -> tuple[Path, FileScan, bool, os.stat_result | None]:
     path, result, cached, stat_before = job
     if isinstance(result, Future):
         try:
             result = result.result()
+        except BrokenProcessPool:
+            result = fallback(path)  # its worker died (perhaps with another file): scan it here
         except StoreError:
             raise
-        except Exception as exc:  # a worker that died: the file gets a status, the run goes on
+        except Exception as exc:  # the file gets a status, the run goes on
             shown = display_path(path)
             result = FileScan(shown, [], FileError(shown, Status.PARSE_ERROR, f"scan worker failed: "
                                                    f"{type(exc).__name__}: {exc}"))

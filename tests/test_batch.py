@@ -151,3 +151,35 @@ def test_progress_is_plain_lines_when_not_a_terminal(tree: tuple[Config, Path]) 
     lines = out.getvalue().splitlines()
     assert len(lines) == 3 and "3 file(s)" in lines[-1] and "\x1b" not in out.getvalue()
     assert report.files_scanned == 37
+
+
+def test_a_killed_worker_loses_no_file(tree: tuple[Config, Path]) -> None:
+    """A pool worker killed mid-run (the OOM killer): its files are scanned again and the
+    run goes on with a new pool."""
+    import signal
+    import time
+
+    from leakwatch.batch import _in_order, _Pool, _Scanner
+
+    config, root = tree
+    files = sorted(p for p in root.rglob("*.md"))
+    local = _Scanner.open(config, verify_sources=True)
+    pool = _Pool(2, config, verify_sources=True)
+    try:
+        first = pool.submit(files[0])
+        first.result(timeout=120)  # the workers are up
+        pids = list(pool._executor._processes)  # the stdlib keeps them private
+        futures = [(p, pool.submit(p), False, None) for p in files[1:10]]
+        os.kill(pids[0], signal.SIGKILL)
+        time.sleep(0.5)
+        futures += [(p, pool.submit(p), False, None) for p in files[10:]]
+        results = list(_in_order(iter(futures), window=100, fallback=local.scan))
+    finally:
+        pool.shutdown()
+        local.stack.close()
+    assert [r[0] for r in results] == files[1:]
+    assert all(r[1].error is None for r in results)
+    assert pool.restarts == 1
+    serial = scan_tree([root], config, TreeScanOptions(progress=False))
+    expected = [f.to_dict() for f in serial.findings if Path(f.deliverable_path) in set(files[1:])]
+    assert [f.to_dict() for r in results for f in r[1].findings] == expected
