@@ -101,9 +101,92 @@ def test_cp1252_smart_quotes() -> None:
 
 
 def test_latin1_fallback() -> None:
-    # 0x81 and 0x8D are undefined in Windows-1252: only Latin-1 decodes them.
-    data = b"caf\xe9 \x81\x8d end"
-    assert decode_text(data) == ("café \x81\x8d end", "latin-1")
+    # 0x81 and 0x8D are undefined in Windows-1252: only Latin-1 decodes them (two stray
+    # bytes in a page of text; more than 1% of control characters is not text, below).
+    data = b"caf\xe9 \x81\x8d end. " + b"Quarterly results of the northern region. " * 10
+    assert decode_text(data) == (data.decode("latin-1"), "latin-1")
+
+
+# --- what no decoding should guess: status, not garbage ---------------------------------
+
+JAPANESE = ("本資料は社外秘です。第三四半期の売上高は前年同期比で十二パーセント増加し、"
+            "営業利益は過去最高を記録しました。新製品の発売時期については、"
+            "取締役会の承認を得た後に正式に発表する予定です。関係者以外への開示を固く禁じます。")
+RUSSIAN = "Конфиденциально: цифры квартала и прогноз прибыли, не для передачи третьим лицам.\r\n"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("sample", [JAPANESE + "\r\n", JAPANESE + " 2024", RUSSIAN * 3],
+                         ids=["japanese-crlf", "japanese-digits", "russian"])
+def test_utf16_without_bom_in_other_scripts(codec: str, sample: str) -> None:
+    # Few NUL bytes (line breaks, digits, spaces): not the ASCII pattern, and not binary.
+    # Japanese was read as Latin-1 (garbage words), Russian refused as binary.
+    data = sample.encode(codec)
+    assert not looks_binary(data)
+    assert decode_text(data) == (sample, codec)
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_or_nul_bytes_is_refused_not_guessed(codec: str) -> None:
+    # No NUL byte at all: nothing tells it from Shift-JIS and the like (below), so it is
+    # a status, not Latin-1 garbage. (最 is U+6700, a NUL byte in UTF-16.)
+    data = JAPANESE.replace("最", "").encode(codec)
+    assert b"\x00" not in data
+    with pytest.raises(ExtractionError) as err:
+        decode_text(data)
+    assert status_of(err) == Status.UNSUPPORTED
+    assert "UTF-16 without a byte-order mark" in err.value.message
+
+
+def test_shift_jis_is_refused_not_read_as_latin1_or_utf16() -> None:
+    # Read as UTF-16-BE, Shift-JIS is all CJK ideographs; as Latin-1, C1 controls.
+    with pytest.raises(ExtractionError) as err:
+        decode_text(JAPANESE.encode("shift_jis"))
+    assert status_of(err) == Status.UNSUPPORTED
+
+
+@pytest.mark.parametrize(
+    ("data", "codec"),
+    [
+        (codecs.BOM_UTF16_LE + ASCII_SAMPLE.encode("utf-16-le") + b"\x00", "utf-16"),
+        (codecs.BOM_UTF16_BE + SAMPLE.encode("utf-16-be") + b"\x00", "utf-16"),
+        (ASCII_SAMPLE.encode("utf-16-le") + b"\x0a", "utf-16-le"),
+        (ASCII_SAMPLE.encode("utf-16-be") + b"\x00", "utf-16-be"),
+        (SAMPLE.encode("utf-8") + "Kö".encode()[:-1], "utf-8"),
+        (codecs.BOM_UTF32_LE + SAMPLE.encode("utf-32-le") + b"\x00\x00", "utf-32"),
+    ],
+    ids=["utf-16-le-bom", "utf-16-be-bom", "utf-16-le", "utf-16-be", "utf-8-cut", "utf-32-bom"],
+)
+def test_incomplete_last_character_is_replaced_not_the_encoding(data: bytes, codec: str) -> None:
+    # An odd-length UTF-16 file was refused as binary; a UTF-8 file cut inside its last
+    # character was read whole as Windows-1252.
+    text, encoding = decode_text(data)
+    assert encoding == codec
+    assert text.endswith("\ufffd")
+    assert text[:-1].lstrip("\ufeff").startswith(("Quarterly", "Quarterly “results”"))
+
+
+def test_utf16_with_a_lone_surrogate_inside_is_still_refused() -> None:
+    data = ASCII_SAMPLE.encode("utf-16-le") + b"\x00\xd8" + ASCII_SAMPLE.encode("utf-16-le")
+    with pytest.raises(ExtractionError) as err:
+        decode_text(data)
+    assert status_of(err) == Status.UNSUPPORTED
+
+
+@pytest.mark.parametrize("tail", [bytes(range(256)) * 8, bytes(range(1, 256)) * 8],
+                         ids=["with-nul-bytes", "without-nul-bytes"])
+def test_binary_after_the_sniffed_head_is_refused(tmp_path: Path, tail: bytes) -> None:
+    # Only the first 8 KB were checked for NUL bytes: the whole file was read as Latin-1.
+    path = write(tmp_path, "notes.txt", ASCII_SAMPLE.encode() * 200 + tail)
+    assert len(ASCII_SAMPLE.encode() * 200) > 8192
+    with pytest.raises(ExtractionError) as err:
+        extract_file(path, LIMITS)
+    assert status_of(err) == Status.UNSUPPORTED
+
+
+def test_a_few_stray_control_bytes_in_legacy_text_are_kept() -> None:
+    data = ("Köln café – “quoted” text.\r\n".encode("cp1252") * 10 + b"\x07") * 4
+    assert decode_text(data) == (data.decode("cp1252"), "cp1252")
 
 
 @pytest.mark.parametrize(
@@ -281,6 +364,10 @@ def test_xml_text_extraction(tmp_path: Path) -> None:
     [
         ("report.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "pdf"),
         ("report.bin", b"\n\n%PDF-1.4 junk before", "pdf"),
+        ("mail.eml", b"From: a@example.com\r\n\r\n%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "pdf"),
+        ("spec.txt", b"Every PDF starts with %PDF-1.7 and ends with %%EOF.\n1 0 obj", "text"),
+        ("check.py", b'def is_pdf(data):\n    return data.startswith(b"%PDF-")\n', "code"),
+        ("notes.md", b"# Headers\n\n%PDF-1.7\nis how a PDF starts.\n", "markdown"),
         ("page.txt", b"<!DOCTYPE html><html><body>Hi</body></html>", "html"),
         ("page.txt", b"  \n<HTML><BODY>Hi</BODY></HTML>", "html"),
         ("frag.txt", b"<div>x</div><body>y</body>", "html"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -59,6 +60,23 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+_PDF_OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
+
+
+def _pdf_header(head: bytes) -> bool:
+    """A PDF header in the first KB, where readers look for it. Past the start (and blank
+    lines), it must begin a line, name a version and be followed by an object: junk
+    before a real header is allowed (mail or HTTP headers), a text or source file that
+    merely quotes ``%PDF-`` is text."""
+    at = head.find(b"%PDF-", 0, 1024)
+    if at < 0:
+        return False
+    if not head[:at].strip():
+        return True
+    return (head[at - 1] in b"\r\n" and head[at + 5 : at + 6].isdigit()
+            and _PDF_OBJECT.search(head, at) is not None)
+
+
 def detect_format(sample: FileSample) -> str:
     """Name the format of a file from its content first, its extension second.
 
@@ -67,7 +85,7 @@ def detect_format(sample: FileSample) -> str:
             ``unsupported`` for anything that is not a format we read.
     """
     head = sample.head
-    if b"%PDF-" in head[:1024]:
+    if _pdf_header(head):
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         raise ExtractionError(Status.UNSUPPORTED, "zip archive")  # refined by detect_format_full

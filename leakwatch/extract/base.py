@@ -8,6 +8,7 @@ method, :meth:`Extractor.extract`. Formats are registered explicitly in
 from __future__ import annotations
 
 import codecs
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -78,14 +79,89 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+# Text in any script but Latin, in UTF-16 without a BOM, has few NUL bytes (one per
+# space, digit or line break), so the NUL pattern above misses it; it is recognised by
+# its high bytes instead (see _utf16_by_script). Only when it has NUL bytes at all:
+# without them, Shift-JIS and other double-byte encodings pass the same tests (their
+# lead bytes take few values, and read as UTF-16 they are CJK ideographs).
+_SCRIPT_SAMPLE_MIN = 64
+_NOT_TEXT = frozenset({"Cc", "Cs", "Co", "Cn"})  # controls, surrogates, private use, unassigned
+_WHITESPACE = frozenset("\t\n\v\f\r")
+
+
+def _is_text(text: str) -> bool:
+    """At most 1% of the characters are controls (bar white space), surrogates, private
+    use or unassigned: what text reads as in its own encoding, never in another one."""
+    bad = sum(1 for c in text if c not in _WHITESPACE and unicodedata.category(c) in _NOT_TEXT)
+    return bad <= 0.01 * len(text)
+
+
+def _utf16_by_script(data: bytes) -> str | None:
+    """Recognise UTF-16 without a BOM in a non-Latin script: the high byte of each code
+    unit names the script's block, so it takes far fewer values than the low byte (for
+    Russian, 0x04 and 0x00; for Japanese a few dozen against all 256); the byte order
+    where that holds must then decode to text. None when either test is not clear-cut.
+    For data with NUL bytes only (see above)."""
+    sample = data[:SNIFF_BYTES]
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < _SCRIPT_SAMPLE_MIN:
+        return None
+    evens, odds = len(set(sample[0::2])), len(set(sample[1::2]))
+    if 1.5 * odds <= evens:
+        encoding = "utf-16-le"  # the odd bytes are the high bytes
+    elif 1.5 * evens <= odds:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        text = _decode(sample, encoding)
+    except UnicodeDecodeError:
+        return None
+    return encoding if _is_text(text) else None
+
+
+_TRUNCATED = ("unexpected end of data", "truncated data")  # UnicodeDecodeError.reason at a cut
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    """``data`` decoded strictly, except that an incomplete last character (a file cut
+    short, a stray last byte) becomes U+FFFD instead of failing the whole file.
+
+    Raises:
+        UnicodeDecodeError: any other undecodable byte.
+    """
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.end < len(data) or len(data) - exc.start >= 4 or exc.reason not in _TRUNCATED:
+            raise
+        return data[: exc.start].decode(encoding) + "\ufffd"
+
+
+# Bytes that text in a single-byte encoding does not hold: the C0 controls but tab, line
+# feed, vertical tab, form feed, carriage return, SUB (a DOS end of file) and ESC
+# (terminal colours), then DEL; in Latin-1 also the C1 controls (Windows-1252 maps all but
+# five of those bytes to letters and punctuation, and fails on the five).
+_C0 = frozenset([*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1C, 0x20), 0x7F])
+_C1 = frozenset(range(0x80, 0xA0))
+_MAX_CONTROL_SHARE = 0.01
+_COUNT_CHUNK = 1024 * 1024
+
+
+def _count_bytes(data: bytes, wanted: frozenset[int]) -> int:
+    """How many bytes of ``data`` are in ``wanted`` (piece by piece: no copy of it all)."""
+    others = bytes(sorted(set(range(256)) - wanted))
+    return sum(len(data[i : i + _COUNT_CHUNK].translate(None, others)) for i in range(0, len(data), _COUNT_CHUNK))
+
+
 def looks_binary(data: bytes) -> bool:
     """True for data that is not text in any encoding we decode (NULs, no UTF-16/32)."""
     head = data[:SNIFF_BYTES]
     if any(head.startswith(bom) for bom, _ in _BOMS):
         return False
-    if _utf16_without_bom(head):
+    if _utf16_without_bom(head) or b"\x00" not in head:
         return False
-    return b"\x00" in head
+    return _utf16_by_script(head) is None
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -93,16 +169,21 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
     Order: a BOM names the encoding (the UTF-8 BOM stays in the text as U+FEFF, as
     Python's ``utf-8`` codec leaves it, so offsets match ``open(encoding="utf-8")``);
-    then UTF-16 recognised by its NUL pattern; then (no NULs left) strict UTF-8;
-    then Windows-1252; then Latin-1, which decodes any bytes.
+    then UTF-16 recognised by its NUL pattern, or (NUL bytes but not in that pattern) by
+    its script; then (no NULs anywhere) UTF-8; then Windows-1252, else Latin-1, unless
+    the bytes hold more than 1% of control characters: no text in a single-byte
+    encoding does, and reading such a file as one would give words that match nothing
+    (a leak missed without a word), so it is refused. An incomplete last character (a
+    file cut short) becomes U+FFFD rather than changing the encoding of the whole file.
 
     Raises:
-        ExtractionError: ``unsupported`` for binary data.
+        ExtractionError: ``unsupported`` for binary data, or for text in an encoding
+            that cannot be told.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding), encoding
+                return _decode(data, encoding), encoding
             except UnicodeDecodeError:
                 break
     # UTF-16 before UTF-8: ASCII text in UTF-16 is also valid UTF-8 (NUL is a
@@ -110,19 +191,37 @@ def decode_text(data: bytes) -> tuple[str, str]:
     utf16 = _utf16_without_bom(data)
     if utf16:
         try:
-            return data.decode(utf16), utf16
+            return _decode(data, utf16), utf16
         except UnicodeDecodeError:
             pass
-    if b"\x00" in data[:SNIFF_BYTES]:
-        raise ExtractionError(Status.UNSUPPORTED, "binary data (NUL bytes), not a text format")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        utf16 = _utf16_by_script(data)
+        if utf16:
+            try:
+                return _decode(data, utf16), utf16
+            except UnicodeDecodeError:
+                pass
+        where = "" if nul < SNIFF_BYTES else f" from byte {nul:,}"
+        raise ExtractionError(Status.UNSUPPORTED, f"binary data (NUL bytes{where}), not a text format")
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # Cut inside its last character; text before it that is not all ASCII says UTF-8.
+        if exc.reason in _TRUNCATED and exc.end == len(data) and not data[: exc.start].isascii():
+            return _decode(data, "utf-8"), "utf-8"
     try:
-        return data.decode("cp1252"), "cp1252"
+        text, encoding, controls = data.decode("cp1252"), "cp1252", _C0
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        text, encoding, controls = data.decode("latin-1"), "latin-1", _C0 | _C1
+    count = _count_bytes(data, controls)
+    if count > _MAX_CONTROL_SHARE * len(data):
+        raise ExtractionError(
+            Status.UNSUPPORTED,
+            f"not text in an encoding that can be told: {count:,} control characters in {len(data):,} bytes "
+            "(binary data, Shift-JIS or the like, or UTF-16 without a byte-order mark?)",
+        )
+    return text, encoding
 
 
 def check_text_size(text: str, limits: ExtractLimits) -> str:
