@@ -328,17 +328,31 @@ class _Pool:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
                                    initializer=_worker_init, initargs=(config, verify))
 
-    def submit(self, path: Path) -> Future[FileScan]:
-        try:
-            return self._executor.submit(_worker_scan, os.fsencode(path))
-        except BrokenProcessPool:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._start()
-            self.restarts += 1
-            return self._executor.submit(_worker_scan, os.fsencode(path))
+    # Workers that die again and again (they cannot start, say) are given up on: the
+    # rest of the run is serial, in this process.
+    MAX_RESTARTS = 3
+
+    @property
+    def usable(self) -> bool:
+        return self.restarts <= self.MAX_RESTARTS
+
+    def submit(self, path: Path) -> Future[FileScan] | None:
+        """The file's future, or None once the pool was given up on."""
+        while self.usable:
+            try:
+                return self._executor.submit(_worker_scan, os.fsencode(path))
+            except (BrokenProcessPool, OSError):
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self.restarts += 1
+                if self.usable:
+                    self._executor = self._start()
+                else:
+                    print("leakwatch: warning: scan workers keep dying; going on in one process",
+                          file=sys.stderr)
+        return None
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor.shutdown(wait=self.usable, cancel_futures=True)
 
 
 def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local: _Scanner,
@@ -365,10 +379,8 @@ def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local:
             continue
         except OSError:
             stat_before = None
-        if pool is None:
-            yield path, local.scan(path), False, stat_before
-        else:
-            yield path, pool.submit(path), False, stat_before
+        future = pool.submit(path) if pool is not None else None
+        yield path, future if future is not None else local.scan(path), False, stat_before
 
 
 def _in_order(jobs: Iterator[_Job], window: int, fallback: Callable[[Path], FileScan],
