@@ -123,6 +123,17 @@ class Env:
         path = self.store / "alerts.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
+    def wait_alerts(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """The alerts log once it holds ``count`` alerts (a file's state is committed just
+        before its alert is written)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            alerts = self.alerts()
+            if len(alerts) >= count:
+                return alerts
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.alerts())} of {count} alerts within {timeout}s")
+
     def wait_rows(self, count: int, timeout: float = 120.0) -> dict[str, dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -195,7 +206,7 @@ def test_temporary_name_is_scanned_after_the_rename(env: Env) -> None:
 def test_alerts_hold_no_confidential_text(env: Env) -> None:
     env.start()
     (env.drop / "a.txt").write_text(env.leak(3))
-    env.wait_rows(1)
+    env.wait_alerts(1)
     raw = (env.store / "alerts.jsonl").read_text() + env.stderr_path.read_text()
     words = env.secret.split()
     runs = {" ".join(words[i:i + 4]) for i in range(0, len(words) - 4)}
@@ -218,7 +229,7 @@ def test_2000_files_dropped_while_stopped_each_get_one_status(env: Env) -> None:
     assert len(rows) == 2000
     assert Counter(r["scans"] for r in rows.values()) == {1: 2000}
     assert {r["status"] for r in rows.values()} == {"ok"}
-    alerts = env.alerts()
+    alerts = env.wait_alerts(20)
     assert len(alerts) == 20 and len({a["path"] for a in alerts}) == 20
     assert env.stop() == 0
 
@@ -254,7 +265,7 @@ def test_kill_9_during_a_delivery_misses_nothing(env: Env) -> None:
     assert {r["status"] for r in rows.values()} == {"ok"}
     # A file scanned when the daemon was killed, before its outcome was committed, is
     # scanned again after the restart; it is recorded once and alerted once.
-    alerts = env.alerts()
+    alerts = env.wait_alerts(n // 50)
     per_path = Counter(a["path"] for a in alerts)
     scans = Counter(r["scans"] for r in rows.values())
     print(f"kill -9: {kills} kills, {len(rows)} files, scans per file {dict(scans)}, "
@@ -296,7 +307,7 @@ def test_unscannable_files_are_alerted_and_the_next_file_still_scanned(env: Env)
     assert by_name["broken.pdf"]["status"] != "ok" and by_name["fake.docx"]["status"] != "ok"
     assert by_name["pipe.txt"]["status"] == "unsupported"
     assert by_name["leak.txt"]["status"] == "ok" and by_name["leak.txt"]["findings"] >= 1
-    events = Counter((a["event"], Path(a["path"]).name) for a in env.alerts())
+    events = Counter((a["event"], Path(a["path"]).name) for a in env.wait_alerts(4))
     assert events[("findings", "leak.txt")] == 1 and events[("unscannable", "broken.pdf")] == 1
     assert events[("unscannable", "fake.docx")] == 1
     assert (env.drop / "leak.txt").exists()  # quarantine failed: left in place, logged
@@ -414,7 +425,7 @@ def test_documents_indexed_while_running_are_used(env: Env, vocabulary: list[str
     (env.drop / "copy.txt").write_text(filler(1, 50) + "\n\n" + " ".join(second.split()[100:250]))
     rows = env.wait_rows(1)
     assert rows[str(env.drop / "copy.txt")]["findings"] >= 1
-    assert env.alerts()[0]["findings"][0]["source"]["path"] == str(doc)
+    assert env.wait_alerts(1)[0]["findings"][0]["source"]["path"] == str(doc)
     assert env.stop() == 0
 
 
@@ -430,7 +441,7 @@ def test_sighup_reloads_the_folders(env: Env) -> None:
     (other / "leak.txt").write_text(env.leak(13))
     rows = env.wait_rows(1)
     assert rows[str(other / "leak.txt")]["vendor"] == "globex"
-    assert env.alerts()[0]["vendor"] == "globex"
+    assert env.wait_alerts(1)[0]["vendor"] == "globex"
     assert env.stop(signal.SIGINT) == 0
 
 
