@@ -26,6 +26,7 @@ from typing import Any
 import leakwatch
 from leakwatch.batch import TreeScanOptions, scan_tree
 from leakwatch.config import Config, WatchFolder
+from leakwatch.evaluate.measures import union_length
 from leakwatch.model import Finding
 from leakwatch.pipeline import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, ScanReport
 
@@ -122,17 +123,6 @@ def audit_exit_code(audits: Sequence[VendorAudit]) -> int:
 
 # --- the return check -------------------------------------------------------------------------
 
-def covered_chars(spans: Sequence[tuple[int, int]]) -> int:
-    """Characters covered by the union of ``spans``."""
-    total, end = 0, -1
-    for s, e in sorted(spans):
-        if e <= end:
-            continue
-        total += e - max(s, end)
-        end = e
-    return total
-
-
 def return_check(audit: VendorAudit, documents: Sequence[Any]) -> dict[str, Any]:
     """Every registered confidential document, and whether (whole or which share of it)
     it is still in the vendor's folders, and where."""
@@ -150,7 +140,7 @@ def return_check(audit: VendorAudit, documents: Sequence[Any]) -> dict[str, Any]
             continue
         whole = any(f.kind == "confidential-near-duplicate" for f in found)
         spans = [(f.source.span.start, f.source.span.end) for f in found if f.source and f.source.span]
-        share = 1.0 if whole else (covered_chars(spans) / doc.n_chars if doc.n_chars else 0.0)
+        share = 1.0 if whole else (union_length(spans) / doc.n_chars if doc.n_chars else 0.0)
         entry.update({
             "still_present": "whole" if whole else "parts",
             "share_of_document": round(min(1.0, share), 4),

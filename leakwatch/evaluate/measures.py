@@ -50,7 +50,8 @@ def detects(case: Passage, det: Passage) -> bool:
     )
 
 
-def _union_length(ranges: list[tuple[int, int]]) -> int:
+def union_length(ranges: Sequence[tuple[int, int]]) -> int:
+    """Length covered by the union of half-open ``ranges`` (character spans)."""
     total, end = 0, -1
     for lo, hi in sorted(ranges):
         if hi <= end:
@@ -69,7 +70,7 @@ def _shared(target: Passage, others: Sequence[Passage]) -> int:
         if t and s:
             this_ranges.append(t)
             src_ranges.append(s)
-    return _union_length(this_ranges) + _union_length(src_ranges)
+    return union_length(this_ranges) + union_length(src_ranges)
 
 
 @dataclass(frozen=True)
