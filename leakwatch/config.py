@@ -171,6 +171,9 @@ class WatchFolder:
     alert_on: str = "low"
     # Move the file into watch.quarantine_dir on: off, findings, unscannable, both.
     quarantine: str = "off"
+    # Accepted findings (leakwatch baseline create) and an ignore file: not alerted.
+    baseline: str = ""
+    ignore: str = ""
 
     @property
     def name(self) -> str:

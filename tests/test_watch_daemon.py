@@ -551,3 +551,28 @@ def test_audit_timer_and_cron_example_run_the_audit() -> None:
     cron = [line.split() for line in (configs / "cron.example").read_text().splitlines()
             if line and not line.startswith("#") and "=" not in line.split()[0]]
     assert [fields[5:7] for fields in cron] == [["$LEAKWATCH", "audit"], ["$LEAKWATCH", "watch"]]
+
+
+def test_folder_baseline_and_ignore_file_keep_accepted_findings_quiet(env: Env) -> None:
+    (env.drop / "accepted.txt").write_text(env.leak(20))
+    (env.drop / "notes").mkdir()
+    (env.drop / "notes" / "ignored.txt").write_text(env.leak(21))
+    report = env.tmp / "report.json"
+    scan = leakwatch("scan", str(env.drop / "accepted.txt"), "--store", str(env.store), "--format", "json",
+                     "-o", str(report))
+    assert scan.returncode == 1, scan.stderr
+    created = leakwatch("baseline", "create", str(report), "-o", str(env.tmp / "baseline.json"),
+                        "--reason", "quoted under licence", "--by", "legal")
+    assert created.returncode == 0, created.stderr
+    (env.tmp / "lw.ignore").write_text("leakwatch-ignore 1\nnotes/\n")
+    env.write_config(folders=f'[[watch.folders]]\npath = "{env.drop}"\nvendor = "acme"\n'
+                             f'baseline = "{env.tmp / "baseline.json"}"\nignore = "{env.tmp / "lw.ignore"}"')
+    result = leakwatch("watch", "--once", "--config", str(env.config))
+    assert result.returncode == 0, result.stderr
+    assert env.alerts() == [] and env.rows()[str(env.drop / "accepted.txt")]["findings"] >= 1
+    (env.drop / "new.txt").write_text(env.leak(22))
+    assert leakwatch("watch", "--once", "--config", str(env.config)).returncode == 1
+    assert [Path(a["path"]).name for a in env.alerts()] == ["new.txt"]
+    env.write_config(folders=f'[[watch.folders]]\npath = "{env.drop}"\nbaseline = "{env.tmp / "missing.json"}"')
+    result = leakwatch("watch", "--once", "--config", str(env.config))
+    assert result.returncode == 2 and "missing.json" in result.stderr and "Traceback" not in result.stderr

@@ -27,7 +27,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakwatch.config import Config, WatchFolder
 from leakwatch.model import FileError, Finding, Severity, Status
@@ -46,6 +46,9 @@ from leakwatch.watch.observe import Hints, Observers, is_wanted
 from leakwatch.watch.settle import Settler
 from leakwatch.watch.state import StateDB, StateError
 
+if TYPE_CHECKING:
+    from leakwatch.baseline import Baseline, IgnoreFile
+
 log = logging.getLogger("leakwatch.watch")
 
 # Statuses worth another try at the next periodic sweep even if the file did not change
@@ -56,6 +59,27 @@ _STORE_FILES = ("leakwatch.sqlite", "references.sqlite", "references-code.sqlite
 
 class DaemonError(Exception):
     """The daemon cannot start (no store, no folder to watch): exit code 2."""
+
+
+Suppressions = dict[str, tuple["Baseline | None", "IgnoreFile | None"]]
+
+
+def load_suppressions(config: Config) -> Suppressions:
+    """Each folder's baseline and ignore file, read once (and again on SIGHUP).
+
+    Raises:
+        DaemonError: one of them cannot be read or is invalid.
+    """
+    from leakwatch.baseline import BaselineError, load_baseline, load_ignore
+
+    loaded: Suppressions = {}
+    for folder in config.watch.folders:
+        try:
+            loaded[folder.path] = (load_baseline(Path(folder.baseline)) if folder.baseline else None,
+                                   load_ignore(Path(folder.ignore)) if folder.ignore else None)
+        except BaselineError as exc:
+            raise DaemonError(f"folder {folder.path}: {exc}") from exc
+    return loaded
 
 
 def state_dir_of(config: Config) -> Path:
@@ -173,6 +197,7 @@ class Daemon:
         self._ready_set: set[Path] = set()
         self.totals = RunTotals()
         self.settler = Settler(config.watch.debounce_s, config.watch.settle_s)
+        self.suppressions = load_suppressions(config)
 
     # --- signals and hints (any thread) -----------------------------------------------
 
@@ -314,12 +339,13 @@ class Daemon:
             new = self._reload_config()
             if not new.watch.folders:
                 raise DaemonError("the new configuration watches no folder")
+            suppressions = load_suppressions(new)
         except Exception as exc:  # a bad edit must not stop the service: keep the old config
             log.error("configuration not reloaded", extra={"fields": {"error": str(exc)}})
             return
         self.observers.stop()
         self.scanner.close()
-        self.config = new
+        self.config, self.suppressions = new, suppressions
         self.settler.debounce_s, self.settler.settle_s = new.watch.debounce_s, new.watch.settle_s
         self.scanner = Scanner(new, self.scanner.extract)
         self.observers = self._observers()
@@ -483,14 +509,20 @@ class Daemon:
         """Commit the outcome with its alert, then act on the alert."""
         folder = outcome.folder
         threshold = Severity.parse(folder.alert_on)
-        alerted = [f for f in outcome.findings if f.severity >= threshold]
+        baseline, ignore = self.suppressions.get(folder.path, (None, None))
+        raised = outcome.findings
+        if baseline is not None or ignore is not None:
+            from leakwatch.baseline import apply_suppressions
+
+            raised, _accepted = apply_suppressions(outcome.findings, baseline, ignore)
+        alerted = [f for f in raised if f.severity >= threshold]
         alert = build_alert(outcome, alerted) if outcome.error is not None or alerted else None
         size, mtime_ns = meta if meta is not None else (outcome.size, None)
         self.state.record(path, outcome.path, folder.name, size, mtime_ns, outcome.sha256, outcome.status,
                           len(outcome.findings), outcome.error.message if outcome.error else None,
                           alert=alert, webhook=self.webhook is not None)
         fields: dict[str, Any] = {"path": outcome.path, "vendor": folder.name, "status": outcome.status,
-                                  "findings": len(outcome.findings)}
+                                  "findings": len(outcome.findings), "suppressed": len(outcome.findings) - len(raised)}
         if outcome.error is not None:
             fields["error"] = outcome.error.message
         log.info("scanned", extra={"fields": fields})
