@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -164,13 +165,39 @@ def looks_binary(data: bytes) -> bool:
     return _utf16_by_script(head) is None
 
 
+# Bytes the legacy-encoding detector looks at: enough for any real text, and it
+# samples within them anyway.
+_DETECT_BYTES = 256 * 1024
+
+
+def _legacy_encoding(data: bytes) -> str | None:
+    """The single- or multi-byte legacy encoding of text in a non-Latin script
+    (cp1251, KOI8-R, GB18030, Shift-JIS, EUC-JP, cp1253 ...) as charset-normalizer
+    judges it, or None: nothing fits, or the text is in the Latin script, where
+    Windows-1252 stays the reading (the detector's choice among Latin code pages is
+    unreliable on short texts, and the words differ in a few accents at most)."""
+    from charset_normalizer import from_bytes
+
+    sample = data[:_DETECT_BYTES]
+    best = from_bytes(sample).best()
+    if best is None:
+        return None
+    letters = [c for c in sample.decode(best.encoding, errors="replace") if ord(c) > 0x7F and c.isalpha()]
+    if not letters:
+        return None
+    scripts = Counter(unicodedata.name(c, "UNKNOWN").split(" ")[0] for c in letters)
+    script, count = scripts.most_common(1)[0]
+    return None if script == "LATIN" or count < 0.5 * len(letters) else str(best.encoding)
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode file bytes to text, returning ``(text, encoding)``.
 
     Order: a BOM names the encoding (the UTF-8 BOM stays in the text as U+FEFF, as
     Python's ``utf-8`` codec leaves it, so offsets match ``open(encoding="utf-8")``);
     then UTF-16 recognised by its NUL pattern, or (NUL bytes but not in that pattern) by
-    its script; then (no NULs anywhere) UTF-8; then Windows-1252, else Latin-1, unless
+    its script; then (no NULs anywhere) UTF-8; then, for text in a non-Latin script, the
+    legacy encoding charset-normalizer finds; then Windows-1252, else Latin-1, unless
     the bytes hold more than 1% of control characters: no text in a single-byte
     encoding does, and reading such a file as one would give words that match nothing
     (a leak missed without a word), so it is refused. An incomplete last character (a
@@ -210,6 +237,17 @@ def decode_text(data: bytes) -> tuple[str, str]:
         # Cut inside its last character; text before it that is not all ASCII says UTF-8.
         if exc.reason in _TRUNCATED and exc.end == len(data) and not data[: exc.start].isascii():
             return _decode(data, "utf-8"), "utf-8"
+    # Text in another script in a legacy encoding (Cyrillic in cp1251, Chinese in GB18030
+    # ...) would read as cp1252 letters that match nothing: a leak missed without a word.
+    legacy = _legacy_encoding(data)
+    if legacy is not None:
+        try:
+            text = data.decode(legacy)
+        except (UnicodeDecodeError, LookupError):
+            pass
+        else:
+            if sum(text.count(chr(c)) for c in _C0) <= _MAX_CONTROL_SHARE * len(text):
+                return text, legacy
     try:
         text, encoding, controls = data.decode("cp1252"), "cp1252", _C0
     except UnicodeDecodeError:
