@@ -281,17 +281,13 @@ def parse_ignore(text: str, file: str | None = None) -> IgnoreFile:
         line = re.sub(r"\s+#.*$", "", raw).strip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith("id:"):
-            value = line[3:].strip()
+        prefix = next((p for p in ("id:", "kind:") if line.startswith(p)), None)
+        if prefix is not None:
+            value = line[len(prefix):].strip()
             if not value:
-                raise BaselineError(f"{where}:{number}: empty finding id")
-            rules.append(IgnoreRule(number, line, finding_id=value))
-            continue
-        if line.startswith("kind:"):
-            value = line[5:].strip()
-            if not value:
-                raise BaselineError(f"{where}:{number}: empty kind")
-            rules.append(IgnoreRule(number, line, kind=value))
+                raise BaselineError(f"{where}:{number}: empty {'finding id' if prefix == 'id:' else 'kind'}")
+            rules.append(IgnoreRule(number, line, finding_id=value) if prefix == "id:"
+                         else IgnoreRule(number, line, kind=value))
             continue
         negate = line.startswith("!")
         pattern = line[1:] if negate else line

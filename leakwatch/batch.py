@@ -41,12 +41,12 @@ from leakwatch.pipeline import (
     FileExtract,
     FileScan,
     ScanReport,
-    analyse_file,
     default_detectors,
     display_path,
     extraction,
+    file_sha256,
     index_summary,
-    scan_analysed,
+    scan_file,
 )
 from leakwatch.store import StoreError, open_store
 from leakwatch.store.base import FingerprintStore
@@ -76,14 +76,6 @@ def run_identity(config: Config, store: FingerprintStore, library: Any, verify_s
                            "config": config_identity(config, store.params)["sha256"],
                            "verify": verify_sources, "leakwatch": leakwatch.__version__}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- the scan cache -----------------------------------------------------------------------
@@ -118,7 +110,7 @@ class ScanCache:
         if row is None or row[3] != self.identity or (row[0], row[1]) != (st.st_size, st.st_mtime_ns):
             return None
         try:
-            if sha256_of(path) != row[2]:
+            if file_sha256(path) != row[2]:
                 return None
         except OSError:
             return None
@@ -201,6 +193,7 @@ class _Scanner:
     detectors: list[Detector]
     extract: FileExtract
     stack: ExitStack
+    library: Any = None
 
     @classmethod
     def open(cls, config: Config, verify_sources: bool) -> _Scanner:
@@ -217,16 +210,10 @@ class _Scanner:
         except BaseException:
             stack.close()
             raise
-        return cls(config, store, detectors, extract, stack)
+        return cls(config, store, detectors, extract, stack, library)
 
     def scan(self, path: Path) -> FileScan:
-        from leakwatch.model import ExtractionError
-
-        try:
-            analysed = analyse_file(path, self.config, self.store, self.extract)
-        except ExtractionError as exc:
-            return FileScan(display_path(path), [], FileError(display_path(path), exc.status, exc.message))
-        return scan_analysed(analysed, self.detectors)
+        return scan_file(path, self.config, self.store, self.detectors, self.extract)
 
 
 _WORKER: _Scanner | None = None
@@ -274,12 +261,7 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
     with ExitStack() as stack:
         local = _Scanner.open(config, options.verify_sources)
         stack.callback(local.stack.close)
-        from leakwatch.references import ReferenceLibrary
-
-        library = ReferenceLibrary.open(config, local.store)
-        identity = run_identity(config, local.store, library, options.verify_sources)
-        if library is not None:
-            library.close()
+        identity = run_identity(config, local.store, local.library, options.verify_sources)
         report = ScanReport(index=index_summary(local.store), config=config_identity(config, local.store.params),
                             started_at=started_at)
         cache: ScanCache | None = None

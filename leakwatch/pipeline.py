@@ -110,6 +110,19 @@ def analyse_paths(paths: Iterable[Path], config: Config, store: FingerprintStore
             yield FileError(display_path(listing.path), exc.status, exc.message)
 
 
+def file_sha256(path: Path, limit: int | None = None) -> str | None:
+    """Content hash read in chunks; None for a file over ``limit`` bytes (not read further)."""
+    digest = hashlib.sha256()
+    read = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            read += len(chunk)
+            if limit is not None and read > limit:
+                return None
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def display_path(path: Path | str) -> str:
     """A path as text that can always be printed (undecodable bytes escaped)."""
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -369,6 +382,16 @@ def scan_analysed(analysed: AnalysedFile | FileError, detectors: Sequence[Detect
     # One file's findings in reading order, whichever detector found them.
     found.sort(key=lambda f: (f.deliverable_span.start, f.deliverable_span.end))
     return FileScan(shown, found, None, deliverable.sha256)
+
+
+def scan_file(path: Path, config: Config, store: FingerprintStore, detectors: Sequence[Detector],
+              extract: FileExtract = extract_file) -> FileScan:
+    """Read and scan one file named directly (the batch workers', the daemon's unit of work)."""
+    try:
+        analysed = analyse_file(path, config, store, extract)
+    except ExtractionError as exc:
+        return FileScan(display_path(path), [], FileError(display_path(path), exc.status, exc.message))
+    return scan_analysed(analysed, detectors)
 
 
 def index_summary(store: FingerprintStore) -> dict[str, Any]:

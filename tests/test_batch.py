@@ -73,17 +73,17 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tree: tuple[Confi
     config, root = tree
     options = TreeScanOptions(cache=default_cache_path(config), progress=False)
     first = scan_tree([root], config, options)
-    # A second run must not extract anything: make extraction fail loudly if it does.
-    import leakwatch.batch as batch
+    # A second run must not extract anything: count what it extracts.
+    import leakwatch.pipeline as pipeline
 
     calls: list[Path] = []
-    original = batch.analyse_file
+    original = pipeline.analyse_file
 
     def counting(path: Path, *args: object, **kwargs: object) -> object:
         calls.append(path)
         return original(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(batch, "analyse_file", counting)
+    monkeypatch.setattr(pipeline, "analyse_file", counting)
     second = scan_tree([root], config, options)
     assert as_json(second) == as_json(first)
     # Only the files that could not be scanned are tried again (errors are never cached).

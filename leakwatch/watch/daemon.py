@@ -13,7 +13,6 @@ to the webhook (in the background) and the file quarantined if so configured.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
@@ -30,8 +29,18 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from leakwatch.config import Config, WatchFolder
-from leakwatch.model import FileError, Finding, Severity, Status
-from leakwatch.pipeline import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileExtract, display_path, extraction
+from leakwatch.model import FileError, Severity, Status
+from leakwatch.pipeline import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    FileExtract,
+    FileScan,
+    display_path,
+    extraction,
+    file_sha256,
+    scan_file,
+)
 from leakwatch.store.base import FingerprintStore, StoreError
 from leakwatch.walk import iter_files
 from leakwatch.watch.actions import (
@@ -100,19 +109,6 @@ def folder_of(path: Path, folders: Sequence[WatchFolder]) -> WatchFolder | None:
     return best
 
 
-def sha256_of(path: Path, limit: int) -> str | None:
-    """Content hash read in chunks; None for a file over ``limit`` bytes (it is not read)."""
-    digest = hashlib.sha256()
-    read = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            read += len(chunk)
-            if read > limit:
-                return None
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Scanner:
     """The store, the reference library and the detectors, rebuilt when the index
     changes on disk (documents added while the daemon runs are used at once)."""
@@ -152,12 +148,9 @@ class Scanner:
         self._detectors = default_detectors(self.store, self.config, library=self._library)
         self._identity = identity
 
-    def scan(self, path: Path) -> tuple[list[Finding], FileError | None]:
-        from leakwatch.pipeline import scan_paths
-
+    def scan(self, path: Path) -> FileScan:
         self._refresh()
-        report = scan_paths([path], self.store, self.config, self._detectors, extract=self.extract)
-        return report.findings, (report.errors[0] if report.errors else None)
+        return scan_file(path, self.config, self.store, self._detectors, self.extract)
 
     def close(self) -> None:
         if self._library is not None:
@@ -493,17 +486,27 @@ class Daemon:
         if (row is not None and row.quarantined_to is None and row.status not in _RETRIED
                 and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)):
             return  # already scanned as it is (an event and a sweep both queued it)
-        try:
-            sha = sha256_of(path, self.config.extract.max_file_bytes)
-        except OSError:
-            sha = None  # the scan below reports why it cannot be read
-        if (row is not None and sha is not None and row.sha256 == sha and row.quarantined_to is None
-                and row.status not in _RETRIED):
-            self.state.touch(path, st.st_size, st.st_mtime_ns)  # touched, not changed
-            return
-        findings, error = self.scanner.scan(path)
+        limit = self.config.extract.max_file_bytes
+        if row is not None and row.quarantined_to is None and row.status not in _RETRIED:
+            # Known before: a touched but unchanged file is neither scanned nor alerted again.
+            try:
+                sha = file_sha256(path, limit)
+                if sha is not None and sha == row.sha256:
+                    self.state.touch(path, st.st_size, st.st_mtime_ns)
+                    return
+            except OSError:
+                pass  # the scan below reports why it cannot be read
+        scanned = self.scanner.scan(path)
+        sha = scanned.sha256
+        if sha is None:
+            # Not scanned: the alert's id still follows the content, when it can be read.
+            try:
+                sha = file_sha256(path, limit)
+            except OSError:
+                sha = None
         self.totals.scanned += 1
-        self._finish(path, FileOutcome(shown, folder, st.st_size, sha, findings, error), (st.st_size, st.st_mtime_ns))
+        self._finish(path, FileOutcome(shown, folder, st.st_size, sha, scanned.findings, scanned.error),
+                     (st.st_size, st.st_mtime_ns))
 
     def _finish(self, path: Path, outcome: FileOutcome, meta: tuple[int, int] | None) -> None:
         """Commit the outcome with its alert, then act on the alert."""
