@@ -141,6 +141,49 @@ class DetectParams:
             raise ConfigError("detect.near_duplicate_containment must be in (0, 1]")
 
 
+@dataclass(frozen=True)
+class RecordsParams:
+    """Exact data match over registered tables (``leakwatch index add-table``).
+
+    A deliverable leaks a registered row when it holds values of at least
+    ``min_cells`` distinct cells of that row within ``proximity_chars`` of a
+    distinctive value of a key column (the anchor). Values shared by many rows
+    (a country, a currency, a plan name) never anchor a match: they only count
+    beside a distinctive one.
+    """
+
+    min_cells: int = 2
+    proximity_chars: int = 400
+    # A value found in more rows than min(max_anchor_rows, max_anchor_fraction x rows)
+    # of its table is common: it corroborates but does not anchor.
+    max_anchor_rows: int = 10
+    max_anchor_fraction: float = 0.1
+    # Cells longer than this many words are prose, left to the passage fingerprints.
+    max_cell_words: int = 12
+    # A spreadsheet deliverable whose cell values (as a multiset) resemble a registered
+    # table's this much is a near-copy of it (rows re-sorted, columns moved, a few
+    # values changed).
+    near_duplicate_resemblance: float = 0.7
+    # Matched rows from which a records finding is high (medium from 2 rows, low for 1).
+    high_rows: int = 3
+
+    def validate(self) -> None:
+        if self.min_cells < 1:
+            raise ConfigError("records.min_cells must be at least 1")
+        if self.proximity_chars < 1:
+            raise ConfigError("records.proximity_chars must be at least 1")
+        if self.max_anchor_rows < 1:
+            raise ConfigError("records.max_anchor_rows must be at least 1")
+        if not 0 < self.max_anchor_fraction <= 1:
+            raise ConfigError("records.max_anchor_fraction must be in (0, 1]")
+        if not 1 <= self.max_cell_words <= 32:
+            raise ConfigError("records.max_cell_words must be between 1 and 32")
+        if not 0 < self.near_duplicate_resemblance <= 1:
+            raise ConfigError("records.near_duplicate_resemblance must be in (0, 1]")
+        if self.high_rows < 1:
+            raise ConfigError("records.high_rows must be at least 1")
+
+
 # Copied-code matching counts normalized code tokens, not words (a line of code is
 # about 8 of them). A reference file counts as copied whole when 90% of its
 # fingerprints are in the deliverable (measured on IR-Plag: scripts/eval_code.py); a
@@ -249,6 +292,7 @@ class Config:
     extract: ExtractLimits = field(default_factory=ExtractLimits)
     detect: DetectParams = field(default_factory=DetectParams)
     code_detect: DetectParams = CODE_DETECT
+    records: RecordsParams = field(default_factory=RecordsParams)
     follow_symlinks: bool = False
     watch: WatchSettings = field(default_factory=WatchSettings)
 
@@ -258,6 +302,7 @@ class Config:
         self.extract.validate()
         self.detect.validate()
         self.code_detect.validate()
+        self.records.validate()
         self.watch.validate()
         return self
 
@@ -271,6 +316,7 @@ _SECTIONS: dict[str, Any] = {
     "extract": ExtractLimits(),
     "detect": DetectParams(),
     "code_detect": CODE_DETECT,
+    "records": RecordsParams(),
 }
 
 
@@ -364,6 +410,7 @@ def config_identity(config: Config, params: FingerprintParams) -> dict[str, Any]
         "extract": dataclasses.asdict(config.extract),
         "detect": dataclasses.asdict(config.detect),
         "code_detect": dataclasses.asdict(config.code_detect),
+        "records": dataclasses.asdict(config.records),
         "follow_symlinks": config.follow_symlinks,
     }
     canonical = json.dumps(shaping, sort_keys=True, separators=(",", ":"), default=str)

@@ -25,6 +25,7 @@ KEY_BYTES = 32
 # the PRF over shingle values apart from any other use of the same key.
 SHINGLE_DOMAIN = np.uint64(0x6C77_7368_696E_676C)  # "lwshingl"
 WORD_BAG_DOMAIN = np.uint64(0x6C77_776F_7264_6267)  # "lwwordbg"
+CELL_DOMAIN = np.uint64(0x6C77_7265_636F_7264)  # "lwrecord": registered table cells
 
 
 class KeyFileError(Exception):
@@ -69,6 +70,12 @@ class StoreKey:
     def doc_id(self, path: str) -> str:
         """Stable document id for a registered path; reveals nothing of the path or text."""
         return "doc-" + hmac.new(self._subkey(b"doc-id"), path.encode("utf-8", "surrogateescape"),
+                                 hashlib.sha256).hexdigest()[:16]
+
+
+    def table_id(self, path: str) -> str:
+        """Stable id of a table registered from ``path`` (distinct from its document id)."""
+        return "tbl-" + hmac.new(self._subkey(b"table-id"), path.encode("utf-8", "surrogateescape"),
                                  hashlib.sha256).hexdigest()[:16]
 
 

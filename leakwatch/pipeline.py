@@ -328,6 +328,7 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
     """The detector stages a scan runs: every kind, in one pass over each file."""
     # Imported here: the reference library itself indexes through this module.
     from leakwatch.detect.notices import NoticeDetector
+    from leakwatch.detect.records import RecordsDetector
     from leakwatch.detect.reference import CopiedCodeDetector, ReferenceTextDetector
 
     # Licence text in a deliverable is reported as such, never as a confidential or
@@ -337,6 +338,7 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
         ConfidentialDetector(store, config, verify_sources=verify_sources, public_words=licences.licence_words),
         licences,
         NoticeDetector(),
+        RecordsDetector(store, config),
     ]
     if library is not None:
         detectors += [ReferenceTextDetector(library, config, allow=store, verify_sources=verify_sources,

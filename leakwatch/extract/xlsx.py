@@ -156,8 +156,13 @@ def sheet_parts(workbook: bytes, rels: dict[str, tuple[str, str]], names: list[s
     Raises:
         ExtractionError: ``parse-error`` when a listed worksheet part is missing.
     """
+    return [part for _, part in named_sheet_parts(workbook, rels, names)]
+
+
+def named_sheet_parts(workbook: bytes, rels: dict[str, tuple[str, str]], names: list[str]) -> list[tuple[str, str]]:
+    """(sheet name, worksheet part) in workbook order; see :func:`sheet_parts`."""
     present = set(names)
-    parts: list[str] = []
+    parts: list[tuple[str, str]] = []
     for sheet in parse_xml(workbook, MAIN_PART).iter():
         if sheet.tag not in _SHEET:
             continue
@@ -166,8 +171,88 @@ def sheet_parts(workbook: bytes, rels: dict[str, tuple[str, str]], names: list[s
             continue
         if part not in present:
             raise ExtractionError(Status.PARSE_ERROR, f"sheet {sheet.get('name', '?')!r} points to missing part {part}")
-        parts.append(part)
-    return parts or numbered_parts(names, WORKSHEET_PREFIX)
+        parts.append((sheet.get("name", ""), part))
+    if parts:
+        return parts
+    return [(f"Sheet{i}", part) for i, part in enumerate(numbered_parts(names, WORKSHEET_PREFIX), start=1)]
+
+
+def _column_index(ref: str | None, fallback: int) -> int:
+    """0-based column of a cell reference ("C5" -> 2); the next column when absent."""
+    letters = "".join(ch for ch in (ref or "") if ch.isalpha()).upper()
+    if not letters or len(letters) > 3:
+        return fallback
+    index = 0
+    for ch in letters:
+        index = index * 26 + (ord(ch) - ord("A") + 1)
+    return index - 1
+
+
+def sheet_grid(xml: bytes, part: str, shared: list[str], budget: TextBudget) -> list[list[str]]:
+    """The rows of one worksheet with their cells in their columns (empty cells as "").
+
+    Unlike :func:`sheet_rows`, a value keeps its column, which table registration
+    needs (``leakwatch index add-table --columns``).
+    """
+    rows: list[list[str]] = []
+    cells: dict[int, str] = {}
+    sheet_data: Element | None = None
+    for event, element in iterparse_xml(xml, part, ("start", "end")):
+        tag = element.tag
+        if event == "start":
+            if tag in _SHEET_DATA:
+                sheet_data = element
+        elif tag in _CELL:
+            value = cell_value(element, shared)
+            column = _column_index(element.get("r"), max(cells, default=-1) + 1)
+            if value:
+                cells[column] = budget.add(value)
+        elif tag in _ROW:
+            if cells:
+                width = max(cells) + 1
+                rows.append([cells.get(c, "") for c in range(width)])
+                budget.charge(width)
+                cells = {}
+            _drop(sheet_data, element)
+    return rows
+
+
+def read_sheet(data: bytes, limits: ExtractLimits, sheet: str | None = None) -> tuple[str, list[list[str]]]:
+    """One worksheet of a workbook as a grid: by name, by 1-based number, or the first.
+
+    Raises:
+        ExtractionError: not a workbook, no such sheet, or a limit was passed.
+    """
+    def read() -> tuple[str, list[list[str]]]:
+        budget = TextBudget(limits)
+        with open_package(data, limits) as package:
+            names = package.namelist()
+            if MAIN_PART not in names:
+                raise ExtractionError(Status.PARSE_ERROR, f"not an Excel workbook: no {MAIN_PART}")
+            rels = (_relationship_targets(read_member(package, WORKBOOK_RELS, limits))
+                    if WORKBOOK_RELS in names else {})
+            sheets = named_sheet_parts(read_member(package, MAIN_PART, limits), rels, names)
+            chosen = _choose_sheet(sheets, sheet)
+            strings_part = _shared_strings_part(rels, names)
+            shared = (read_shared_strings(read_member(package, strings_part, limits), strings_part)
+                      if strings_part else [])
+            return chosen[0], sheet_grid(read_member(package, chosen[1], limits), chosen[1], shared, budget)
+
+    return guarded("XLSX package", read)
+
+
+def _choose_sheet(sheets: list[tuple[str, str]], wanted: str | None) -> tuple[str, str]:
+    if not sheets:
+        raise ExtractionError(Status.PARSE_ERROR, "the workbook has no worksheet")
+    if wanted is None:
+        return sheets[0]
+    for name, part in sheets:
+        if name == wanted:
+            return name, part
+    if wanted.isdigit() and 1 <= int(wanted) <= len(sheets):
+        return sheets[int(wanted) - 1]
+    listed = ", ".join(repr(name) for name, _ in sheets)
+    raise ExtractionError(Status.UNSUPPORTED, f"no worksheet {wanted!r} (sheets: {listed})")
 
 
 def _shared_strings_part(rels: dict[str, tuple[str, str]], names: list[str]) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import bisect
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from leakwatch.config import FingerprintParams
 from leakwatch.fingerprint import DocumentFingerprints
 from leakwatch.keys import StoreKey
 from leakwatch.model import PAGED_FORMATS
+
+if TYPE_CHECKING:
+    from leakwatch.tables import NewTable
 
 FORMAT_VERSION = 1
 
@@ -99,6 +102,42 @@ class PassageHits:
     query_passages: np.ndarray  # int64 index into the query's passages
     doc_keys: np.ndarray  # int64
     passage_indexes: np.ndarray  # int64 index into the stored document's passages
+
+
+@dataclass(frozen=True)
+class RecordTable:
+    """A registered table (``leakwatch index add-table``): its record, no values."""
+
+    table_key: int
+    table_id: str
+    path: str
+    sheet: str | None
+    content_mac: str
+    size: int
+    label: str
+    owner: str | None
+    added_at: str
+    version: int
+    n_rows: int
+    columns: tuple[str, ...]
+    key_columns: tuple[int, ...]
+    n_cells: int
+    n_anchors: int
+    text_lengths: tuple[int, ...]
+    signature: np.ndarray
+
+
+@dataclass(frozen=True)
+class CellHits:
+    """Registered anchor values found among a deliverable's candidate values."""
+
+    hashes: np.ndarray  # uint64 keyed value hash
+    table_keys: np.ndarray  # int64
+    rows: np.ndarray  # int64
+    columns: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return int(self.hashes.shape[0])
 
 
 class FingerprintStore(abc.ABC):
@@ -188,6 +227,32 @@ class FingerprintStore(abc.ABC):
     @abc.abstractmethod
     def clear_allowed(self) -> int:
         """Empty the allow-list; returns how many hashes it held."""
+
+    # --- registered tables (exact data match) ---------------------------------------------
+
+    @abc.abstractmethod
+    def add_table(self, table: NewTable) -> tuple[RecordTable, AddAction]:
+        """Register a table's keyed values; a changed file at a known path replaces it."""
+
+    @abc.abstractmethod
+    def remove_table(self, table_id: str) -> bool:
+        """Remove a table and all its values; False if it was not there."""
+
+    @abc.abstractmethod
+    def find_table(self, table_id_or_path: str) -> RecordTable | None: ...
+
+    @abc.abstractmethod
+    def list_tables(self) -> list[RecordTable]:
+        """All registered tables, oldest first."""
+
+    @abc.abstractmethod
+    def lookup_cells(self, hashes: np.ndarray) -> CellHits:
+        """Every registered anchor value whose keyed hash is in ``hashes``."""
+
+    @abc.abstractmethod
+    def table_rows(self, table_key: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Some rows of a table: their keyed values, (len(rows), columns) uint64 with 0 for
+        none, and which of them are distinctive (bool, same shape)."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

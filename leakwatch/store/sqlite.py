@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -35,13 +35,18 @@ from leakwatch.keys import StoreKey, load_or_create_key
 from leakwatch.store.base import (
     FORMAT_VERSION,
     AddAction,
+    CellHits,
     FingerprintHits,
     FingerprintStore,
     NewDocument,
     PassageHits,
+    RecordTable,
     SourceDocument,
     StoreError,
 )
+
+if TYPE_CHECKING:
+    from leakwatch.tables import NewTable
 
 DB_NAME = "leakwatch.sqlite"
 KEY_NAME = "leakwatch.key"
@@ -122,6 +127,51 @@ CREATE INDEX bag_bands_doc ON bag_bands(doc_key);
 # Added after format version 1 shipped; created on open when absent (an additive
 # migration: older readers ignore it).
 _ALLOW_SCHEMA = "CREATE TABLE IF NOT EXISTS allowed (hash INTEGER PRIMARY KEY) WITHOUT ROWID"
+
+# Registered tables (exact data match), added after format version 1 shipped: created
+# on open when absent, like the allow-list. Values are keyed hashes only. Anchor
+# values (distinctive, in a key column) are indexed for look-up; every row's values
+# are kept as one blob, read back only for rows an anchor pointed at.
+_RECORDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS record_tables (
+    table_key INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    sheet TEXT,
+    content_mac TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    owner TEXT,
+    added_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    n_rows INTEGER NOT NULL,
+    columns TEXT NOT NULL,
+    key_columns TEXT NOT NULL,
+    n_cells INTEGER NOT NULL,
+    n_anchors INTEGER NOT NULL,
+    text_lengths TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record_cells (
+    hash INTEGER NOT NULL,
+    table_key INTEGER NOT NULL REFERENCES record_tables(table_key) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    col INTEGER NOT NULL,
+    PRIMARY KEY (hash, table_key, row, col)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_rows (
+    table_key INTEGER NOT NULL REFERENCES record_tables(table_key) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    cells BLOB NOT NULL,
+    distinctive BLOB NOT NULL,
+    PRIMARY KEY (table_key, row)
+) WITHOUT ROWID;
+"""
+
+_TABLE_COLUMNS = (
+    "table_key, table_id, path, sheet, content_mac, size, label, owner, added_at, version, n_rows, columns, "
+    "key_columns, n_cells, n_anchors, text_lengths, signature"
+)
 
 _DOC_COLUMNS = (
     "doc_key, doc_id, path, content_mac, size, label, owner, added_at, format, extractor_version, "
@@ -303,6 +353,10 @@ class SQLiteStore(FingerprintStore):
             self._initialise(new_params)
         try:
             self._db.execute(_ALLOW_SCHEMA)
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'record_tables'").fetchone() is None:
+                with self._transaction("the store was not upgraded", doing="upgrade"):
+                    for statement in _statements(_RECORDS_SCHEMA):
+                        self._db.execute(statement)
             return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.Error as exc:
             raise self._open_failure(db_path, exc) from exc
@@ -617,6 +671,109 @@ class SQLiteStore(FingerprintStore):
         with self._transaction("the allow-list is unchanged"):
             removed = self._db.execute("DELETE FROM allowed").rowcount
         return removed
+
+    # --- registered tables ---------------------------------------------------------------
+
+    def _row_to_table(self, row: tuple[Any, ...]) -> RecordTable:
+        return RecordTable(
+            table_key=row[0], table_id=row[1], path=row[2], sheet=row[3], content_mac=row[4], size=row[5],
+            label=row[6], owner=row[7], added_at=row[8], version=row[9], n_rows=row[10],
+            columns=tuple(json.loads(row[11])), key_columns=tuple(json.loads(row[12])), n_cells=row[13],
+            n_anchors=row[14], text_lengths=tuple(json.loads(row[15])),
+            signature=np.frombuffer(row[16], dtype="<u4").astype(np.uint32),
+        )
+
+    @_reading
+    def find_table(self, table_id_or_path: str) -> RecordTable | None:
+        row = self._db.execute(
+            f"SELECT {_TABLE_COLUMNS} FROM record_tables WHERE table_id = ? OR path = ? ORDER BY table_key LIMIT 1",
+            (table_id_or_path, table_id_or_path),
+        ).fetchone()
+        return self._row_to_table(row) if row else None
+
+    @_reading
+    def list_tables(self) -> list[RecordTable]:
+        rows = self._db.execute(f"SELECT {_TABLE_COLUMNS} FROM record_tables ORDER BY table_key").fetchall()
+        return [self._row_to_table(r) for r in rows]
+
+    def add_table(self, table: NewTable) -> tuple[RecordTable, AddAction]:
+        table_id = self.key.table_id(table.path)
+        old = self.find_table(table_id)
+        if old is not None and old.content_mac == table.content_mac and (old.label, old.owner, old.sheet) == (
+            table.label, table.owner, table.sheet
+        ) and (old.columns, old.key_columns) == (table.columns, table.key_columns):
+            return old, "unchanged"
+        n_cells = int(np.count_nonzero(table.cells))
+        rows, cols = np.nonzero(table.anchors)
+        hashes = table.cells[rows, cols]
+        order = np.argsort(hashes.view(np.int64), kind="stable")  # index order: appends, not page splits
+        what = f"table {_printable(table.path)} was not {'replaced' if old else 'added'}"
+        with self._transaction(f"{what}; the store is as it was before it"):
+            if old is not None:
+                self._db.execute("DELETE FROM record_tables WHERE table_key = ?", (old.table_key,))
+            table_key = self._db.execute(
+                "INSERT INTO record_tables (table_id, path, sheet, content_mac, size, label, owner, added_at, "
+                "version, n_rows, columns, key_columns, n_cells, n_anchors, text_lengths, signature) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    table_id, table.path, table.sheet, table.content_mac, table.size, table.label, table.owner,
+                    datetime.now(UTC).isoformat(timespec="seconds"), old.version + 1 if old else 1,
+                    table.n_rows, json.dumps(list(table.columns)), json.dumps(list(table.key_columns)),
+                    n_cells, int(rows.size), json.dumps(list(table.text_lengths)),
+                    np.ascontiguousarray(table.signature, dtype="<u4").tobytes(),
+                ),
+            ).lastrowid or 0
+            self._db.executemany(
+                "INSERT OR IGNORE INTO record_cells (hash, table_key, row, col) VALUES (?, ?, ?, ?)",
+                zip(_as_int64(hashes[order]), [table_key] * int(rows.size), rows[order].tolist(),
+                    cols[order].tolist(), strict=True),
+            )
+            blobs = np.ascontiguousarray(table.cells, dtype="<u8")
+            masks = np.packbits(table.distinctive, axis=1)
+            self._db.executemany(
+                "INSERT INTO record_rows (table_key, row, cells, distinctive) VALUES (?, ?, ?, ?)",
+                ((table_key, i, blobs[i].tobytes(), masks[i].tobytes()) for i in range(table.n_rows)),
+            )
+        added = self.find_table(table_id)
+        assert added is not None
+        return added, ("replaced" if old else "added")
+
+    def remove_table(self, table_id: str) -> bool:
+        with self._transaction(f"{table_id} was not removed; the store is unchanged"):
+            removed = self._db.execute("DELETE FROM record_tables WHERE table_id = ?", (table_id,)).rowcount
+        return removed > 0
+
+    @_reading
+    def lookup_cells(self, hashes: np.ndarray) -> CellHits:
+        unique = np.unique(np.asarray(hashes, dtype=np.uint64))
+        rows = self._db.execute(
+            "SELECT c.hash, c.table_key, c.row, c.col FROM json_each(?) q JOIN record_cells c ON c.hash = q.value",
+            (json.dumps(_as_int64(unique)),),
+        ).fetchall()
+        arr = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
+        return CellHits(arr[:, 0].view(np.uint64).copy(), arr[:, 1].copy(), arr[:, 2].copy(), arr[:, 3].copy())
+
+    @_reading
+    def table_rows(self, table_key: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        width = self._db.execute("SELECT json_array_length(columns) FROM record_tables WHERE table_key = ?",
+                                 (table_key,)).fetchone()
+        wanted = np.asarray(rows, dtype=np.int64)
+        n_cols = int(width[0]) if width else 0
+        values = np.zeros((wanted.size, n_cols), dtype=np.uint64)
+        distinctive = np.zeros((wanted.size, n_cols), dtype=bool)
+        if wanted.size == 0 or width is None:
+            return values, distinctive
+        found = self._db.execute(
+            "SELECT r.row, r.cells, r.distinctive FROM json_each(?) q "
+            "JOIN record_rows r ON r.table_key = ? AND r.row = q.value",
+            (json.dumps(wanted.tolist()), table_key),
+        ).fetchall()
+        where = {int(r): i for i, r in enumerate(wanted.tolist())}
+        for row, blob, mask in found:
+            i = where[int(row)]
+            values[i] = np.frombuffer(blob, dtype="<u8")
+            distinctive[i] = np.unpackbits(np.frombuffer(mask, dtype=np.uint8), count=n_cols).astype(bool)
+        return values, distinctive
 
     def close(self) -> None:
         """Close the connection (the last one checkpoints the WAL into the database).
