@@ -77,6 +77,9 @@ class FingerprintParams:
             raise ConfigError("fingerprint.bag_lsh_threshold must be between 0.05 and 0.95")
 
 
+PDF_ENGINES = ("auto", "pdfminer")
+
+
 @dataclass(frozen=True)
 class ExtractLimits:
     """Caps applied while reading a file; going over one is a per-file error."""
@@ -91,6 +94,10 @@ class ExtractLimits:
     max_members: int = 10_000
     max_compression_ratio: float = 200.0
     max_pdf_pages: int = 5_000
+    # "auto": PDFium (pypdfium2) reads the PDFs its screen passes, pdfminer.six the rest
+    # and any PDFium cannot open; "pdfminer": pdfminer.six for every PDF (slower). See
+    # leakwatch.extract.pdf. Index and scan must use the same value.
+    pdf_engine: str = "auto"
     # Files are extracted in a worker process under these limits (see leakwatch.isolate);
     # a file over one gets the status timeout or memory, never "clean".
     isolate: bool = True
@@ -103,8 +110,10 @@ class ExtractLimits:
     def validate(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, bool) and value <= 0:
+            if not isinstance(value, bool | str) and value <= 0:
                 raise ConfigError(f"extract.{f.name} must be positive")
+        if self.pdf_engine not in PDF_ENGINES:
+            raise ConfigError(f"extract.pdf_engine must be one of {', '.join(PDF_ENGINES)}")
 
 
 @dataclass(frozen=True)
