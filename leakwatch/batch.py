@@ -59,13 +59,15 @@ CACHE_DB = "scan-cache.sqlite"
 
 def index_identity(store: FingerprintStore, library: Any) -> str:
     """A digest of everything in the index that findings depend on: every registered
-    document and reference (id and version), and the allow-list."""
+    document, table and reference (id and version), and the allow-list."""
     digest = hashlib.sha256()
     stores = [store] + ([library.text, library.code] if library is not None else [])
     for part in stores:
         digest.update(f"[{part.location}]\n".encode())
         for doc in sorted(part.list_documents(), key=lambda d: d.doc_id):
             digest.update(f"{doc.doc_id}:{doc.version}:{doc.content_mac}:{doc.label}\n".encode())
+    for table in store.list_tables():
+        digest.update(f"{table.table_id}:{table.version}:{table.content_mac}:{table.label}\n".encode())
     digest.update(f"allowed:{store.count_allowed()}\n".encode())
     return digest.hexdigest()
 

@@ -22,6 +22,7 @@ or compared (see :mod:`leakwatch.tables`).
 
 from __future__ import annotations
 
+import csv
 import enum
 import hashlib
 import re
@@ -286,20 +287,36 @@ def candidate_values(text: str, tokens: Tokens, lengths: tuple[int, ...]) -> Can
     return Candidates(np.concatenate(parts_h).astype(np.uint64), np.concatenate(parts_s), np.concatenate(parts_e))
 
 
+def sniff_delimiter(text: str, hint: str = ",") -> str:
+    """The delimiter of a CSV-like text: the candidate that splits the most of its first
+    lines into the same number (above one) of fields. csv.Sniffer guesses from character
+    frequencies and often takes a letter or a space; consistency across lines is what a
+    delimiter has and other characters lack."""
+    lines = [line for line in text[:65536].splitlines()[:50] if line.strip()]
+    best, best_score = hint, 0
+    for delimiter in dict.fromkeys((hint, ",", ";", "\t", "|")):
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not widths:
+            continue
+        common = max(set(widths), key=widths.count)
+        score = widths.count(common) if common > 1 else 0
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def csv_rows(text: str, hint: str = ",") -> list[list[str]]:
+    """The rows of a CSV/TSV text, in its own delimiter and quoting."""
+    delimiter = sniff_delimiter(text, hint)
+    try:
+        return list(csv.reader(text.splitlines(), delimiter=delimiter))
+    except csv.Error:  # a field too large or a stray NUL: split plainly rather than fail
+        return [line.split(delimiter) for line in text.splitlines()]
+
+
 def spreadsheet_cells(text: str, fmt: str) -> list[str]:
     """The cell values of a spreadsheet deliverable's text: an XLSX's extracted rows
     (cells joined with tabs) or a CSV/TSV file (its own quoting and delimiter)."""
     if fmt == "xlsx":
         return [cell for line in text.split("\n") for cell in line.split("\t")]
-    import csv
-
-    sample = text[:65536]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
-    try:
-        return [cell for row in csv.reader(text.splitlines(), dialect) for cell in row]
-    except csv.Error:
-        return [cell for line in text.splitlines() for cell in re.split(r"[,\t;|]", line)]
-
+    return [cell for row in csv_rows(text) for cell in row]

@@ -11,14 +11,13 @@ values for spotting a spreadsheet that is a near-copy of it.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from leakwatch.cells import CellValue, Weight, canonical_cells
+from leakwatch.cells import CellValue, Weight, canonical_cells, csv_rows
 from leakwatch.config import ExtractLimits, FingerprintParams, RecordsParams
 from leakwatch.extract import read_file
 from leakwatch.extract.base import decode_text
@@ -45,18 +44,6 @@ class TableFile:
     rows: list[list[str]]
 
 
-def _csv_rows(text: str, suffix: str) -> list[list[str]]:
-    sample = text[:65536]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel_tab if suffix == ".tsv" or sample.count("\t") > sample.count(",") else csv.excel
-    try:
-        return [row for row in csv.reader(text.splitlines(), dialect)]
-    except csv.Error as exc:
-        raise ExtractionError(Status.PARSE_ERROR, f"not a readable CSV table: {exc}") from exc
-
-
 def read_table(path: Path, limits: ExtractLimits, sheet: str | None = None, header: bool = True) -> TableFile:
     """Read a CSV/TSV file or one worksheet of an XLSX workbook (the first unless named).
 
@@ -75,7 +62,7 @@ def read_table(path: Path, limits: ExtractLimits, sheet: str | None = None, head
         if sheet is not None:
             raise ExtractionError(Status.UNSUPPORTED, "--sheet applies to XLSX workbooks only")
         text, _ = decode_text(data)
-        rows = _csv_rows(text, path.suffix.lower())
+        rows = csv_rows(text, "\t" if path.suffix.lower() == ".tsv" else ",")
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise ExtractionError(Status.UNSUPPORTED, "the table has no rows")
@@ -193,8 +180,8 @@ def build_table(table: TableFile, columns: list[int], key_columns: list[int], ke
     # Rows each value appears in (a value twice in one row counts once).
     rows_of = np.broadcast_to(np.arange(n_rows)[:, None], keyed.shape)[counting]
     pairs = np.unique(np.column_stack([keyed[counting].view(np.int64), rows_of]), axis=0)
-    values, row_counts = np.unique(pairs[:, 0], return_counts=True)
-    common = values[row_counts > anchor_limit(n_rows, params)].view(np.uint64)
+    seen, row_counts = np.unique(pairs[:, 0], return_counts=True)
+    common = seen[row_counts > anchor_limit(n_rows, params)].view(np.uint64)
     is_key = np.isin(np.arange(n_cols), [columns.index(c) for c in key_columns])
     distinctive = counting & (weight == Weight.ANCHORS) & ~np.isin(keyed, common)
     cells = np.where(counting, keyed, np.uint64(0))

@@ -7,7 +7,11 @@ streamed (iterparse, rows dropped once read) so memory stays flat on big sheets.
 from __future__ import annotations
 
 import posixpath
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from leakwatch.config import ExtractLimits
@@ -31,6 +35,7 @@ from leakwatch.model import ExtractedText, ExtractionError, Status
 MAIN_PART = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 DEFAULT_SHARED_STRINGS = "xl/sharedStrings.xml"
+DEFAULT_STYLES = "xl/styles.xml"
 WORKSHEET_PREFIX = "xl/worksheets/sheet"
 
 _SHEET = qnames(NS_SHEET, "sheet")
@@ -46,6 +51,83 @@ _RELATIONSHIP = qnames(NS_PACKAGE_RELS, "Relationship")
 _REL_ID_ATTRS = tuple(f"{{{ns}}}id" for ns in NS_RELATIONSHIPS)
 
 _BOOLEANS = {"0": "FALSE", "1": "TRUE"}
+_NUM_FMT = qnames(NS_SHEET, "numFmt")
+_CELL_XFS = qnames(NS_SHEET, "cellXfs")
+_XF = qnames(NS_SHEET, "xf")
+_WORKBOOK_PR = qnames(NS_SHEET, "workbookPr")
+# Built-in number formats that show a date (14-17, 22 and the East Asian ones) or only
+# a time (18-21, 45-47); ECMA-376 part 1, 18.8.30.
+_BUILTIN_DATES = frozenset({14, 15, 16, 17, 22, *range(27, 37), *range(50, 59)})
+_BUILTIN_TIMES = frozenset({18, 19, 20, 21, 45, 46, 47})
+# A format code shows a date when a d/m/y token is left once quoted text, escapes and
+# [colour]/[$-locale] sections are removed ("mm" alone is minutes only beside h or s).
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 (after Excel's 1900 leap-day bug)
+_EXCEL_1904_EPOCH = datetime(1904, 1, 1)
+
+
+@dataclass(frozen=True)
+class CellStyles:
+    """What a workbook says about showing numbers: which cell styles are dates or times."""
+
+    dates: frozenset[int] = field(default_factory=frozenset)
+    times: frozenset[int] = field(default_factory=frozenset)
+    epoch: datetime = _EXCEL_EPOCH
+
+
+def _format_kind(code: str) -> str | None:
+    bare = _FORMAT_NOISE.sub("", code).lower()
+    if "y" in bare or "d" in bare or ("m" in bare and "h" not in bare and "s" not in bare and bare.strip() != "m"):
+        return "date" if "general" not in bare else None
+    if "h" in bare or "s" in bare:
+        return "time"
+    return None
+
+
+def read_styles(xml: bytes, part: str, workbook: bytes | None) -> CellStyles:
+    """Date and time cell styles from ``styles.xml`` (and the 1904 date system from the workbook)."""
+    custom: dict[int, str] = {}
+    kinds: list[str | None] = []
+    in_xfs = False
+    for event, element in iterparse_xml(xml, part, ("start", "end")):
+        if element.tag in _CELL_XFS:
+            in_xfs = event == "start"
+        elif event == "end" and element.tag in _NUM_FMT:
+            code_id = element.get("numFmtId", "")
+            if code_id.isdigit():
+                custom[int(code_id)] = element.get("formatCode", "")
+        elif event == "end" and in_xfs and element.tag in _XF:
+            try:
+                fmt = int(element.get("numFmtId", "0"))
+            except ValueError:
+                fmt = 0
+            if fmt in custom:
+                kinds.append(_format_kind(custom[fmt]))
+            else:
+                kinds.append("date" if fmt in _BUILTIN_DATES else "time" if fmt in _BUILTIN_TIMES else None)
+    epoch = _EXCEL_EPOCH
+    if workbook is not None:
+        for element in parse_xml(workbook, MAIN_PART).iter():
+            if element.tag in _WORKBOOK_PR and element.get("date1904", "").lower() in ("1", "true"):
+                epoch = _EXCEL_1904_EPOCH
+    return CellStyles(frozenset(i for i, k in enumerate(kinds) if k == "date"),
+                      frozenset(i for i, k in enumerate(kinds) if k == "time"), epoch)
+
+
+def shown_date(value: str, style: int, styles: CellStyles) -> str:
+    """A date or time cell as ISO text ("2024-03-05", "2024-03-05 14:30:00", "14:30:00"),
+    which is how prose and CSV files write it; the serial number when it is not one."""
+    try:
+        serial = float(value)
+        moment = styles.epoch + timedelta(days=serial)
+    except (ValueError, OverflowError):
+        return value
+    moment = moment.replace(microsecond=0) + timedelta(seconds=round(moment.microsecond / 1e6))
+    if style in styles.times:
+        return moment.strftime("%H:%M:%S")
+    if moment.hour or moment.minute or moment.second:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%Y-%m-%d")
 
 
 def string_item_text(item: Element) -> str:
@@ -83,7 +165,7 @@ def read_shared_strings(xml: bytes, part: str) -> list[str]:
     return strings
 
 
-def cell_value(cell: Element, shared: list[str]) -> str:
+def cell_value(cell: Element, shared: list[str], styles: CellStyles | None = None) -> str:
     """The text a cell shows, by its type (``t`` attribute); formulas give their
     cached result.
 
@@ -104,10 +186,15 @@ def cell_value(cell: Element, shared: list[str]) -> str:
             ) from None
     if kind == "b":
         return _BOOLEANS.get(value.strip(), value)
+    if styles is not None and kind == "n" and value:
+        style = cell.get("s")
+        if style is not None and style.isdigit() and (int(style) in styles.dates or int(style) in styles.times):
+            return shown_date(value, int(style), styles)
     return value
 
 
-def sheet_rows(xml: bytes, part: str, shared: list[str], budget: TextBudget) -> list[str]:
+def sheet_rows(xml: bytes, part: str, shared: list[str], budget: TextBudget,
+               styles: CellStyles | None = None) -> list[str]:
     """One line per row with any value: the non-empty cell values joined with tabs."""
     rows: list[str] = []
     cells: list[str] = []
@@ -118,7 +205,7 @@ def sheet_rows(xml: bytes, part: str, shared: list[str], budget: TextBudget) -> 
             if tag in _SHEET_DATA:
                 sheet_data = element
         elif tag in _CELL:
-            value = cell_value(element, shared)
+            value = cell_value(element, shared, styles)
             if value:
                 cells.append(budget.add(value))
         elif tag in _ROW:
@@ -188,7 +275,8 @@ def _column_index(ref: str | None, fallback: int) -> int:
     return index - 1
 
 
-def sheet_grid(xml: bytes, part: str, shared: list[str], budget: TextBudget) -> list[list[str]]:
+def sheet_grid(xml: bytes, part: str, shared: list[str], budget: TextBudget,
+               styles: CellStyles | None = None) -> list[list[str]]:
     """The rows of one worksheet with their cells in their columns (empty cells as "").
 
     Unlike :func:`sheet_rows`, a value keeps its column, which table registration
@@ -203,7 +291,7 @@ def sheet_grid(xml: bytes, part: str, shared: list[str], budget: TextBudget) -> 
             if tag in _SHEET_DATA:
                 sheet_data = element
         elif tag in _CELL:
-            value = cell_value(element, shared)
+            value = cell_value(element, shared, styles)
             column = _column_index(element.get("r"), max(cells, default=-1) + 1)
             if value:
                 cells[column] = budget.add(value)
@@ -226,17 +314,9 @@ def read_sheet(data: bytes, limits: ExtractLimits, sheet: str | None = None) -> 
     def read() -> tuple[str, list[list[str]]]:
         budget = TextBudget(limits)
         with open_package(data, limits) as package:
-            names = package.namelist()
-            if MAIN_PART not in names:
-                raise ExtractionError(Status.PARSE_ERROR, f"not an Excel workbook: no {MAIN_PART}")
-            rels = (_relationship_targets(read_member(package, WORKBOOK_RELS, limits))
-                    if WORKBOOK_RELS in names else {})
-            sheets = named_sheet_parts(read_member(package, MAIN_PART, limits), rels, names)
-            chosen = _choose_sheet(sheets, sheet)
-            strings_part = _shared_strings_part(rels, names)
-            shared = (read_shared_strings(read_member(package, strings_part, limits), strings_part)
-                      if strings_part else [])
-            return chosen[0], sheet_grid(read_member(package, chosen[1], limits), chosen[1], shared, budget)
+            book = _open_workbook(package, limits)
+            name, part = _choose_sheet(named_sheet_parts(book.xml, book.rels, package.namelist()), sheet)
+            return name, sheet_grid(read_member(package, part, limits), part, book.shared, budget, book.styles)
 
     return guarded("XLSX package", read)
 
@@ -262,23 +342,52 @@ def _shared_strings_part(rels: dict[str, tuple[str, str]], names: list[str]) -> 
     return DEFAULT_SHARED_STRINGS if DEFAULT_SHARED_STRINGS in names else None
 
 
+@dataclass(frozen=True)
+class _Workbook:
+    """The parts every sheet is read with."""
+
+    xml: bytes
+    rels: dict[str, tuple[str, str]]
+    shared: list[str]
+    styles: CellStyles
+
+
+def _styles_part(rels: dict[str, tuple[str, str]], names: list[str]) -> str | None:
+    for kind, part in rels.values():
+        if kind.endswith("/styles") and part in names:
+            return part
+    return DEFAULT_STYLES if DEFAULT_STYLES in names else None
+
+
+def _open_workbook(package: Any, limits: ExtractLimits) -> _Workbook:
+    names = package.namelist()
+    if MAIN_PART not in names:
+        raise ExtractionError(Status.PARSE_ERROR, f"not an Excel workbook: no {MAIN_PART}")
+    rels = _relationship_targets(read_member(package, WORKBOOK_RELS, limits)) if WORKBOOK_RELS in names else {}
+    workbook = read_member(package, MAIN_PART, limits)
+    strings_part = _shared_strings_part(rels, names)
+    shared = read_shared_strings(read_member(package, strings_part, limits), strings_part) if strings_part else []
+    styles_part = _styles_part(rels, names)
+    styles = (read_styles(read_member(package, styles_part, limits), styles_part, workbook) if styles_part
+              else CellStyles())
+    return _Workbook(workbook, rels, shared, styles)
+
+
 def _sheet_texts(data: bytes, limits: ExtractLimits) -> list[str]:
     budget = TextBudget(limits)
     with open_package(data, limits) as package:
-        names = package.namelist()
-        if MAIN_PART not in names:
-            raise ExtractionError(Status.PARSE_ERROR, f"not an Excel workbook: no {MAIN_PART}")
-        rels = _relationship_targets(read_member(package, WORKBOOK_RELS, limits)) if WORKBOOK_RELS in names else {}
-        strings_part = _shared_strings_part(rels, names)
-        shared = read_shared_strings(read_member(package, strings_part, limits), strings_part) if strings_part else []
-        parts = sheet_parts(read_member(package, MAIN_PART, limits), rels, names)
-        return ["\n".join(sheet_rows(read_member(package, part, limits), part, shared, budget)) for part in parts]
+        book = _open_workbook(package, limits)
+        parts = sheet_parts(book.xml, book.rels, package.namelist())
+        return ["\n".join(sheet_rows(read_member(package, part, limits), part, book.shared, budget, book.styles))
+                for part in parts]
 
 
 class XlsxExtractor(Extractor):
     """Excel workbooks (Office Open XML); worksheets are pages."""
 
     name = "xlsx"
+    # 2: date and time cells are shown as ISO dates and times, not serial numbers.
+    version = "2"
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         text, starts = join_pages(guarded("XLSX package", lambda: _sheet_texts(data, limits)))
