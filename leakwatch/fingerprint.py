@@ -32,17 +32,18 @@ if TYPE_CHECKING:
 MINHASH_SCHEME = "affine32"
 _ROLL = np.uint64(0x9E37_79B9_7F4A_7C15)  # odd multiplier of the rolling k-gram hash
 _BAND_MULT = np.uint64(0xD6E8_FEB8_6659_FD93)
-# MinHash slots are computed this many passages-blocks at a time, to bound memory.
-_BLOCK_CHUNK = 64
+_FMIX_SHIFT = np.uint64(33)
+_FMIX_C1 = np.uint64(0xFF51_AFD7_ED55_8CCD)
+_FMIX_C2 = np.uint64(0xC4CE_B9FE_1A85_EC53)
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finalizer: an avalanching bijection (wrapping arithmetic)."""
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51_AFD7_ED55_8CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CE_B9FE_1A85_EC53)
-    return h ^ (h >> np.uint64(33))
+    h = h ^ (h >> _FMIX_SHIFT)
+    h = h * _FMIX_C1
+    h = h ^ (h >> _FMIX_SHIFT)
+    h = h * _FMIX_C2
+    return h ^ (h >> _FMIX_SHIFT)
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:
@@ -86,9 +87,32 @@ def winnow(hashes: np.ndarray, window: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if n <= window:
         return np.array([n - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
-    windows = np.lib.stride_tricks.sliding_window_view(hashes, window)
-    rightmost_min = window - 1 - np.argmin(windows[:, ::-1], axis=1)
-    return np.unique(np.arange(windows.shape[0], dtype=np.int64) + rightmost_min)
+    chosen = _window_argmin(hashes, window)
+    # The rightmost minimum never moves left as the window slides: no sort to deduplicate.
+    keep = np.empty(chosen.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(chosen[1:], chosen[:-1], out=keep[1:])
+    return chosen[keep]
+
+
+def _window_argmin(values: np.ndarray, window: int) -> np.ndarray:
+    """Position of the rightmost minimum of every window of ``window`` values.
+
+    Windows are built by doubling (lengths 1, 2, 4, ..., then one overlapping step to
+    ``window``): a window's (minimum, position) is that of its right half when the right
+    half's minimum is not larger, since the right half holds the later positions (when
+    the halves overlap, the right one's rightmost minimum is still the later one).
+    """
+    best = values
+    where = np.arange(values.shape[0], dtype=np.int64)
+    span = 1
+    while span < window:
+        shift = min(span, window - span)
+        right = best[shift:] <= best[:-shift]
+        best = np.where(right, best[shift:], best[:-shift])
+        where = np.where(right, where[shift:], where[:-shift])
+        span += shift
+    return where
 
 
 @lru_cache(maxsize=8)
@@ -102,13 +126,6 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _slot_values(h32: np.ndarray, perms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    a, b = perms
-    mixed = fmix32(h32)
-    with np.errstate(over="ignore"):
-        return mixed[:, None] * a[None, :] + b[None, :]
-
-
 def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams,
                  mask: np.ndarray | None = None) -> np.ndarray:
     """MinHash signature of every block of ``stride`` consecutive values.
@@ -118,20 +135,72 @@ def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams,
     are left out (a block with none left has the empty signature, all 2^32-1).
     """
     n = keyed.shape[0]
-    perms = permutations(params.num_perm, params.seed)
     out = np.full((-(-n // stride), params.num_perm), 0xFFFF_FFFF, dtype=np.uint32)
     # Only the kept values are permuted (the bags leave out function words, about half).
-    positions = np.arange(n) if mask is None else np.flatnonzero(mask)
-    h32 = (keyed[positions] & np.uint64(0xFFFF_FFFF)).astype(np.uint32)
-    blocks = positions // stride
-    chunk = _BLOCK_CHUNK * stride
-    for lo in range(0, positions.shape[0], chunk):
-        hi = min(positions.shape[0], lo + chunk)
-        ids, first = np.unique(blocks[lo:hi], return_index=True)
-        reduced = np.minimum.reduceat(_slot_values(h32[lo:hi], perms), first, axis=0)
-        # A block cut by a chunk boundary gets the minimum of both parts.
-        out[ids] = np.minimum(out[ids], reduced)
+    kept = keyed if mask is None else keyed[mask]
+    if kept.shape[0] == 0:
+        return out
+    mixed = fmix32((kept & np.uint64(0xFFFF_FFFF)).astype(np.uint32))
+    perms = permutations(params.num_perm, params.seed)
+    if mask is None:
+        # Only the last block can be short: it repeats its last value.
+        padded = np.empty(out.shape[0] * stride, dtype=np.uint32)
+        padded[:n] = mixed
+        padded[n:] = mixed[-1]
+        _grid_minima(padded.reshape(-1, stride), perms, out)
+        return out
+    grid, empty = _block_grid(n, stride, mask)
+    _grid_minima(mixed[grid], perms, out)
+    out[empty] = 0xFFFF_FFFF
     return out
+
+
+def _block_grid(n: int, stride: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into the kept values laid out as one row per block, and the empty blocks.
+
+    Rows are as wide as the fullest block; a shorter row is padded with copies of its
+    block's first value (a minimum does not change when a value repeats), so that every
+    block reduces in the same array operation rather than in segments of varying size.
+    """
+    n_blocks = -(-n // stride)
+    counts = np.bincount(np.flatnonzero(mask) // stride, minlength=n_blocks)
+    firsts = np.cumsum(counts) - counts
+    column = np.arange(int(counts.max()))
+    grid = firsts[:, None] + np.where(column[None, :] < counts[:, None], column[None, :], 0)
+    # An empty block points past its own (missing) values; any index will do, its row is reset.
+    return np.minimum(grid, int(counts.sum()) - 1), np.flatnonzero(counts == 0)
+
+
+# At most this many values are permuted at a time, which bounds the working array
+# (2560 x 128 uint32 = 1.3 MB: 64 blocks of 40 with the defaults).
+_GRID_CELLS = 2560
+
+
+def _grid_minima(grid: np.ndarray, perms: tuple[np.ndarray, np.ndarray], out: np.ndarray) -> None:
+    """``out[i, p]`` = min over ``j`` of ``a[p] * grid[i, j] + b[p]`` (mod 2^32): datasketch's
+    affine32 permutations of already mixed values, reduced per row.
+
+    The working array is laid out (column, row, permutation), so that the product and
+    the sum run over whole rows of permutations and the minimum over columns is an
+    element-wise minimum of whole planes: three passes, no temporaries. Very wide rows
+    (one block of a whole table, say) are taken a slice of columns at a time.
+    """
+    a, b = perms
+    n_rows, width = grid.shape
+    step_rows = max(1, _GRID_CELLS // width)
+    step_cols = min(width, _GRID_CELLS)
+    work = np.empty((step_cols, min(n_rows, step_rows), a.shape[0]), dtype=np.uint32)
+    for lo in range(0, n_rows, step_rows):
+        hi = min(n_rows, lo + step_rows)
+        for first in range(0, width, step_cols):
+            last = min(width, first + step_cols)
+            part = work[: last - first, : hi - lo]
+            np.multiply(grid[lo:hi, first:last].T[:, :, None], a, out=part)
+            np.add(part, b, out=part)
+            if first == 0:
+                np.minimum.reduce(part, axis=0, out=out[lo:hi])
+            else:
+                np.minimum(out[lo:hi], np.minimum.reduce(part, axis=0), out=out[lo:hi])
 
 
 def empty_signature(params: FingerprintParams) -> np.ndarray:
@@ -173,10 +242,23 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
         return np.zeros((0, bands), dtype=np.int64)
     sig = signatures[:, : bands * rows].astype(np.uint64).reshape(-1, bands, rows)
     h = np.zeros(sig.shape[:2], dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for r in range(rows):
-            h = fmix64(h * _BAND_MULT + sig[:, :, r])
+    spare = np.empty_like(h)
+    # fmix64(h * mult + row) row after row, in place: the arrays are small, so the
+    # time goes to calls and allocations rather than arithmetic.
+    for r in range(rows):
+        np.multiply(h, _BAND_MULT, out=h)
+        np.add(h, sig[:, :, r], out=h)
+        _fmix64_inplace(h, spare)
     return h.view(np.int64)
+
+
+def _fmix64_inplace(h: np.ndarray, spare: np.ndarray) -> None:
+    """:func:`fmix64` in place (``spare`` is scratch space of the same shape)."""
+    for multiplier in (_FMIX_C1, _FMIX_C2, None):
+        np.right_shift(h, _FMIX_SHIFT, out=spare)
+        np.bitwise_xor(h, spare, out=h)
+        if multiplier is not None:
+            np.multiply(h, multiplier, out=h)
 
 
 @lru_cache(maxsize=16)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,8 +38,9 @@ def _combining_marks_class() -> str:
     return "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
 
 
+_MARKS = _combining_marks_class()
 # A word starts with a word character and runs through word characters and marks.
-_WORD = re.compile(r"\w[\w" + _combining_marks_class() + "]*")
+_WORD = re.compile(r"\w[\w" + _MARKS + "]*")
 
 
 @dataclass(frozen=True)
@@ -76,20 +78,226 @@ def word_hash(word: str) -> int:
 
 
 def tokenize(text: str) -> Tokens:
-    """Split ``text`` into normalized words with their character offsets."""
-    spans: list[int] = []
-    ids: list[int] = []
-    append_span = spans.extend
-    append_id = ids.append
-    for m in _WORD.finditer(text):
-        append_span(m.span())
-        append_id(word_hash(m.group()))
-    offsets = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-    return Tokens(
-        ids=np.asarray(ids, dtype=np.uint64),
-        starts=offsets[:, 0].copy(),
-        ends=offsets[:, 1].copy(),
-    )
+    """Split ``text`` into normalized words with their character offsets.
+
+    Equal, word for word, to ``_WORD.finditer`` with :func:`word_hash` of each match
+    (tests compare both on random text), but without Python work per word: word
+    boundaries come from array operations over the text's code points, and ASCII
+    words of at most 16 characters (nearly all words of English text) are packed
+    into two integers and looked up in :data:`_ASCII_WORD_IDS`, which hashes each
+    distinct word once. Other words take :func:`word_hash` one by one.
+    """
+    if not text:
+        return _no_tokens()
+    if text.isascii():
+        data = text.encode("ascii")
+        codes = np.frombuffer(data, dtype=np.uint8)
+        starts, ends = _runs(_ASCII_IS_WORD.take(codes))
+        lowered = data.lower()
+        fast = np.ones(starts.shape[0], dtype=bool)
+    else:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        starts, ends, fast = _unicode_words(codes)
+        lowered = _ASCII_LOWER[np.minimum(codes, 128)].tobytes()
+    if starts.shape[0] == 0:
+        return _no_tokens()
+    lengths = ends - starts
+    fast &= lengths <= _PACKED_MAX
+    ids = np.empty(starts.shape[0], dtype=np.uint64)
+    if fast.all():
+        ids[:] = _ASCII_WORD_IDS.lookup(*_packed_words(lowered, starts, lengths))
+    else:
+        chosen = np.flatnonzero(fast)
+        ids[chosen] = _ASCII_WORD_IDS.lookup(*_packed_words(lowered, starts[chosen], lengths[chosen]))
+        others = np.flatnonzero(~fast)
+        ids[others] = [word_hash(text[s:e]) for s, e in zip(starts[others].tolist(), ends[others].tolist(),
+                                                             strict=True)]
+    return Tokens(ids=ids, starts=starts, ends=ends)
+
+
+def _no_tokens() -> Tokens:
+    empty = np.zeros(0, dtype=np.int64)
+    return Tokens(ids=np.zeros(0, dtype=np.uint64), starts=empty, ends=empty.copy())
+
+
+def _ascii_tables() -> tuple[np.ndarray, np.ndarray]:
+    """What ``_WORD`` makes of each ASCII character: is it a word character, and the
+    byte of its normalized form (lower case).
+
+    Derived from the regex itself, not written out, so that it cannot disagree. No
+    ASCII character is a combining mark (a test checks), so ASCII words are exactly
+    the maximal runs of word characters. In the second table, index 128 stands for
+    every non-ASCII code point (byte 0: such words are never packed).
+    """
+    is_word = np.zeros(256, dtype=bool)
+    lower = np.zeros(129, dtype=np.uint8)
+    for cp in range(128):
+        ch = chr(cp)
+        is_word[cp] = _WORD.fullmatch(ch) is not None
+        lower[cp] = ord(normalize_word(ch)) if is_word[cp] else 0
+    return is_word, lower
+
+
+_WORD_OR_MARK = re.compile(r"[\w" + _MARKS + "]")
+_ASCII_IS_WORD, _ASCII_LOWER = _ascii_tables()
+# Words up to this many bytes are packed, zero-padded, into two 64-bit integers.
+_PACKED_MAX = 16
+# For a word of n <= 16 bytes, the masks of its bytes in the low and high integers.
+_LOW_MASKS = np.array([(1 << (8 * min(n, 8))) - 1 for n in range(_PACKED_MAX + 1)], dtype=np.uint64)
+_HIGH_MASKS = np.array([(1 << (8 * max(n - 8, 0))) - 1 for n in range(_PACKED_MAX + 1)], dtype=np.uint64)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and (exclusive) ends of the maximal runs of True in a boolean array."""
+    padded = np.zeros(mask.shape[0] + 2, dtype=bool)
+    padded[1:-1] = mask
+    edges = np.flatnonzero(padded[1:] != padded[:-1]).reshape(-1, 2)
+    return edges[:, 0].copy(), edges[:, 1].copy()
+
+
+@lru_cache(maxsize=1 << 16)
+def _char_class(cp: int) -> int:
+    """2 for a character that starts or continues a word (``\\w``), 1 for one that only
+    continues a word (a combining mark), 0 for others: exactly ``_WORD``'s view."""
+    ch = chr(cp)
+    if _WORD.fullmatch(ch) is not None:
+        return 2
+    return 1 if _WORD_OR_MARK.fullmatch(ch) is not None else 0
+
+
+def _unicode_words(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Word spans over an array of code points, and whether each word is all ASCII.
+
+    ``_WORD`` matches a word character followed by any word characters and marks:
+    within each maximal run of word characters and marks, the word starts at the
+    first word character (leading marks belong to no word) and runs to the end.
+    Each distinct non-ASCII code point is classified once.
+    """
+    high = codes >= 128
+    uniq, inverse = np.unique(codes[high], return_inverse=True)
+    classes = np.zeros(codes.shape[0], dtype=np.uint8)
+    classes[~high] = _ASCII_IS_WORD[codes[~high]] * np.uint8(2)
+    classes[high] = np.array([_char_class(c) for c in uniq.tolist()], dtype=np.uint8)[inverse]
+    starts, ends = _runs(classes != 0)
+    is_word = classes == 2
+    if not is_word[starts].all():
+        # Some runs begin with marks: move their starts to the first word character.
+        # (The text's length closes the list: a run of marks only finds it, past its end.)
+        word_positions = np.append(np.flatnonzero(is_word), codes.shape[0])
+        first_word = word_positions[np.searchsorted(word_positions, starts)]
+        keep = first_word < ends
+        starts, ends = first_word[keep], ends[keep]
+    non_ascii = np.zeros(codes.shape[0] + 1, dtype=np.int64)
+    np.cumsum(high, out=non_ascii[1:])
+    return starts, ends, non_ascii[ends] == non_ascii[starts]
+
+
+def _packed_words(lowered: bytes, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each word's normalized bytes (ASCII, ``lengths`` at most 16), zero-padded, as two
+    little-endian 64-bit integers: a one-to-one key, as word characters are never byte 0."""
+    padded = lowered + bytes(_PACKED_MAX)
+    # Every unaligned 8-byte window of the text, without copying.
+    windows = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    lo = windows[starts] & _LOW_MASKS.take(lengths)
+    hi = windows[starts + 8] & _HIGH_MASKS.take(lengths)
+    return lo, hi
+
+
+def _packed_hash(lo: int, hi: int) -> int:
+    """:func:`word_hash` of a packed word (its bytes are already normalized)."""
+    word = (lo.to_bytes(8, "little") + hi.to_bytes(8, "little")).rstrip(b"\0")
+    return int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little")
+
+
+class _PackedWordIds:
+    """Word hashes of packed ASCII words, each computed once.
+
+    A dict holds every word seen; in front of it, a direct-mapped table in numpy arrays
+    holds the first word to claim each slot, so that a text's words are looked up in a
+    few array operations and only the rest (mostly rare words, which came later) go
+    through the dict. Slot ``i`` is free while ``keys_lo[i] == 0`` (no packed word is
+    0). The table doubles, up to ``max_bits``, to stay at most a quarter full; past
+    that everything starts over empty, like a cache. A lock makes it safe to share
+    between threads.
+    """
+
+    def __init__(self, bits: int = 16, max_bits: int = 20) -> None:
+        self._lock = threading.Lock()
+        self._bits = bits
+        self._max_bits = max_bits
+        self._clear(bits)
+
+    def _clear(self, bits: int) -> None:
+        self.words: dict[tuple[int, int], int] = {}
+        self._new_table(bits)
+
+    def _new_table(self, bits: int) -> None:
+        self.bits = bits
+        self.keys_lo = np.zeros(1 << bits, dtype=np.uint64)
+        self.keys_hi = np.zeros(1 << bits, dtype=np.uint64)
+        self.values = np.zeros(1 << bits, dtype=np.uint64)
+
+    def _home(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        # Multiplicative hashing: the top bits of an odd multiple depend on all lower bits.
+        with np.errstate(over="ignore"):
+            mixed = (lo * _MIX_LO + hi) * _MIX_HI
+        return (mixed >> np.uint64(64 - self.bits)).astype(np.intp)
+
+    def lookup(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Word hashes of packed words (computing those not seen yet)."""
+        with self._lock:
+            slot = self._home(lo, hi)
+            out = self.values.take(slot)
+            missed = np.flatnonzero((self.keys_lo.take(slot) != lo) | (self.keys_hi.take(slot) != hi))
+            if missed.shape[0]:
+                out[missed] = self._lookup_dict(lo[missed].tolist(), hi[missed].tolist())
+            return out
+
+    def _lookup_dict(self, lo: list[int], hi: list[int]) -> list[int]:
+        found = self.words
+        out = []
+        new: dict[tuple[int, int], int] = {}
+        for key in zip(lo, hi, strict=True):
+            value = found.get(key)
+            if value is None:
+                value = new.get(key)
+                if value is None:
+                    value = new[key] = _packed_hash(*key)
+            out.append(value)
+        if new:
+            self._add(new)
+        return out
+
+    def _add(self, new: dict[tuple[int, int], int]) -> None:
+        if len(self.words) + len(new) > (1 << self._max_bits) // 4:
+            self._clear(self._bits)
+        self.words.update(new)
+        bits = self.bits
+        while 4 * len(self.words) > (1 << bits) and bits < self._max_bits:
+            bits += 1
+        if bits != self.bits:
+            self._new_table(bits)
+            self._claim(self.words)
+        else:
+            self._claim(new)
+
+    def _claim(self, words: dict[tuple[int, int], int]) -> None:
+        """Put words into their free slots (the first of them, when several share one)."""
+        lo = np.fromiter((k[0] for k in words), dtype=np.uint64, count=len(words))
+        hi = np.fromiter((k[1] for k in words), dtype=np.uint64, count=len(words))
+        values = np.fromiter(words.values(), dtype=np.uint64, count=len(words))
+        slot = self._home(lo, hi)
+        slot, first = np.unique(slot, return_index=True)
+        free = self.keys_lo[slot] == 0
+        slot, first = slot[free], first[free]
+        self.values[slot] = values[first]
+        self.keys_hi[slot] = hi[first]
+        self.keys_lo[slot] = lo[first]
+
+
+_MIX_LO = np.uint64(0x9E37_79B9_7F4A_7C15)
+_MIX_HI = np.uint64(0xBF58_476D_1CE4_E5B9)
+_ASCII_WORD_IDS = _PackedWordIds()
 
 
 @lru_cache(maxsize=1)
@@ -102,4 +310,24 @@ def stop_ids() -> np.ndarray:
 
 def content_mask(ids: np.ndarray) -> np.ndarray:
     """True for words that are not function words."""
-    return ~np.isin(ids, stop_ids())
+    table, bits = _stop_table()
+    return table.take(ids >> np.uint64(64 - bits)) != ids
+
+
+@lru_cache(maxsize=1)
+def _stop_table() -> tuple[np.ndarray, int]:
+    """The stop ids, each in the slot named by its top bits, in the smallest table where
+    no two collide (word hashes are uniform): a word is a stop word exactly when its
+    slot holds its own id, one array lookup (np.isin would sort the text's ids). A slot
+    without a stop id holds an id that names another slot, so it matches no word."""
+    stops = stop_ids()
+    bits = max(1, int(stops.shape[0]).bit_length())
+    while np.unique(stops >> np.uint64(64 - bits)).shape[0] < stops.shape[0]:
+        bits += 1
+    slots = (stops >> np.uint64(64 - bits)).astype(np.intp)
+    # Slot 0 holds the id 2^63 (top bit set: it names a slot above 0), every other slot the
+    # id 0 (naming slot 0), until a stop id takes it.
+    table = np.zeros(1 << bits, dtype=np.uint64)
+    table[0] = np.uint64(1 << 63)
+    table[slots] = stops
+    return table, bits
