@@ -184,20 +184,26 @@ def text_hashes(ids: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.
         return fmix64(h)
 
 
-def _text_weight(words: list[int], n_chars: int) -> Weight:
-    if len(words) == 1 and np.isin(np.uint64(words[0]), stop_ids()):
-        return Weight.IGNORED
-    if n_chars >= 4:
-        return Weight.ANCHORS
-    return Weight.CORROBORATES if n_chars >= 2 else Weight.IGNORED
+@dataclass(frozen=True)
+class CanonicalCells:
+    """Canonical values of a list of cells, as parallel arrays."""
+
+    hashes: np.ndarray  # uint64 unkeyed value hash (meaningful where ``present``)
+    weights: np.ndarray  # int8 Weight
+    words: np.ndarray  # int32 words of a text value, 0 for numbers and dates
+    present: np.ndarray  # bool: the cell holds a value (not empty, not prose)
 
 
-def canonical_cells(values: list[str], max_words: int, day_first: bool = False) -> list[CellValue | None]:
-    """The canonical value of every cell (None: empty, or prose longer than ``max_words``).
+def canonical_values(values: list[str], max_words: int, day_first: bool = False) -> CanonicalCells:
+    """The canonical value of every cell; empty cells and prose longer than
+    ``max_words`` words have none.
 
-    Text cells are tokenized together (one pass over the column, not one per cell).
+    Numbers and dates are recognised cell by cell; text cells are tokenized together
+    (one pass over the column) and hashed and weighed as arrays.
     """
-    out: list[CellValue | None] = [None] * len(values)
+    n = len(values)
+    out = CanonicalCells(np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int32),
+                         np.zeros(n, dtype=bool))
     texts: list[int] = []
     for i, raw in enumerate(values):
         value = raw.strip()
@@ -208,36 +214,50 @@ def canonical_cells(values: list[str], max_words: int, day_first: bool = False) 
             canon = canonical_number(number["int"], number["frac"])
             if number["pct"]:
                 canon = _scaled(canon, 100)
-            out[i] = CellValue(value_hash("num", canon), _number_weight(canon), 0)
+            out.hashes[i], out.weights[i], out.present[i] = value_hash("num", canon), _number_weight(canon), True
             continue
         when = _DATE.match(value)
         if when is not None and _TIME_SUFFIX.fullmatch(value, when.end()):
             readings = date_readings(when, day_first)
             if readings:
-                out[i] = CellValue(value_hash("date", readings[0]), Weight.CORROBORATES, 0)
+                out.hashes[i], out.weights[i] = value_hash("date", readings[0]), Weight.CORROBORATES
+                out.present[i] = True
                 continue
         texts.append(i)
     if texts:
-        _text_cells(values, texts, max_words, out)
+        _text_cells(values, np.asarray(texts, dtype=np.int64), max_words, out)
     return out
 
 
-def _text_cells(values: list[str], which: list[int], max_words: int, out: list[CellValue | None]) -> None:
+def canonical_cells(values: list[str], max_words: int, day_first: bool = False) -> list[CellValue | None]:
+    """:func:`canonical_values` as one :class:`CellValue` (or None) per cell."""
+    found = canonical_values(values, max_words, day_first)
+    return [CellValue(int(h), Weight(int(w)), int(n)) if p else None
+            for h, w, n, p in zip(found.hashes, found.weights, found.words, found.present, strict=True)]
+
+
+def _text_cells(values: list[str], which: np.ndarray, max_words: int, out: CanonicalCells) -> None:
     # One text, cells separated by a newline (never part of a word): words keep the
     # tokenizer's exact normalization, and each cell's words are a contiguous run.
-    joined = "\n".join(values[i] for i in which)
-    tokens = tokenize(joined)
-    cell_starts = np.cumsum([0] + [len(values[i]) + 1 for i in which])[:-1]
+    sizes = np.asarray([len(values[i]) for i in which.tolist()], dtype=np.int64)
+    tokens = tokenize("\n".join(values[i] for i in which.tolist()))
+    cell_starts = np.cumsum(sizes + 1) - (sizes + 1)
     first = np.searchsorted(tokens.starts, cell_starts, side="left")
-    last = np.searchsorted(tokens.starts, cell_starts + np.asarray([len(values[i]) for i in which]), side="left")
+    last = np.searchsorted(tokens.starts, cell_starts + sizes, side="left")
     counts = last - first
     usable = (counts > 0) & (counts <= max_words)
-    hashes = text_hashes(tokens.ids, first[usable], counts[usable])
-    lengths = (tokens.ends - tokens.starts)
-    for h, pos in zip(hashes.tolist(), np.flatnonzero(usable).tolist(), strict=True):
-        lo, hi = int(first[pos]), int(last[pos])
-        weight = _text_weight(tokens.ids[lo:hi].tolist(), int(lengths[lo:hi].sum()))
-        out[which[pos]] = CellValue(h, weight, hi - lo)
+    first, counts, cells = first[usable], counts[usable], which[usable]
+    if cells.size == 0:
+        return
+    chars = np.concatenate([[0], np.cumsum(tokens.ends - tokens.starts)])
+    n_chars = chars[first + counts] - chars[first]
+    lone_stop = (counts == 1) & np.isin(tokens.ids[first], stop_ids())
+    weights = np.where(n_chars >= 4, Weight.ANCHORS, np.where(n_chars >= 2, Weight.CORROBORATES, Weight.IGNORED))
+    weights[lone_stop] = Weight.IGNORED
+    out.hashes[cells] = text_hashes(tokens.ids, first, counts)
+    out.weights[cells] = weights
+    out.words[cells] = counts
+    out.present[cells] = True
 
 
 # --- candidates in a deliverable --------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leakwatch.cells import CellValue, Weight, canonical_cells, csv_rows
+from leakwatch.cells import Weight, canonical_values, csv_rows
 from leakwatch.config import ExtractLimits, FingerprintParams, RecordsParams
 from leakwatch.extract import read_file
 from leakwatch.extract.base import decode_text
@@ -164,15 +164,12 @@ def build_table(table: TableFile, columns: list[int], key_columns: list[int], ke
     lengths: set[int] = set()
     skipped = 0
     for j, c in enumerate(columns):
-        values: list[CellValue | None] = canonical_cells([row[c] for row in table.rows], params.max_cell_words,
-                                                         day_first)
-        for i, (cell, text) in enumerate(zip(values, (row[c] for row in table.rows), strict=True)):
-            if cell is None:
-                skipped += bool(text.strip())
-                continue
-            raw[i, j], weight[i, j], present[i, j] = cell.hash, cell.weight, True
-            if cell.words and cell.weight > Weight.IGNORED:
-                lengths.add(cell.words)
+        column = [row[c] for row in table.rows]
+        found = canonical_values(column, params.max_cell_words, day_first)
+        raw[:, j], weight[:, j], present[:, j] = found.hashes, found.weights, found.present
+        lengths.update(np.unique(found.words[found.present & (found.weights > Weight.IGNORED)]).tolist())
+        skipped += sum(1 for i in np.flatnonzero(~found.present).tolist() if column[i].strip())
+    lengths.discard(0)
     keyed = np.zeros_like(raw)
     keyed[present] = keyed_values(raw[present], key)
     signature = multiset_signature(keyed[present], fp_params)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from leakwatch.cells import candidate_values, canonical_cells, spreadsheet_cells
+from leakwatch.cells import candidate_values, canonical_values, spreadsheet_cells
 from leakwatch.config import Config
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.scoring import stable_id
@@ -171,11 +171,10 @@ class RecordsDetector(Detector):
         extracted = deliverable.extracted
         if extracted.format not in SPREADSHEET_FORMATS:
             return {}
-        cells = [c for c in canonical_cells(spreadsheet_cells(extracted.text, extracted.format),
-                                            self.params.max_cell_words) if c is not None]
-        if not cells:
+        cells = canonical_values(spreadsheet_cells(extracted.text, extracted.format), self.params.max_cell_words)
+        if not cells.present.any():
             return {}
-        keyed = keyed_values(np.asarray([c.hash for c in cells], dtype=np.uint64), self.store.key)
+        keyed = keyed_values(cells.hashes[cells.present], self.store.key)
         signature = multiset_signature(keyed, self.store.params)
         return {k: estimate_jaccard(signature, self.tables[k].signature) for k in table_keys if k in self.tables}
 
