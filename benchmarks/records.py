@@ -13,7 +13,7 @@ e-mail, account) on ten different pages. Then measures, each in a fresh process:
   in the same run), alternating, best of three; and whether the ten rows were found
   (and nothing else).
 
-    python benchmarks/records.py [--rows 1000000] [--pages 100] [--json FILE]
+    python benchmarks/records.py [--rows 1000000] [--pages 100] [--json FILE] [--keep DIR]
 
 Needs the test extra (reportlab) to write the PDF.
 """
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="copy the stores and the PDF here to look at")
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
@@ -103,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "table":
                     found, scan_rss = json.loads(report.read_text(encoding="utf-8")), peak
         log(f"scan times: {times}")
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for item in (bare, tabled, pdf):
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, args.keep / item.name)
 
     records = [f for f in found.get("findings", []) if f["kind"] == "confidential-records"]
     matched = records[0]["records"]["rows_matched"] if records else 0

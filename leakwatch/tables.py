@@ -67,7 +67,9 @@ def read_table(path: Path, limits: ExtractLimits, sheet: str | None = None, head
     if not rows:
         raise ExtractionError(Status.UNSUPPORTED, "the table has no rows")
     width = max(len(r) for r in rows)
-    rows = [r + [""] * (width - len(r)) for r in rows]
+    for r in rows:  # in place: a million-row list is not copied again
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
     if header:
         names = [name.strip() or f"column {i}" for i, name in enumerate(rows[0], start=1)]
         body = rows[1:]
