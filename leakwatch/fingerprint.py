@@ -137,6 +137,8 @@ def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams,
     n = keyed.shape[0]
     out = np.full((-(-n // stride), params.num_perm), 0xFFFF_FFFF, dtype=np.uint32)
     # Only the kept values are permuted (the bags leave out function words, about half).
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
     kept = keyed if mask is None else keyed[mask]
     if kept.shape[0] == 0:
         return out
