@@ -10,10 +10,11 @@ Benchmarks (each timing is the best of 3 runs: the machine is shared and noisy):
    datasketch ``MinHash(num_perm=128).update_batch`` over the same word 5-grams (bytes,
    default SHA-1) and against the tokenizer floor ``re.findall(r"\\w+", text)``; plus a
    check that leakwatch's passage signatures equal datasketch's and go into MinHashLSH;
-2. PDF extraction, pages/s: leakwatch's extractor (in-process, no isolation worker)
-   against pdfminer.six ``extract_text`` with default settings (and pypdfium2 when it is
-   importable), each in a fresh process that imports nothing else, with the overlap of
-   the word multisets;
+2. PDF extraction, pages/s: leakwatch's extractor (in-process, no isolation worker; the
+   engine it chooses per file is reported) against pdfminer.six ``extract_text`` with
+   default settings (and pypdfium2 alone as a reference), each in a fresh process that
+   imports nothing else, with the overlap of the word multisets and the number of files
+   whose word sequence is identical to pdfminer's;
 3. the index at N passages (default 10k and 100k; ``--passages 1000000`` for 1M):
    ``leakwatch index add`` build rate, peak RSS of that process, on-disk size, and a
    cold ``python -m leakwatch scan FILE --store DIR --no-cache`` of a 50-page PDF
@@ -27,6 +28,7 @@ PDFs written with reportlab (the test extra).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import math
@@ -271,6 +273,7 @@ def _pdf_worker(engine: str, listing: Path, out: Path) -> None:
     """Runs in a fresh process, so pdfminer's baseline is not touched by leakwatch's imports."""
     files = [Path(p) for p in listing.read_text().split("\n") if p]
     texts: list[str] = []
+    engines: Counter[str] = Counter()  # which engine leakwatch chose, per file
     if engine == "leakwatch":
         from leakwatch.config import ExtractLimits
         from leakwatch.extract import extract_file
@@ -278,7 +281,9 @@ def _pdf_worker(engine: str, listing: Path, out: Path) -> None:
         limits = ExtractLimits(isolate=False)
 
         def one(p: Path) -> str:
-            return extract_file(p, limits)[1].text
+            extracted = extract_file(p, limits)[1]
+            engines[extracted.extractor_version] += 1
+            return extracted.text
     elif engine == "pdfminer":
         from pdfminer.high_level import extract_text
 
@@ -293,7 +298,7 @@ def _pdf_worker(engine: str, listing: Path, out: Path) -> None:
                 parts = []
                 for page in pdf:
                     tp = page.get_textpage()
-                    parts.append(tp.get_text_bounded())
+                    parts.append(tp.get_text_range())
                     tp.close()
                     page.close()
                 return "\n".join(parts)
@@ -302,15 +307,22 @@ def _pdf_worker(engine: str, listing: Path, out: Path) -> None:
 
     def run() -> None:
         texts.clear()
+        engines.clear()
         texts.extend(one(p) for p in files)
 
     seconds = best_of(run)
     words = Counter(w for t in texts for w in WORD_RE.findall(t.lower()))
-    out.write_text(json.dumps({"seconds": seconds, "words": words}))
+    # Each file's word sequence, as a digest: equal sequences are equal digests.
+    sequences = [hashlib.sha256(" ".join(WORD_RE.findall(t.lower())).encode()).hexdigest() for t in texts]
+    out.write_text(json.dumps({"seconds": seconds, "words": words, "sequences": sequences,
+                               "engines": engines}))
 
 
 def bench_pdf(maker: TextMaker, root: Path, n_files: int, pages: int,
               log: Callable[[str], None]) -> tuple[list[Row], dict]:
+    """leakwatch's PDF path (the engine it chooses, in process) against pdfminer.six's
+    default ``extract_text``, with pypdfium2 alone as a reference: pages/s, and whether
+    the same words come out (multiset overlap, and files whose word sequence is identical)."""
     folder = root / "pdfs"
     folder.mkdir()
     truth: Counter[str] = Counter()
@@ -341,7 +353,8 @@ def bench_pdf(maker: TextMaker, root: Path, n_files: int, pages: int,
             continue
         data = json.loads(out.read_text())
         words = Counter(data["words"])
-        result[engine] = {"pages_s": n_pages / data["seconds"], "words": words}
+        result[engine] = {"pages_s": n_pages / data["seconds"], "words": words, "sequences": data["sequences"],
+                          "engines": data.get("engines", {})}
         log(f"  {engine}: {n_pages / data['seconds']:.1f} pages/s")
 
     def overlap(a: Counter[str], b: Counter[str]) -> float:
@@ -355,13 +368,17 @@ def bench_pdf(maker: TextMaker, root: Path, n_files: int, pages: int,
             continue
         ov = overlap(result[engine]["words"], base["words"])
         ov_truth = overlap(result[engine]["words"], truth)
-        name = "PDF pages/s" + ("" if engine == "leakwatch" else " (pypdfium2, not used by leakwatch)")
+        same = sum(a == b for a, b in zip(result[engine]["sequences"], base["sequences"], strict=True))
+        used = ", ".join(f"{v} x {k}" for k, v in sorted(result[engine]["engines"].items()))
+        name = "PDF pages/s" + ("" if engine == "leakwatch" else " (pypdfium2 alone, reference)")
         rows_.append(ratio_row(name, result[engine]["pages_s"], "pages/s", "pdfminer.six extract_text",
                                base["pages_s"], 20.0 if engine == "leakwatch" else None,
                                ">= 20x" if engine == "leakwatch" else "",
-                               f"same words: {ov:.4f} of pdfminer's, {ov_truth:.4f} of the source text"))
+                               f"same words: {ov:.4f} of pdfminer's, {ov_truth:.4f} of the source text; "
+                               f"same word sequence in {same}/{n_files} files" + (f"; engine {used}" if used else "")))
         summary[engine] = {"pages_s": result[engine]["pages_s"], "word_overlap_pdfminer": ov,
-                           "word_overlap_source": ov_truth}
+                           "word_overlap_source": ov_truth, "same_sequence_files": same,
+                           "engines": result[engine]["engines"]}
     if base is not None:
         summary["pdfminer"] = {"pages_s": base["pages_s"], "word_overlap_source": overlap(base["words"], truth)}
     return rows_, summary

@@ -9,6 +9,8 @@ import logging
 import random
 import re
 import time
+import zlib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,11 +21,18 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from leakwatch.config import ExtractLimits
+from leakwatch.extract import extract_file
 from leakwatch.extract import pdf as pdf_module
+from leakwatch.extract import pdfium as pdfium_module
 from leakwatch.extract.pdf import LAPARAMS, PdfExtractor
 from leakwatch.model import ExtractedText, ExtractionError, Status
+from leakwatch.text import tokenize
+from tests import hostile
+from tests.conftest import make_text
 
 LIMITS = ExtractLimits()
+# The hardened pdfminer.six engine for every PDF (the engine of files PDFium does not read).
+PDFMINER = ExtractLimits(pdf_engine="pdfminer")
 PATH = Path("deliverable.pdf")
 
 PAGE_ONE = "Quarterly revenue forecast for the northern region"
@@ -272,7 +281,7 @@ def test_unexpected_exceptions_inside_pdfminer_become_extraction_errors(
 
     monkeypatch.setattr(pdf_module, "_open_pages", explode)
 
-    assert extraction_error(make_pdf([text_page(PAGE_ONE)])).status is status
+    assert extraction_error(make_pdf([text_page(PAGE_ONE)]), PDFMINER).status is status
 
 
 def test_long_exception_messages_are_shortened(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -286,6 +295,299 @@ def test_long_exception_messages_are_shortened(monkeypatch: pytest.MonkeyPatch) 
 
 def test_pdfminer_warnings_are_silenced() -> None:
     assert logging.getLogger("pdfminer").getEffectiveLevel() >= logging.ERROR
+
+
+# --- engines: PDFium first, pdfminer.six for the rest -------------------------------------
+
+
+def word_ids(text: str) -> list[int]:
+    """The words as the fingerprinting sees them (normalized, hashed), in order."""
+    return tokenize(text).ids.tolist()
+
+
+def engine_of(result: ExtractedText) -> str:
+    return "pdfium" if result.extractor_version.startswith("2/pdfium-") else result.extractor_version
+
+
+def prose_page(seed: int, lines: int = 40) -> Callable[[Canvas], None]:
+    words = make_text(seed, lines * 12).split()
+    return text_page(*(" ".join(words[i : i + 12]) for i in range(0, len(words), 12)))
+
+
+def text_object_page(seed: int) -> Callable[[Canvas], None]:
+    """Lines written as one text object (BT ... T* ... ET), as word processors do."""
+
+    def draw(canvas: Canvas) -> None:
+        text = canvas.beginText(50, 780)
+        text.setFont("Times-Roman", 10)
+        words = make_text(seed, 500).split()
+        for i in range(0, len(words), 14):
+            text.textLine(" ".join(words[i : i + 14]))
+        canvas.drawText(text)
+
+    return draw
+
+
+def form_page(canvas: Canvas) -> None:
+    canvas.beginForm("letterhead")
+    canvas.drawString(72, 780, "Northwind Holdings internal memorandum")
+    canvas.endForm()
+    canvas.doForm("letterhead")
+    text_page(PAGE_ONE, PAGE_TWO)(canvas)
+
+
+SAME_WORDS_PDFS: dict[str, Callable[[], bytes]] = {
+    "three-pages": lambda: make_pdf([text_page(PAGE_ONE), text_page(PAGE_TWO), text_page(PAGE_THREE)]),
+    "prose-5-pages": lambda: make_pdf([prose_page(seed) for seed in range(5)]),
+    "text-objects": lambda: make_pdf([text_object_page(seed) for seed in range(3)]),
+    "uncompressed": lambda: make_pdf([prose_page(7), prose_page(8)], pageCompression=0),
+    "blank-page-between": lambda: make_pdf([prose_page(10), blank_page, prose_page(11)]),
+}
+
+
+@pytest.mark.parametrize("make", list(SAME_WORDS_PDFS.values()), ids=list(SAME_WORDS_PDFS))
+def test_pdfium_reads_what_pdfminer_reads_word_for_word(make: Callable[[], bytes]) -> None:
+    data = make()
+
+    fast = extract(data)
+    slow = extract(data, PDFMINER)
+
+    assert engine_of(fast) == "pdfium"
+    assert slow.extractor_version == "2/pdfminer"
+    assert len(fast.page_starts) == len(slow.page_starts)
+    assert word_ids(fast.text) == word_ids(slow.text)
+    for fast_page, slow_page in zip(fast.text.split("\f"), slow.text.split("\f"), strict=True):
+        assert word_ids(fast_page) == word_ids(slow_page)
+
+
+def test_form_text_comes_in_drawing_order_with_the_same_words() -> None:
+    # pdfminer lays a Form XObject out apart from the page and puts its text after the
+    # page's own; PDFium keeps the order of drawing (here the letterhead, at the top,
+    # first). The words are the same.
+    data = make_pdf([form_page, prose_page(9)])
+
+    fast, slow = extract(data), extract(data, PDFMINER)
+
+    assert engine_of(fast) == "pdfium"
+    assert sorted(word_ids(fast.text)) == sorted(word_ids(slow.text))
+    assert fast.text.index("Northwind") < fast.text.index(PAGE_ONE)
+
+
+def test_pdfium_text_uses_line_feeds_and_no_form_feed_inside_a_page() -> None:
+    result = extract(make_pdf([text_page(PAGE_ONE, PAGE_TWO), text_page(PAGE_THREE)]))
+
+    assert engine_of(result) == "pdfium"
+    assert "\r" not in result.text
+    assert result.text.count("\f") == 1
+    assert result.text.split("\f")[0].splitlines() == [PAGE_ONE, PAGE_TWO]
+
+
+def test_offsets_map_to_pages_in_the_pdfium_text() -> None:
+    pages = [make_text(seed, 300) for seed in (21, 22, 23, 24)]
+
+    def page(text: str) -> Callable[[Canvas], None]:
+        words = text.split()
+        return text_page(*(" ".join(words[i : i + 12]) for i in range(0, len(words), 12)))
+
+    result = extract(make_pdf([page(text) for text in pages]))
+
+    assert engine_of(result) == "pdfium"
+    tokens = tokenize(result.text)
+    for number, text in enumerate(pages, 1):
+        first = tokenize(text).ids[0]
+        start = int(tokens.starts[tokens.ids.tolist().index(first)])
+        assert result.page_of(start) == number
+        begin = 0 if number == 1 else result.page_starts[number - 2]
+        assert word_ids(result.text[begin : result.page_starts[number - 1] if number < 4 else None]) == word_ids(text)
+
+
+def test_a_finding_in_a_pdf_names_its_page_and_offsets(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from leakwatch.cli import cli
+
+    secret = make_text(31, 400)
+    (tmp_path / "secret.txt").write_text(secret, encoding="utf-8")
+    copied = secret.split()[100:220]
+    filler = make_text(32, 400).split()
+    lines = [" ".join(copied[i : i + 12]) for i in range(0, len(copied), 12)]
+    pdf = tmp_path / "deliverable.pdf"
+    pdf.write_bytes(make_pdf([text_page(*(" ".join(filler[i : i + 12]) for i in range(0, 240, 12))),
+                              text_page(*lines)]))
+    store = str(tmp_path / "store")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", "add", str(tmp_path / "secret.txt"), "--store", store]).exit_code == 0
+
+    result = runner.invoke(cli, ["scan", str(pdf), "--store", store, "--format", "json"])
+
+    report = json.loads(result.stdout)
+    (finding,) = report["findings"]
+    deliverable = finding["deliverable"]
+    assert deliverable["page"] == 2
+    text = extract_file(pdf, LIMITS)[1].text
+    assert word_ids(text[deliverable["start"] : deliverable["end"]]) == word_ids(" ".join(copied))
+
+
+def test_the_same_bytes_take_the_same_engine_in_process_and_in_the_worker(tmp_path: Path) -> None:
+    from leakwatch.isolate import IsolatedExtractor
+
+    path = tmp_path / "report.pdf"
+    path.write_bytes(make_pdf([prose_page(41), prose_page(42)]))
+
+    in_process = extract_file(path, LIMITS)[1]
+    with IsolatedExtractor(LIMITS) as isolated:
+        in_worker = isolated.extract(path)[1]
+
+    assert engine_of(in_process) == "pdfium"
+    assert (in_worker.text, in_worker.page_starts, in_worker.extractor_version) == (
+        in_process.text, in_process.page_starts, in_process.extractor_version)
+
+
+def test_pdf_engine_pdfminer_reads_every_pdf_with_pdfminer() -> None:
+    assert extract(make_pdf([text_page(PAGE_ONE)]), PDFMINER).extractor_version == "2/pdfminer"
+
+
+def test_a_pdf_pdfium_cannot_open_falls_back_to_pdfminer(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(data: bytes, limits: ExtractLimits, max_page_items: int) -> list[str]:
+        raise pdfium_module.Unreadable("Failed to load document (PDFium: Data format error).")
+
+    monkeypatch.setattr(pdfium_module, "page_texts", unreadable)
+    result = extract(make_pdf([text_page(PAGE_ONE)]))
+
+    assert result.extractor_version == "2/pdfminer"
+    assert PAGE_ONE in result.text
+
+
+def damaged_pdf() -> bytes:
+    """A page whose content stream has a wrong zlib checksum."""
+    damaged = zlib.compress(hostile.TEXT_OPS)[:-4] + b"\0\0\0\0"
+    return hostile.one_page_pdf(b"6 0 R", extra=[hostile.stream(damaged, b"/Filter /FlateDecode")])
+
+
+def test_a_damaged_stream_goes_to_pdfminer_which_salvages_it() -> None:
+    # The screen cannot vouch for a stream whose checksum is wrong; pdfminer keeps
+    # the text before the damage.
+    result = extract(damaged_pdf())
+
+    assert result.extractor_version == "2/pdfminer"
+    assert "Hello from the page" in result.text
+
+
+def test_a_pdf_neither_engine_can_read_is_a_parse_error() -> None:
+    data = make_pdf([text_page(PAGE_ONE)])
+    broken = data[: data.index(b"xref")]  # no cross-reference table, no trailer
+    broken = broken.replace(b"/Type /Catalog", b"/Type /Katalog")
+
+    error = extraction_error(broken)
+
+    assert error.status in {Status.PARSE_ERROR, Status.UNSUPPORTED}
+
+
+@pytest.mark.parametrize("strength", [40, 128])
+def test_pdfium_maps_a_password_to_encrypted(strength: int) -> None:
+    # The screen sends encrypted files to pdfminer; PDFium's own answer is the same.
+    data = hostile.encrypted_pdf(strength)
+
+    with pytest.raises(ExtractionError) as info:
+        pdfium_module.page_texts(data, LIMITS, 1000)
+
+    assert info.value.status is Status.ENCRYPTED
+    assert extraction_error(data).status is Status.ENCRYPTED
+
+
+def test_pdfium_maps_an_unknown_security_handler_to_encrypted() -> None:
+    with pytest.raises(ExtractionError) as info:
+        pdfium_module.page_texts(hostile.broken_encryption_pdf(), LIMITS, 1000)
+
+    assert info.value.status is Status.ENCRYPTED
+
+
+def test_pdfium_page_limit_and_drawing_cap_are_too_large() -> None:
+    data = make_pdf([text_page(PAGE_ONE), text_page(PAGE_TWO), text_page(PAGE_THREE)])
+
+    with pytest.raises(ExtractionError) as pages:
+        pdfium_module.page_texts(data, dataclasses.replace(LIMITS, max_pdf_pages=2), 1000)
+    with pytest.raises(ExtractionError) as drawn:
+        pdfium_module.page_texts(data, LIMITS, 10)
+
+    assert pages.value.status is Status.TOO_LARGE
+    assert drawn.value.status is Status.TOO_LARGE and "draws more than 10 " in drawn.value.message
+
+
+# --- the screen -----------------------------------------------------------------------------
+
+
+def refusal(data: bytes, limits: ExtractLimits = LIMITS) -> str | None:
+    try:
+        pdfium_module.screen(data, limits, pdf_module._MAX_RANGE, pdf_module._MAX_RANGE_TOTAL)
+    except pdfium_module.Refused as refused:
+        return str(refused)
+    return None
+
+
+def test_ascii85_decoding_matches_the_standard_library() -> None:
+    import base64
+
+    rng = random.Random(5)
+    for size in (0, 1, 4, 5, 7, 64, 1001):
+        raw = bytes(rng.randrange(256) for _ in range(size)) + b"\0" * rng.randrange(9)
+        encoded = base64.a85encode(raw, wrapcol=60, adobe=True)[2:]  # "~>" ends it, "<~" left out
+        assert pdfium_module._a85(encoded) == raw
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: hostile.stream_bomb_pdf(64 * hostile.MiB), "decodes to more than"),
+        (lambda: hostile.double_flate_pdf(64 * hostile.MiB), "decodes to more than"),
+        (lambda: hostile.runlength_bomb_pdf(1000), "RunLengthDecode"),
+        (lambda: hostile.form_fanout_pdf(8), "draw too much"),
+        (hostile.self_drawing_form_pdf, "cycle"),
+        (lambda: hostile.font_bomb_pdf(hostile.FONT_BOMBS["W-array"]), "spans too many codes"),
+        (lambda: hostile.font_bomb_pdf(hostile.FONT_BOMBS["ToUnicode-range"]), "spans too many codes"),
+        (lambda: hostile.encrypted_pdf(128), "encrypted"),
+        (lambda: damaged_pdf(), "Flate stream cannot be decoded"),
+    ],
+    ids=["stream-bomb", "double-flate", "runlength", "form-fanout", "form-cycle", "W-array", "ToUnicode-range",
+         "encrypted", "damaged-flate"],
+)
+def test_the_screen_sends_hostile_pdfs_to_pdfminer(make: Callable[[], bytes], reason: str) -> None:
+    refused = refusal(make())
+
+    assert refused is not None and reason in refused
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: make_pdf([text_page(PAGE_ONE)]),
+        lambda: make_pdf([form_page]),
+        lambda: hostile.many_streams_pdf(4, 200 * 1024),
+        lambda: hostile.font_bomb_pdf(hostile.FONT_BOMBS["ToUnicode-many-ranges"]),  # under the default caps
+        lambda: make_pdf([image_page, text_page(PAGE_ONE)]),
+    ],
+    ids=["text", "form", "streams-under-the-caps", "many-ranges", "image"],
+)
+def test_the_screen_passes_ordinary_pdfs(make: Callable[[], bytes]) -> None:
+    assert refusal(make()) is None
+
+
+def test_the_screen_applies_the_configured_stream_caps() -> None:
+    data = hostile.many_streams_pdf(4, 200 * 1024)
+    limits = dataclasses.replace(LIMITS, max_member_bytes=256 * 1024, max_total_uncompressed=500 * 1024)
+
+    assert refusal(data, limits) == "streams decode to more than PDFium is given in all"
+
+
+def test_nested_forms_without_a_cycle_pass_the_screen() -> None:
+    # pdfTeX wraps included figures in forms that draw forms: weighed, not refused.
+    inner = hostile.form(hostile.TEXT_OPS)
+    outer = hostile.form(b"/Y Do /Y Do\n", b"/Y 8 0 R")
+    data = hostile.one_page_pdf(b"6 0 R", resources=b"/Font << /F1 5 0 R >> /XObject << /X 7 0 R >>",
+                                extra=[hostile.stream(b"/X Do\n"), outer, inner])
+
+    assert refusal(data) is None
+    assert extract(data).text.count("Hello from the page") == 2
 
 
 # --- real-world samples -----------------------------------------------------------------
@@ -411,3 +713,47 @@ def test_corpus_xobject_text_is_found(corpus_results: dict[str, tuple[Outcome, f
     evil, _ = corpus_results["pdfminer-six/samples/contrib/issue-1113-evil-xobjects.pdf"]
     assert isinstance(evil, ExtractedText)
     assert "Hello world" in evil.text
+
+
+# Real PDFs whose word sequence PDFium gives exactly as pdfminer does (LaTeX, LibreOffice,
+# Google Docs-free simple producers). Elsewhere the two differ in order (pdfminer sorts
+# text boxes top to bottom, so table columns, footers and multi-column text move; PDFium
+# keeps the order of drawing) and in what pdfminer cannot map to Unicode ("(cid:169)"
+# where PDFium gives "©"), in vertical CJK (one glyph per line in pdfminer), fake bold
+# (text drawn twice) and right-to-left text.
+SAME_SEQUENCE = [
+    "pdfminer-six/samples/contrib/pagelabels.pdf",
+    "pdfminer-six/samples/font-size-test.pdf",
+    "pdfminer-six/samples/simple5.pdf",
+    "py-pdf-sample-files/001-trivial/minimal-document.pdf",
+    "py-pdf-sample-files/002-trivial-libre-office-writer/002-trivial-libre-office-writer.pdf",
+    "py-pdf-sample-files/003-pdflatex-image/pdflatex-image.pdf",
+    "py-pdf-sample-files/004-pdflatex-4-pages/pdflatex-4-pages.pdf",
+    "py-pdf-sample-files/006-pdflatex-outline/pdflatex-outline.pdf",
+    "py-pdf-sample-files/014-outlines/mistitled_outlines_example.pdf",
+    "py-pdf-sample-files/016-libre-office-link/libre-office-link.pdf",
+    "py-pdf-sample-files/018-base64-image/base64image.pdf",
+    "py-pdf-sample-files/021-pdfa/crazyones-pdfa.pdf",
+    "py-pdf-sample-files/024-annotations/annotated_pdf.pdf",
+    "py-pdf-sample-files/025-attachment/with-attachment.pdf",
+]
+
+
+@pytest.mark.corpus
+def test_corpus_pdfium_gives_pdfminers_words(corpus_results: dict[str, tuple[Outcome, float]]) -> None:
+    common = total = 0
+    read_by_pdfium = 0
+    for name, (outcome, _) in corpus_results.items():
+        if not isinstance(outcome, ExtractedText) or engine_of(outcome) != "pdfium":
+            continue
+        read_by_pdfium += 1
+        slow = PdfExtractor().extract(CORPUS / name, (CORPUS / name).read_bytes(), PDFMINER)
+        fast_words, slow_words = word_ids(outcome.text), word_ids(slow.text)
+        assert len(outcome.page_starts) == len(slow.page_starts), name
+        if name in SAME_SEQUENCE:
+            assert fast_words == slow_words, name
+        common += sum((Counter(fast_words) & Counter(slow_words)).values())
+        total += max(len(fast_words), len(slow_words))
+    print(f"{read_by_pdfium} sample PDFs read by PDFium: {common / total:.3f} of the words in common with pdfminer")
+    assert read_by_pdfium >= 40
+    assert common / total > 0.9

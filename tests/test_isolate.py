@@ -18,6 +18,10 @@ from leakwatch.isolate import IsolatedExtractor
 from leakwatch.model import ExtractionError, Status
 from tests.conftest import make_text
 
+# The slow PDF below is slow under pdfminer.six only (PDFium reads it in a fraction of a
+# second): the tests of time limits and kills read it with that engine.
+PDFMINER = "pdfminer"
+
 
 @pytest.fixture(scope="module")
 def slow_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -73,7 +77,7 @@ def test_file_statuses_pass_through(tmp_path: Path, small: Path) -> None:
 
 
 def test_wall_clock_limit_stops_the_file_and_the_next_one_is_read(slow_pdf: Path, small: Path) -> None:
-    with IsolatedExtractor(ExtractLimits(timeout_s=0.5)) as iso:
+    with IsolatedExtractor(ExtractLimits(timeout_s=0.5, pdf_engine=PDFMINER)) as iso:
         with pytest.raises(ExtractionError) as err:
             iso.extract(slow_pdf)
         assert err.value.status == Status.TIMEOUT and "0.5 s" in err.value.message
@@ -82,7 +86,7 @@ def test_wall_clock_limit_stops_the_file_and_the_next_one_is_read(slow_pdf: Path
 
 
 def test_cpu_limit_is_a_timeout(slow_pdf: Path, small: Path) -> None:
-    with IsolatedExtractor(ExtractLimits(max_cpu_s=1, timeout_s=60)) as iso:
+    with IsolatedExtractor(ExtractLimits(max_cpu_s=1, timeout_s=60, pdf_engine=PDFMINER)) as iso:
         with pytest.raises(ExtractionError) as err:
             iso.extract(slow_pdf)
         assert err.value.status == Status.TIMEOUT and "CPU" in err.value.message
@@ -104,7 +108,7 @@ def test_memory_limit_is_a_status_not_a_crash(tmp_path: Path, small: Path) -> No
 
 
 def test_a_worker_killed_mid_file_gives_a_status_and_is_replaced(slow_pdf: Path, small: Path) -> None:
-    with IsolatedExtractor(ExtractLimits()) as iso:
+    with IsolatedExtractor(ExtractLimits(pdf_engine=PDFMINER)) as iso:
         worker = iso._worker
         assert worker is not None
         killer = threading.Timer(0.3, worker.process.kill)
@@ -145,7 +149,7 @@ def test_scan_reports_a_timeout_and_scans_the_rest(tmp_path: Path, slow_pdf: Pat
     (delivery / "slow.pdf").write_bytes(slow_pdf.read_bytes())
     (delivery / "copy.txt").write_text(" ".join(secret.split()[:80]), encoding="utf-8")
     config = tmp_path / "leakwatch.toml"
-    config.write_text("[extract]\ntimeout_s = 0.5\n", encoding="utf-8")
+    config.write_text(f'[extract]\ntimeout_s = 0.5\npdf_engine = "{PDFMINER}"\n', encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(cli, ["index", "add", str(tmp_path / "secret.txt"), "--store", str(store)]).exit_code == 0
     result = runner.invoke(cli, ["scan", str(delivery), "--store", str(store), "--config", str(config),

@@ -1,12 +1,26 @@
-"""PDF: the text layer, page by page, through pdfminer.six.
+"""PDF: the text layer, page by page, through PDFium (pypdfium2) or pdfminer.six.
 
-Pages are joined with a form feed and :attr:`ExtractedText.page_starts` records where
-each page after the first begins. Every failure, including any exception raised
-inside pdfminer, becomes an :class:`ExtractionError` with a status.
+Which engine reads a file depends on its bytes and the limits only, so that a document
+indexed and a deliverable scanned are read the same way:
+
+1. PDFium (``leakwatch.extract.pdfium``), about 25 times faster, for every PDF its
+   screen passes (no encryption, every stream PDFium would decode for text decodes
+   within bounds, no nested forms, no oversized font ranges);
+2. pdfminer.six, hardened below (decode budgets, range counts, drawing caps, a linear
+   layout), for the files the screen refuses, the files PDFium cannot open or read a
+   page of, and the files in which PDFium finds no text at all; and for every file
+   under ``[extract] pdf_engine = "pdfminer"``.
+
+:attr:`ExtractedText.extractor_version` names the engine (``2/pdfium-<build>`` or
+``2/pdfminer``), and the store keeps it per document. Pages are joined with a form
+feed and :attr:`ExtractedText.page_starts` records where each page after the first
+begins. Every failure, including any exception raised inside either engine, becomes an
+:class:`ExtractionError` with a status.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import zlib
@@ -45,6 +59,7 @@ from pdfminer.runlength import rldecode
 from pdfminer.utils import Matrix, PathSegment, Plane, Point, Rect, uniq
 
 from leakwatch.config import ExtractLimits
+from leakwatch.extract import pdfium
 from leakwatch.extract.base import Extractor
 from leakwatch.model import ExtractedText, ExtractionError, Status
 
@@ -538,16 +553,40 @@ def _extract(data: bytes, limits: ExtractLimits) -> tuple[str, tuple[int, ...]]:
     return text, starts
 
 
+def _pdfium_text(data: bytes, limits: ExtractLimits) -> tuple[str, tuple[int, ...], str] | None:
+    """The text, page starts and engine name through PDFium, or None when pdfminer.six
+    must read the file (screen refused, PDFium could not read it, or found no text)."""
+    try:
+        pdfium.screen(data, limits, _MAX_RANGE, _MAX_RANGE_TOTAL)
+        pages = pdfium.page_texts(data, limits, _MAX_PAGE_ITEMS)
+    except (pdfium.Refused, pdfium.Unreadable):
+        return None
+    except ExtractionError:
+        raise
+    except MemoryError as exc:
+        raise ExtractionError(Status.MEMORY, "out of memory while reading PDF") from exc
+    except Exception:
+        # pypdfium2 failing in a way it does not document: the same for the same bytes,
+        # so handing the file to pdfminer stays deterministic.
+        return None
+    text, starts = _assemble(pages, limits)
+    if not text.replace(PAGE_SEPARATOR, "").strip():
+        return None
+    return text, starts, f"pdfium-{pdfium.engine_build()}"
+
+
 class PdfExtractor(Extractor):
     """The text layer of a PDF; a PDF needing a password is ``encrypted``, one
     without any text is ``unsupported`` (never clean)."""
 
     name = "pdf"
+    version = "2"
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         token = _BUDGET.set(_new_budget(limits))
         try:
-            text, starts = _extract(data, limits)
+            fast = _pdfium_text(data, limits) if limits.pdf_engine == "auto" else None
+            text, starts, engine = fast if fast is not None else (*_extract(data, limits), "pdfminer")
         except ExtractionError:
             raise
         except PDFPasswordIncorrect as exc:
@@ -567,4 +606,5 @@ class PdfExtractor(Extractor):
             raise ExtractionError(Status.PARSE_ERROR, f"cannot parse PDF ({_detail(exc)})") from exc
         finally:
             _BUDGET.reset(token)
-        return self.result(text, limits, page_starts=starts)
+        return dataclasses.replace(self.result(text, limits, page_starts=starts),
+                                   extractor_version=f"{self.version}/{engine}")
