@@ -1,8 +1,10 @@
-"""Fingerprint stores: the interface and its backends (SQLite first)."""
+"""Fingerprint stores: the interface and its backends (embedded SQLite; Redis, shared)."""
 
 from __future__ import annotations
 
-from leakwatch.config import Config
+from pathlib import Path
+
+from leakwatch.config import DEFAULT_STORE, Config
 from leakwatch.store.base import (
     FORMAT_VERSION,
     FingerprintHits,
@@ -23,21 +25,46 @@ __all__ = [
     "SQLiteStore",
     "SourceDocument",
     "StoreError",
+    "is_url",
+    "local_folder",
     "open_store",
 ]
 
 
+def is_url(store: str) -> bool:
+    """True for a ``scheme://`` store (a server), False for a store folder."""
+    return "://" in store
+
+
+def local_folder(config: Config) -> Path:
+    """The folder on this host for what stays local to it: the scan cache and the daemon's
+    state (by default). For the embedded store it is the store folder; for a Redis store,
+    the folder of its key file (a private folder such as ``/var/lib/leakwatch``)."""
+    if not is_url(config.store):
+        return Path(config.store)
+    return Path(config.key_file).parent if config.key_file else Path(DEFAULT_STORE)
+
+
 def open_store(config: Config, create: bool = False) -> FingerprintStore:
-    """Open the store named by ``config.store`` (a folder for the embedded backend).
+    """Open the store named by ``config.store``: a folder for the embedded backend, a
+    ``redis://host:port/db[?prefix=NAME]`` (or ``rediss://``) URL for the shared one, which
+    needs ``config.key_file`` (the key is never stored in Redis).
 
     Raises:
         StoreError: absent (and not to be created), another format version, wrong key,
             or fingerprint parameters that differ from the configuration's.
     """
-    if "://" in config.store:
+    store: FingerprintStore
+    if is_url(config.store):
+        from leakwatch.store.redis import SCHEMES, RedisStore
+
         scheme = config.store.split("://", 1)[0]
-        raise StoreError(f"store backend {scheme!r} is not available in this version")
-    store = SQLiteStore(config.store, params=config.fingerprint, key_file=config.key_file, create=create)
+        if scheme.lower() not in SCHEMES:
+            raise StoreError(f"unknown store backend {scheme!r}: a store is a folder, or redis://host:port/db "
+                             "(rediss:// for TLS)")
+        store = RedisStore(config.store, params=config.fingerprint, key_file=config.key_file, create=create)
+    else:
+        store = SQLiteStore(config.store, params=config.fingerprint, key_file=config.key_file, create=create)
     if config.fingerprint is not None:
         try:
             store.check_params(config.fingerprint)

@@ -140,6 +140,30 @@ class CellHits:
         return int(self.hashes.shape[0])
 
 
+@dataclass(frozen=True)
+class StoredDocument:
+    """One document as a store holds it (record and keyed values, no text), for copying
+    it to another store under the same key without extracting the file again."""
+
+    record: SourceDocument
+    fingerprints: FingerprintHits  # in position order
+    passage_starts: np.ndarray  # int64 first shingle of each passage
+    passage_ends: np.ndarray  # int64
+    signatures: np.ndarray  # (passages, num_perm) uint32
+    bag_signatures: np.ndarray  # (passages, num_perm) uint32
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """One registered table as a store holds it, for copying it to another store."""
+
+    record: RecordTable
+    cells: np.ndarray  # (rows, columns) uint64 keyed values, 0 for none
+    distinctive: np.ndarray  # (rows, columns) bool
+    anchor_rows: np.ndarray  # int64: the anchor cells (indexed for look-up)
+    anchor_columns: np.ndarray  # int64
+
+
 class FingerprintStore(abc.ABC):
     """Where confidential fingerprints live. Backends implement these methods."""
 
@@ -253,6 +277,51 @@ class FingerprintStore(abc.ABC):
     def table_rows(self, table_key: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Some rows of a table: their keyed values, (len(rows), columns) uint64 with 0 for
         none, and which of them are distinctive (bool, same shape)."""
+
+    # --- change tracking and copying (additive; backends override) -------------------------
+
+    def generation(self) -> str:
+        """A value that changes whenever the store changes (a document, table, note or the
+        allow-list), so that a daemon or a scan cache can tell the index changed.
+
+        This default digests the store's content (exact, but reads every record);
+        backends override it with a counter bumped by every change.
+        """
+        import hashlib
+
+        digest = hashlib.sha256()
+        for doc in self.list_documents():
+            digest.update(f"d {doc.doc_key} {doc.doc_id} {doc.version} {doc.content_mac} {doc.label} "
+                          f"{doc.owner}\n".encode("utf-8", "surrogateescape"))
+        for table in self.list_tables():
+            digest.update(f"t {table.table_key} {table.table_id} {table.version} {table.content_mac} "
+                          f"{table.label}\n".encode("utf-8", "surrogateescape"))
+        for key, value in sorted(self.read_notes("").items()):
+            digest.update(f"n {key} {value}\n".encode("utf-8", "surrogateescape"))
+        digest.update(f"a {self.count_allowed()}\n".encode())
+        return "content:" + digest.hexdigest()[:32]
+
+    def export_document(self, doc_key: int) -> StoredDocument:
+        """A document with all its keyed values, as stored."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export documents")
+
+    def import_document(self, stored: StoredDocument) -> SourceDocument:
+        """Add a document exported from a store with the same key and parameters, keeping its
+        id, version and dates (it replaces a document with the same id)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot import documents")
+
+    def allowed_hashes(self) -> np.ndarray:
+        """Every hash on the allow-list (uint64)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list the allow-list")
+
+    def export_table(self, table_key: int) -> StoredTable:
+        """A registered table with all its keyed values, as stored."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export tables")
+
+    def import_table(self, stored: StoredTable) -> RecordTable:
+        """Add a table exported from a store with the same key and parameters (it replaces a
+        table with the same id)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot import tables")
 
     @abc.abstractmethod
     def close(self) -> None: ...

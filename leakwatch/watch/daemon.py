@@ -63,7 +63,8 @@ log = logging.getLogger("leakwatch.watch")
 # Statuses worth another try at the next periodic sweep even if the file did not change
 # (a permission fixed, a machine less loaded); the alert is not repeated (same id).
 _RETRIED = frozenset({str(Status.UNREADABLE), str(Status.TIMEOUT), str(Status.MEMORY)})
-_STORE_FILES = ("leakwatch.sqlite", "references.sqlite", "references-code.sqlite")
+# The reference databases beside an embedded store (they may appear while the daemon runs).
+_REFERENCE_FILES = ("references.sqlite", "references-code.sqlite")
 
 
 class DaemonError(Exception):
@@ -92,7 +93,11 @@ def load_suppressions(config: Config) -> Suppressions:
 
 
 def state_dir_of(config: Config) -> Path:
-    return Path(config.watch.state_dir or config.store)
+    """[watch] state_dir, else the store folder (for a Redis store: this host's folder, the
+    key file's, as the state is per host)."""
+    from leakwatch.store import local_folder
+
+    return Path(config.watch.state_dir) if config.watch.state_dir else local_folder(config)
 
 
 def alerts_path_of(config: Config) -> Path:
@@ -119,20 +124,23 @@ class Scanner:
         self.config, self.extract = config, extract
         self.store: FingerprintStore = open_store(config)
         self._library: Any = None
-        self._identity: tuple[tuple[int, int], ...] = ()
+        self._identity: tuple[object, ...] = ()
         self._detectors: list[Any] = []
         self._refresh()
 
-    def _index_identity(self) -> tuple[tuple[int, int], ...]:
-        folder = Path(self.config.store)
-        marks = []
-        for name in _STORE_FILES:
-            for suffix in ("", "-wal"):
-                try:
-                    st = os.stat(folder / (name + suffix))
-                    marks.append((st.st_mtime_ns, st.st_size))
-                except OSError:
-                    marks.append((0, -1))
+    def _index_identity(self) -> tuple[object, ...]:
+        """The store's generation (bumped by every change, by any process on any host, also
+        in a shared Redis store) and the state of the reference databases of a store folder."""
+        marks: list[object] = [self.store.generation()]
+        if "://" not in self.config.store:
+            folder = Path(self.config.store)
+            for name in _REFERENCE_FILES:
+                for suffix in ("", "-wal"):
+                    try:
+                        st = os.stat(folder / (name + suffix))
+                        marks.append((st.st_mtime_ns, st.st_size))
+                    except OSError:
+                        marks.append((0, -1))
         return tuple(marks)
 
     def _refresh(self) -> None:
