@@ -191,6 +191,17 @@ def test_changed_label_or_owner_replaces(store: SQLiteStore, field: str, value: 
     assert getattr(doc, field) == value
 
 
+def test_a_newer_extractor_replaces_the_same_bytes(store: SQLiteStore) -> None:
+    # A file read by another extractor version (pdfminer then PDFium, say) is indexed
+    # again, so that index and scan read it the same way.
+    text = secret_prose()
+    store.add_document(new_doc(store, text))
+    newer = dataclasses.replace(new_doc(store, text), extractor_version="2/pdfium")
+    doc, action = store.add_document(newer)
+    assert action == "replaced" and doc.version == 2 and doc.extractor_version == "2/pdfium"
+    assert store.add_document(newer)[1] == "unchanged"
+
+
 def test_changed_content_replaces_and_drops_old_fingerprints(store: SQLiteStore, folder: Path) -> None:
     old_text = secret_prose(1)
     new_text = secret_prose(2)

@@ -28,6 +28,14 @@ FORMAT_VERSION = 1
 AddAction = Literal["added", "replaced", "unchanged"]
 
 
+def is_unchanged(old: SourceDocument | None, doc: NewDocument) -> bool:
+    """Whether registering ``doc`` would change nothing: same bytes, label and owner, and
+    read by the same extractor (a newer extractor's text is indexed again, so that index
+    and scan keep reading a file the same way)."""
+    return old is not None and (old.content_mac, old.label, old.owner, old.extractor_version) == (
+        doc.content_mac, doc.label, doc.owner, doc.extractor_version)
+
+
 class StoreError(Exception):
     """The store cannot be opened or used (wrong version, wrong key, missing)."""
 

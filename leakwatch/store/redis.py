@@ -70,6 +70,7 @@ from leakwatch.store.base import (
     StoredDocument,
     StoredTable,
     StoreError,
+    is_unchanged,
 )
 from leakwatch.store.sqlite import _params_from_meta, _params_meta
 
@@ -489,9 +490,8 @@ class RedisStore(FingerprintStore):
     def add_document(self, doc: NewDocument) -> tuple[SourceDocument, AddAction]:
         doc_id = self.key.doc_id(doc.path)
         old = self.find_document(doc_id)
-        if old is not None and old.content_mac == doc.content_mac and old.label == doc.label and (
-            old.owner == doc.owner
-        ):
+        if is_unchanged(old, doc):
+            assert old is not None
             return old, "unchanged"
         fp = doc.fingerprints
         k = self.params.shingle_size

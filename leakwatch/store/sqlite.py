@@ -43,6 +43,7 @@ from leakwatch.store.base import (
     RecordTable,
     SourceDocument,
     StoreError,
+    is_unchanged,
 )
 
 if TYPE_CHECKING:
@@ -511,9 +512,8 @@ class SQLiteStore(FingerprintStore):
     def add_document(self, doc: NewDocument) -> tuple[SourceDocument, AddAction]:
         doc_id = self.key.doc_id(doc.path)
         old = self.find_document(doc_id)
-        if old is not None and old.content_mac == doc.content_mac and old.label == doc.label and (
-            old.owner == doc.owner
-        ):
+        if is_unchanged(old, doc):
+            assert old is not None
             return old, "unchanged"
         fp = doc.fingerprints
         version = old.version + 1 if old else 1
