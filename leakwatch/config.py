@@ -288,6 +288,25 @@ class WatchSettings:
                     raise ConfigError(f"watch.quarantine_dir must not be inside the watched folder {folder.path}")
 
 
+EXECUTORS = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """Where ``leakwatch scan`` scans files (command-line flags win): on local processes,
+    or on a Dask cluster (``executor = "dask"``; ``scheduler`` its address, such as
+    tcp://host:8786, or "" for a LocalCluster started for each run)."""
+
+    executor: str = "local"
+    scheduler: str = ""
+
+    def validate(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"batch.executor must be one of {', '.join(EXECUTORS)}")
+        if self.scheduler and self.executor != "dask":
+            raise ConfigError("batch.scheduler needs batch.executor = \"dask\"")
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of a leakwatch run."""
@@ -304,6 +323,7 @@ class Config:
     records: RecordsParams = field(default_factory=RecordsParams)
     follow_symlinks: bool = False
     watch: WatchSettings = field(default_factory=WatchSettings)
+    batch: BatchSettings = field(default_factory=BatchSettings)
 
     def validate(self) -> Config:
         if self.fingerprint is not None:
@@ -313,6 +333,7 @@ class Config:
         self.code_detect.validate()
         self.records.validate()
         self.watch.validate()
+        self.batch.validate()
         return self
 
     def with_store(self, store: str | None) -> Config:
@@ -326,6 +347,7 @@ _SECTIONS: dict[str, Any] = {
     "detect": DetectParams(),
     "code_detect": CODE_DETECT,
     "records": RecordsParams(),
+    "batch": BatchSettings(),
 }
 
 
