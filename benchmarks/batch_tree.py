@@ -11,7 +11,13 @@ planted leaks, recorded in a manifest). Then runs the tree scan
 and prints the run times, the speed-up of 2 workers over 1, the rerun's share of the
 first run, and whether every planted leak was found (and nothing else).
 
-    python benchmarks/batch_tree.py [--files 5000] [--keep DIR]
+With ``--executor dask`` (needs the dask extra) it also scans the tree on a Dask cluster
+without the cache: a LocalCluster of 2 worker processes started for the run (or the
+cluster at ``--scheduler``), and an empty tree the same way (the fixed cost of a
+distributed run: starting the cluster, opening the store on each worker), and says
+whether the distributed scan's findings and errors are the local scan's.
+
+    python benchmarks/batch_tree.py [--files 5000] [--keep DIR] [--executor dask [--scheduler ADDR]]
 
 Needs the test extra (reportlab, python-docx) to write the PDF and DOCX files.
 """
@@ -128,15 +134,50 @@ def timed(tree: Path, config: Config, options: TreeScanOptions) -> tuple[float, 
     return time.perf_counter() - t0, report
 
 
+def dask_run(tree: Path, root: Path, config: Config, args: argparse.Namespace, serial: object, t1: float,
+             t2: float) -> None:
+    """The tree on a Dask cluster (no cache) against the local runs."""
+    from leakwatch.executors import DEFAULT_BATCH
+
+    def everything(report: object) -> str:
+        return json.dumps({"findings": [f.to_dict() for f in report.findings],  # type: ignore[attr-defined]
+                           "errors": [e.to_dict() for e in report.errors]}, sort_keys=True)  # type: ignore[attr-defined]
+
+    batch = args.batch_size or DEFAULT_BATCH
+    options = TreeScanOptions(workers=2, cache=None, progress=False, executor="dask", scheduler=args.scheduler,
+                              batch_size=batch)
+    empty = root / "empty"
+    empty.mkdir(exist_ok=True)
+    t0, _ = timed(empty, config, options)
+    t4, distributed = timed(tree, config, options)
+    where = args.scheduler or "LocalCluster, 2 worker processes"
+    print(f"dask ({where}), {batch} files a task, no cache: {t4:7.1f} s  {args.files / t4:6.1f} files/s  "
+          f"({t1 / t4:.2f}x 1 local worker, {t2 / t4:.2f}x 2 local workers); of which fixed cost "
+          f"(an empty tree): {t0:.1f} s")
+    print("distributed scan gives the local scan's findings and errors:", everything(distributed) == everything(serial),
+          f"({len(distributed.findings)} findings, {len(distributed.errors)} errors)")  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=5000)
-    parser.add_argument("--keep", type=Path, default=None, help="build the tree here and keep it")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the tree here and keep it (an existing one is used again)")
+    parser.add_argument("--executor", choices=["local", "dask"], default="local",
+                        help="dask: also scan on a Dask cluster and compare the findings")
+    parser.add_argument("--scheduler", default=None, help="a running Dask scheduler [default: a LocalCluster]")
+    parser.add_argument("--batch-size", type=int, default=0, help="files per Dask task [default: leakwatch's]")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="leakwatch-batch-"))
     try:
         t0 = time.perf_counter()
-        store, tree, planted = build(root, args.files)
+        if args.keep is not None and (root / "planted.json").exists():
+            store, tree = root / "store", root / "tree"
+            planted = json.loads((root / "planted.json").read_text())
+        else:
+            store, tree, planted = build(root, args.files)
+            (root / "planted.json").write_text(json.dumps(planted))
+        args.files = sum(1 for p in tree.rglob("*") if p.is_file())
         size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
         print(f"built {args.files} files ({size / 1e6:.1f} MB, {len(planted)} planted leaks) "
               f"in {time.perf_counter() - t0:.0f} s on {os.cpu_count()} cores")
@@ -163,6 +204,8 @@ def main() -> None:
               f"not scanned: {len(serial.errors)}")  # type: ignore[attr-defined]
         print("findings identical across the three runs:",
               findings(serial) == findings(parallel) == findings(rerun))
+        if args.executor == "dask":
+            dask_run(tree, root, config, args, serial, t1, t2)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
