@@ -137,21 +137,19 @@ def timed(tree: Path, config: Config, options: TreeScanOptions) -> tuple[float, 
 def dask_run(tree: Path, root: Path, config: Config, args: argparse.Namespace, serial: object, t1: float,
              t2: float) -> None:
     """The tree on a Dask cluster (no cache) against the local runs."""
-    from leakwatch.executors import DEFAULT_BATCH
-
     def everything(report: object) -> str:
         return json.dumps({"findings": [f.to_dict() for f in report.findings],  # type: ignore[attr-defined]
                            "errors": [e.to_dict() for e in report.errors]}, sort_keys=True)  # type: ignore[attr-defined]
 
-    batch = args.batch_size or DEFAULT_BATCH
     options = TreeScanOptions(workers=2, cache=None, progress=False, executor="dask", scheduler=args.scheduler,
-                              batch_size=batch)
+                              batch_size=args.batch_size)
     empty = root / "empty"
     empty.mkdir(exist_ok=True)
     t0, _ = timed(empty, config, options)
     t4, distributed = timed(tree, config, options)
     where = args.scheduler or "LocalCluster, 2 worker processes"
-    print(f"dask ({where}), {batch} files a task, no cache: {t4:7.1f} s  {args.files / t4:6.1f} files/s  "
+    batch = f"{args.batch_size} files" if args.batch_size else "4-64 files"
+    print(f"dask ({where}), {batch} a task, no cache: {t4:7.1f} s  {args.files / t4:6.1f} files/s  "
           f"({t1 / t4:.2f}x 1 local worker, {t2 / t4:.2f}x 2 local workers); of which fixed cost "
           f"(an empty tree): {t0:.1f} s")
     print("distributed scan gives the local scan's findings and errors:", everything(distributed) == everything(serial),
@@ -166,7 +164,7 @@ def main() -> None:
     parser.add_argument("--executor", choices=["local", "dask"], default="local",
                         help="dask: also scan on a Dask cluster and compare the findings")
     parser.add_argument("--scheduler", default=None, help="a running Dask scheduler [default: a LocalCluster]")
-    parser.add_argument("--batch-size", type=int, default=0, help="files per Dask task [default: leakwatch's]")
+    parser.add_argument("--batch-size", type=int, default=0, help="files per Dask task [default: growing from 4 to 64]")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="leakwatch-batch-"))
     try:

@@ -3,8 +3,9 @@
 ``leakwatch scan --executor dask`` lists the tree, consults the scan cache and writes
 the report in this process (the client) as the local executor does; only the scanning
 itself (extraction, fingerprinting, matching) runs on the cluster's workers. Files go
-out in batches (one task per ``batch_size`` files: Dask's own cost per task is
-several milliseconds, a sizeable share of a small file's scan) as their paths, never
+out in batches (Dask's own cost per task is several milliseconds, a sizeable share of
+a small file's scan; batches grow from 4 to 64 files as the listing goes on, so that a
+small tree still keeps every worker busy) as their paths, never
 their contents: each worker reads the files itself, so the tree must be visible to the
 workers at the same paths (the same host for a LocalCluster, a shared filesystem on a
 real cluster). The store too: a store folder on a shared filesystem, or a
@@ -48,10 +49,12 @@ if TYPE_CHECKING:
     from leakwatch.batch import _Scanner
 
 INSTALL_HINT = "pip install 'leakwatch[dask]'"
-# Files per task. Measured on 2 cores (README, "A batch cluster"): one task per file
-# spends ~14 ms of scheduling on files that take ~25 ms to scan; 16 files per task
-# bring that under 1 ms a file while keeping every worker busy on small trees.
-DEFAULT_BATCH = 16
+# Files per task. Measured on 2 cores (benchmarks/batch_tree.py, 1,000 files): one task
+# per file 19.4 s, 4 files 12.4 s, 16 files 8.9 s (the local pool: 7.0 s); on 5,000
+# files 16 files a task 35 s, 32 to 128 files 31-32 s. A run's batches grow from
+# MIN_BATCH to MAX_BATCH (a quarter of the files listed so far per worker thread).
+MIN_BATCH = 4
+MAX_BATCH = 64
 # How often the scheduler of a cluster this run starts lets a task be on a worker that
 # died before it gives up on it (KilledWorker). A remote scheduler uses its own setting.
 ALLOWED_FAILURES = 2
@@ -60,6 +63,9 @@ TASK_RETRIES = 2
 # A file whose own task was KilledWorker is sent once more as a new task before it is
 # reported: a file that merely waited on a worker that another file killed is scanned.
 KILLED_RETRIES = 1
+# Tasks a LocalCluster's scheduler sends a worker per thread: 1.0, none waiting behind
+# the running one (see _connect).
+WORKER_SATURATION = 1.0
 # A run stops (ExecutorError) once the cluster has had no worker at all for this long.
 NO_WORKER_TIMEOUT_S = 300.0
 
@@ -194,7 +200,10 @@ class DaskExecutor:
     run_key: str
     workers: int = 2
     scheduler: str | None = None
-    batch_size: int = DEFAULT_BATCH
+    # Files per task; 0: growing from MIN_BATCH to MAX_BATCH.
+    batch_size: int = 0
+    # Files sent so far.
+    sent: int = 0
     # Batches split up after their workers kept dying.
     split_batches: int = 0
     _client: Any = None
@@ -204,7 +213,7 @@ class DaskExecutor:
 
     @classmethod
     def start(cls, config: Config, verify_sources: bool, identity: str, workers: int, scheduler: str | None,
-              batch_size: int = DEFAULT_BATCH) -> DaskExecutor:
+              batch_size: int = 0) -> DaskExecutor:
         """Connect (or start a LocalCluster) and check the workers.
 
         Raises:
@@ -218,7 +227,7 @@ class DaskExecutor:
         # next task of the same key, and opens a new one for another.
         material = f"{identity}\n{config!r}\n{verify_sources}"
         executor = cls(config, verify_sources, hashlib.sha256(material.encode()).hexdigest(), workers, scheduler,
-                       max(1, batch_size))
+                       max(0, batch_size))
         try:
             executor._connect()
             executor._check_workers()
@@ -243,7 +252,7 @@ class DaskExecutor:
             # Tasks go to a worker only when it has a free thread (saturation 1.0): a worker
             # that dies takes down the task it was running, not others queued behind it.
             with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                                  "distributed.scheduler.worker-saturation": 1.0}):
+                                  "distributed.scheduler.worker-saturation": WORKER_SATURATION}):
                 # No dashboard; its HTTP server on any free port (8787 may be taken).
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
@@ -282,7 +291,12 @@ class DaskExecutor:
     @property
     def window(self) -> int:
         """Files in flight: a few batches per worker thread keep every worker busy."""
-        return self.batch_size * self.slots * 3
+        return (self.batch_size or MAX_BATCH) * self.slots * 3
+
+    def _batch_limit(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        return min(MAX_BATCH, max(MIN_BATCH, self.sent // (4 * self.slots)))
 
     # --- the executor interface of leakwatch.batch -----------------------------------------
 
@@ -290,17 +304,23 @@ class DaskExecutor:
         batch = self._current
         batch.paths.append(path)
         pending = PendingScan(self, batch, len(batch.paths) - 1)
-        if len(batch.paths) >= self.batch_size:
+        if len(batch.paths) >= self._batch_limit():
             self._send(batch)
         return pending
 
     def _send(self, batch: _Batch) -> None:
         if batch is self._current:
             self._current = _Batch([])
+        self.sent += len(batch.paths)
         # Absolute paths: a worker's working folder is not ours (see _relabel).
         batch.future = self._client.submit(scan_batch, self.run_key, self.config, self.verify_sources,
                                            [os.fsencode(os.path.abspath(p)) for p in batch.paths],
                                            pure=False, retries=TASK_RETRIES)
+
+    def flush(self) -> None:
+        """Send the batch still filling (the listing is over)."""
+        if self._current.paths:
+            self._send(self._current)
 
     def results(self, batch: _Batch) -> list[FileScan]:
         """The batch's scans, in its order (sent now if it was still filling)."""
