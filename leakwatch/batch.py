@@ -3,7 +3,9 @@
 The nightly job's engine. Files are listed lazily and at most a few per worker are in
 flight, so memory stays flat as the tree grows (only the findings are kept). Results
 come back in walk order and each file is scanned by the same detectors as a serial
-scan, so a parallel run reports exactly what a serial one does.
+scan, so a parallel run reports exactly what a serial one does. The files are scanned
+by local processes, or on a Dask cluster (``executor="dask"``, leakwatch.executors);
+listing, the scan cache and the report stay in this process either way.
 
 The scan cache remembers, per path, the size, mtime and sha256 a file had and the
 findings it gave against one index and one configuration. An unchanged file (same
@@ -31,11 +33,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import util as mp_util
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import leakwatch
 from leakwatch.config import Config, config_identity
 from leakwatch.detect import Detector
+from leakwatch.executors import ExecutorError
 from leakwatch.model import FileError, Finding, Status
 from leakwatch.pipeline import (
     FileExtract,
@@ -58,17 +61,15 @@ CACHE_DB = "scan-cache.sqlite"
 # --- what the findings depend on ----------------------------------------------------------
 
 def index_identity(store: FingerprintStore, library: Any) -> str:
-    """A digest of everything in the index that findings depend on: every registered
-    document, table and reference (id and version), and the allow-list."""
+    """A digest of the state of everything in the index that findings depend on: the
+    store and the references, each by its location and its generation (which every
+    change bumps: a document, table or reference added, replaced or removed, a note,
+    the allow-list). One read per store, also for a shared Redis store of millions of
+    passages, instead of a listing of every document."""
     digest = hashlib.sha256()
     stores = [store] + ([library.text, library.code] if library is not None else [])
     for part in stores:
-        digest.update(f"[{part.location}]\n".encode())
-        for doc in sorted(part.list_documents(), key=lambda d: d.doc_id):
-            digest.update(f"{doc.doc_id}:{doc.version}:{doc.content_mac}:{doc.label}\n".encode())
-    for table in store.list_tables():
-        digest.update(f"{table.table_id}:{table.version}:{table.content_mac}:{table.label}\n".encode())
-    digest.update(f"allowed:{store.count_allowed()}\n".encode())
+        digest.update(f"[{part.location}] {part.generation()}\n".encode())
     return digest.hexdigest()
 
 
@@ -243,10 +244,21 @@ class TreeScanOptions:
     cache: Path | None = None
     changed_only: bool = False
     progress: bool = True
+    # Where files are scanned: "local" (``workers`` processes on this host) or "dask"
+    # (a Dask cluster: see leakwatch.executors).
+    executor: str = "local"
+    # The address of a running Dask scheduler (tcp://host:8786); None: a LocalCluster
+    # of ``workers`` processes is started for the run.
+    scheduler: str | None = None
+    # Files per Dask task (0: batches growing with the run, see leakwatch.executors).
+    batch_size: int = 0
 
 
 def default_cache_path(config: Config) -> Path:
-    return Path(config.store) / CACHE_DB
+    """In the store folder; for a Redis store, in this host's folder (its key file's)."""
+    from leakwatch.store import local_folder
+
+    return local_folder(config) / CACHE_DB
 
 
 def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = TreeScanOptions(),
@@ -257,6 +269,8 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
 
     Raises:
         StoreError: the store (or the cache) cannot be opened or failed during the scan.
+        leakwatch.executors.ExecutorError: the executor cannot start (dask not installed,
+            no scheduler at the address, workers that cannot scan).
     """
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -276,12 +290,12 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
                       file=progress_stream or sys.stderr)
         progress = Progress(progress_stream, enabled=options.progress)
         stack.callback(progress.close)
-        pool: _Pool | None = None
-        if options.workers > 1:
-            pool = _Pool(options.workers, config, options.verify_sources)
+        pool = _executor(options, config, identity)
+        if pool is not None:
             stack.callback(pool.shutdown)
+        window = pool.window if pool is not None else 4
         for path, scanned, cached, stat_before in _in_order(_jobs(paths, config, cache, local, pool),
-                                                            window=4 * max(1, options.workers), fallback=local.scan):
+                                                            window=window, fallback=local.scan):
             progress.update(scanned, cached)
             if on_file is not None:
                 on_file(scanned, cached)
@@ -295,7 +309,47 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
     return report
 
 
-_Job = tuple[Path, "Future[FileScan] | FileScan", bool, os.stat_result | None]
+class _Pending(Protocol):
+    """A file's scan under way: a local pool's future, or a place in a Dask batch."""
+
+    def result(self) -> FileScan: ...
+
+
+class _Executor(Protocol):
+    """Where files are scanned off the main process (:class:`_Pool`, or
+    :class:`leakwatch.executors.DaskExecutor`)."""
+
+    @property
+    def window(self) -> int: ...  # how many files may be in flight
+
+    def submit(self, path: Path) -> _Pending | None: ...  # None: scan it here
+
+    def flush(self) -> None: ...  # the listing is over: send what waits to be sent
+
+    def shutdown(self) -> None: ...
+
+
+def _executor(options: TreeScanOptions, config: Config, identity: str) -> _Executor | None:
+    """The run's executor; None: every file scanned in this process.
+
+    Raises:
+        leakwatch.executors.ExecutorError: an unknown executor, or the dask one cannot start.
+    """
+    from leakwatch.config import EXECUTORS
+
+    if options.executor not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {options.executor!r} (one of: {', '.join(EXECUTORS)})")
+    if options.executor == "local":
+        if options.scheduler is not None:
+            raise ExecutorError("a scheduler address needs the dask executor")
+        return _Pool(options.workers, config, options.verify_sources) if options.workers > 1 else None
+    from leakwatch.executors import DaskExecutor
+
+    return DaskExecutor.start(config, options.verify_sources, identity, options.workers, options.scheduler,
+                              options.batch_size)
+
+
+_Job = tuple[Path, "_Pending | FileScan", bool, os.stat_result | None]
 
 
 class _Pool:
@@ -306,6 +360,10 @@ class _Pool:
         self._args = (workers, config, verify_sources)
         self._executor = self._start()
         self.restarts = 0
+        self.window = 4 * workers
+
+    def flush(self) -> None:
+        pass  # every file is submitted as it comes
 
     def _start(self) -> ProcessPoolExecutor:
         workers, config, verify = self._args
@@ -340,7 +398,7 @@ class _Pool:
 
 
 def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local: _Scanner,
-          pool: _Pool | None) -> Iterator[_Job]:
+          pool: _Executor | None) -> Iterator[_Job]:
     """Each file as a finished scan (a listing error, a cache hit, a serial scan) or a
     future from the pool, in walk order."""
     store_dir = Path(config.store) if "://" not in config.store else None
@@ -365,6 +423,8 @@ def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local:
             stat_before = None
         future = pool.submit(path) if pool is not None else None
         yield path, future if future is not None else local.scan(path), False, stat_before
+    if pool is not None:
+        pool.flush()
 
 
 def _in_order(jobs: Iterator[_Job], window: int, fallback: Callable[[Path], FileScan],
@@ -373,7 +433,7 @@ def _in_order(jobs: Iterator[_Job], window: int, fallback: Callable[[Path], File
     waiting: deque[_Job] = deque()
     for job in jobs:
         waiting.append(job)
-        while waiting and (len(waiting) > window or not isinstance(waiting[0][1], Future)):
+        while waiting and (len(waiting) > window or isinstance(waiting[0][1], FileScan)):
             yield _resolve(waiting.popleft(), fallback)
     while waiting:
         yield _resolve(waiting.popleft(), fallback)
@@ -381,12 +441,12 @@ def _in_order(jobs: Iterator[_Job], window: int, fallback: Callable[[Path], File
 
 def _resolve(job: _Job, fallback: Callable[[Path], FileScan]) -> tuple[Path, FileScan, bool, os.stat_result | None]:
     path, result, cached, stat_before = job
-    if isinstance(result, Future):
+    if not isinstance(result, FileScan):
         try:
             result = result.result()
         except BrokenProcessPool:
             result = fallback(path)  # its worker died (perhaps with another file): scan it here
-        except StoreError:
+        except (StoreError, ExecutorError):  # the store or the cluster failed, not the file: the run stops
             raise
         except Exception as exc:  # the file gets a status, the run goes on
             shown = display_path(path)

@@ -48,8 +48,9 @@ def common_options(func: F) -> F:
         help="TOML configuration file (see configs/leakwatch.toml).",
     )(func)
     func = click.option(
-        "--store", "store", default=None, metavar="DIR",
-        help=f"Fingerprint store folder [default: ${STORE_ENV} or ./fingerprints].",
+        "--store", "store", default=None, metavar="DIR|URL",
+        help=f"Fingerprint store: a folder, or redis://host:port/db[?prefix=NAME] shared by several hosts (needs "
+        f"key_file in the config) [default: ${STORE_ENV} or ./fingerprints].",
     )(func)
     return func
 
@@ -297,6 +298,10 @@ def reference_add(ctx: click.Context, paths: tuple[Path, ...], name: str, licenc
     from leakwatch.references import ReferenceLibrary
 
     config = _config(ctx, store, config_path)
+    if "://" in config.store:  # the library lives in databases beside an embedded store
+        _fail(f"references are kept beside an embedded store (a folder) and cannot be registered with the "
+              f"Redis store {config.store} in this version; scans of a Redis index report confidential "
+              "material, tables, licences and notices, not registered references")
     try:
         with extraction(config) as extract, open_store(config, create=True) as st:
             library = ReferenceLibrary.open(config, st, create=True)
@@ -448,7 +453,15 @@ def allow_clear(ctx: click.Context, store: str | None, config_path: str | None) 
 @click.option("--ignore", "ignore_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Ignore file: path patterns, finding ids and kinds whose findings are not raised.")
 @click.option("--workers", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes scanning in parallel (results are identical to one).")
+              help="Processes scanning in parallel (results are identical to one); with --executor dask and"
+              " no --scheduler, the size of the local Dask cluster.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
+              help="Scan on this host's processes, or on a Dask cluster (results are identical)"
+              " [default: [batch] executor in the config, else local].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler to send the files to (tcp://host:8786) [default: [batch] scheduler in the"
+              " config, else a local cluster of -j processes]. Workers read the files and the store at the"
+              " same paths.")
 @click.option("--changed-only", is_flag=True,
               help="Report only files new or changed since the last scan (by the scan cache).")
 @click.option("--no-cache", is_flag=True,
@@ -456,7 +469,8 @@ def allow_clear(ctx: click.Context, store: str | None, config_path: str | None) 
 @common_options
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str,
-         no_verify: bool, baseline_path: Path | None, ignore_path: Path | None, workers: int, changed_only: bool,
+         no_verify: bool, baseline_path: Path | None, ignore_path: Path | None, workers: int,
+         executor: str | None, scheduler: str | None, changed_only: bool,
          no_cache: bool, store: str | None, config_path: str | None) -> None:
     """Scan deliverables (files, folders recursively) for confidential material and
     third-party content (licence texts, copyright notices, registered references).
@@ -470,15 +484,21 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
       leakwatch scan delivery/report.pdf
       leakwatch scan /srv/vendors/acme --format json --output acme.json --fail-on medium
       leakwatch scan /srv/vendors/acme --format sarif --baseline acme-baseline.json --ignore lw.ignore
+      leakwatch scan /srv/vendors --executor dask --scheduler tcp://scheduler:8786
 
     Findings accepted in the --baseline file or matched by the --ignore file are
     left out of the findings and the exit code, and counted as suppressed.
     """
     from leakwatch.batch import TreeScanOptions, default_cache_path, scan_tree
+    from leakwatch.executors import ExecutorError
 
     config = _config(ctx, store, config_path)
     if changed_only and no_cache:
         raise click.UsageError("--changed-only needs the scan cache (drop --no-cache)")
+    executor = executor or config.batch.executor
+    scheduler = scheduler or config.batch.scheduler or None
+    if scheduler is not None and executor != "dask":
+        raise click.UsageError("--scheduler needs --executor dask")
     try:
         baseline = load_baseline(baseline_path) if baseline_path is not None else None
         ignore = load_ignore(ignore_path) if ignore_path is not None else None
@@ -486,9 +506,12 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
         _fail(str(exc))
         return
     options = TreeScanOptions(workers=workers, verify_sources=not no_verify, changed_only=changed_only,
-                              cache=None if no_cache else default_cache_path(config))
+                              cache=None if no_cache else default_cache_path(config), executor=executor,
+                              scheduler=scheduler)
     try:
         report = scan_tree(list(paths), config, options)
+    except ExecutorError as exc:
+        raise click.UsageError(str(exc)) from exc
     except (StoreError, ReferenceFormatError) as exc:
         _fail(str(exc))
         return
@@ -912,6 +935,58 @@ def audit(ctx: click.Context, output_dir: Path, only: tuple[str, ...], return_ve
     except OSError as exc:
         _fail(f"cannot write the audit record: {exc.strerror or exc}")
     sys.exit(audit_exit_code(audits))
+
+
+@cli.group("store")
+def store_group() -> None:
+    """Copy a fingerprint store between backends (a folder, a Redis server)."""
+
+
+@store_group.command("copy")
+@click.argument("src")
+@click.argument("dst")
+@common_options
+@click.pass_context
+def store_copy(ctx: click.Context, src: str, dst: str, store: str | None, config_path: str | None) -> None:
+    """Copy every document, table, note and the allow-list from SRC to DST.
+
+    SRC and DST are store folders or redis://host:port/db[?prefix=NAME] URLs. The
+    keyed values are copied as stored: nothing is extracted again. Both stores use
+    one key file: key_file from the configuration, else the key file in whichever of
+    SRC and DST is a folder (SRC first). A DST that exists must have that key and the
+    same fingerprint parameters; documents already there unchanged are kept, so an
+    interrupted copy can be run again. The copy is verified at the end.
+
+    \b
+    Examples:
+      leakwatch store copy ./fingerprints redis://10.0.0.5:6379/0
+      leakwatch store copy redis://10.0.0.5:6379/0 /srv/backup/fingerprints --config lw.toml
+    """
+    import dataclasses
+
+    from leakwatch.store.sqlite import KEY_NAME
+    from leakwatch.store.transfer import copy_store
+
+    config = _config(ctx, store, config_path)
+    if src.rstrip("/") == dst.rstrip("/"):
+        raise click.UsageError("SRC and DST are the same store")
+    key_file = config.key_file
+    if key_file is None:
+        folder = next((s for s in (src, dst) if "://" not in s and Path(s, KEY_NAME).exists()), None)
+        key_file = str(Path(folder, KEY_NAME)) if folder is not None else None
+    try:
+        with open_store(dataclasses.replace(config, store=src, key_file=key_file, fingerprint=None)) as source, \
+                open_store(dataclasses.replace(config, store=dst, key_file=key_file, fingerprint=source.params),
+                           create=True) as target:
+            result = copy_store(source, target)
+            where, total = target.location, target.count_documents()
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"{result.documents} document(s) and {result.tables} table(s) copied, {result.skipped} already "
+               f"there; {result.notes} note(s), {result.allowed} allow-listed hash(es)")
+    click.echo(f"verified: {total} document(s) ({result.fingerprints} fingerprints, {result.passages} passages) "
+               f"in {where}")
 
 
 def datetime_stamp() -> str:
