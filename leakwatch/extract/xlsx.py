@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -193,11 +194,11 @@ def cell_value(cell: Element, shared: list[str], styles: CellStyles | None = Non
     return value
 
 
-def sheet_rows(xml: bytes, part: str, shared: list[str], budget: TextBudget,
-               styles: CellStyles | None = None) -> list[str]:
-    """One line per row with any value: the non-empty cell values joined with tabs."""
-    rows: list[str] = []
-    cells: list[str] = []
+def sheet_cells(xml: bytes, part: str, shared: list[str], budget: TextBudget,
+                styles: CellStyles | None = None) -> Iterator[dict[int, str]]:
+    """Each row of a worksheet with any value, as its non-empty values by 0-based column,
+    streamed (a row is dropped once read, so memory stays flat)."""
+    cells: dict[int, str] = {}
     sheet_data: Element | None = None
     for event, element in iterparse_xml(xml, part, ("start", "end")):
         tag = element.tag
@@ -206,14 +207,25 @@ def sheet_rows(xml: bytes, part: str, shared: list[str], budget: TextBudget,
                 sheet_data = element
         elif tag in _CELL:
             value = cell_value(element, shared, styles)
+            column = _column_index(element.get("r"), max(cells, default=-1) + 1)
+            if column in cells:  # a repeated reference: keep both values, never drop text
+                column = max(cells) + 1
             if value:
-                cells.append(budget.add(value))
+                cells[column] = budget.add(value)
         elif tag in _ROW:
             if cells:
-                rows.append("\t".join(cells))
-                budget.charge(len(cells))  # the tabs and the newline
-                cells = []
+                yield cells
+                cells = {}
             _drop(sheet_data, element)
+
+
+def sheet_rows(xml: bytes, part: str, shared: list[str], budget: TextBudget,
+               styles: CellStyles | None = None) -> list[str]:
+    """One line per row with any value: the non-empty cell values joined with tabs."""
+    rows: list[str] = []
+    for cells in sheet_cells(xml, part, shared, budget, styles):
+        rows.append("\t".join(cells.values()))
+        budget.charge(len(cells))  # the tabs and the newline
     return rows
 
 
@@ -283,25 +295,10 @@ def sheet_grid(xml: bytes, part: str, shared: list[str], budget: TextBudget,
     needs (``leakwatch index add-table --columns``).
     """
     rows: list[list[str]] = []
-    cells: dict[int, str] = {}
-    sheet_data: Element | None = None
-    for event, element in iterparse_xml(xml, part, ("start", "end")):
-        tag = element.tag
-        if event == "start":
-            if tag in _SHEET_DATA:
-                sheet_data = element
-        elif tag in _CELL:
-            value = cell_value(element, shared, styles)
-            column = _column_index(element.get("r"), max(cells, default=-1) + 1)
-            if value:
-                cells[column] = budget.add(value)
-        elif tag in _ROW:
-            if cells:
-                width = max(cells) + 1
-                rows.append([cells.get(c, "") for c in range(width)])
-                budget.charge(width)
-                cells = {}
-            _drop(sheet_data, element)
+    for cells in sheet_cells(xml, part, shared, budget, styles):
+        width = max(cells) + 1
+        rows.append([cells.get(c, "") for c in range(width)])
+        budget.charge(width)
     return rows
 
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+import leakwatch
 from leakwatch.config import FingerprintParams
-from leakwatch.fingerprint import DocumentFingerprints
+from leakwatch.fingerprint import MINHASH_SCHEME, DocumentFingerprints
 from leakwatch.keys import StoreKey
 from leakwatch.model import PAGED_FORMATS
 
@@ -26,6 +27,31 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 
 AddAction = Literal["added", "replaced", "unchanged"]
+
+
+def check_meta(meta: dict[str, str], location: str, key: StoreKey, not_a_store: str | None = None) -> None:
+    """Refuse a store of another format version or MinHash scheme, or a key that is not its own.
+
+    Args:
+        meta: the store's recorded meta values; location: the store as messages name it;
+        not_a_store: what to name when there is no format version at all (default ``location``).
+    """
+    version = meta.get("format_version")
+    if version is None:
+        raise StoreError(f"{not_a_store or location} is not a leakwatch store (no format version)")
+    if version != str(FORMAT_VERSION):
+        raise StoreError(
+            f"store {location} has format version {version}; this leakwatch "
+            f"({leakwatch.__version__}) reads version {FORMAT_VERSION} only. "
+            "Re-index the documents into a new store."
+        )
+    if meta.get("minhash_scheme") != MINHASH_SCHEME:
+        raise StoreError(f"store {location} uses MinHash scheme {meta.get('minhash_scheme')!r}, not {MINHASH_SCHEME!r}")
+    if meta.get("key_id") != key.key_id:
+        raise StoreError(
+            f"the key file does not belong to store {location} "
+            f"(store key id {meta.get('key_id')}, key file id {key.key_id})"
+        )
 
 
 def is_unchanged(old: SourceDocument | None, doc: NewDocument) -> bool:

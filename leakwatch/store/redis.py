@@ -55,10 +55,9 @@ import numpy as np
 
 import leakwatch
 from leakwatch.config import FingerprintParams
-from leakwatch.fingerprint import MINHASH_SCHEME, band_keys, is_empty_signature
+from leakwatch.fingerprint import band_keys, is_empty_signature
 from leakwatch.keys import load_or_create_key
 from leakwatch.store.base import (
-    FORMAT_VERSION,
     AddAction,
     CellHits,
     FingerprintHits,
@@ -70,6 +69,7 @@ from leakwatch.store.base import (
     StoredDocument,
     StoredTable,
     StoreError,
+    check_meta,
     is_unchanged,
 )
 from leakwatch.store.sqlite import _params_from_meta, _params_meta
@@ -304,24 +304,7 @@ class RedisStore(FingerprintStore):
             raise StoreError(f"cannot create the store {self.location}: {exc}") from exc
 
     def _check_meta(self, meta: dict[str, str]) -> None:
-        version = meta.get("format_version")
-        if version is None:
-            raise StoreError(f"{self.location} is not a leakwatch store (no format version)")
-        if version != str(FORMAT_VERSION):
-            raise StoreError(
-                f"store {self.location} has format version {version}; this leakwatch "
-                f"({leakwatch.__version__}) reads version {FORMAT_VERSION} only. "
-                "Re-index the documents into a new store."
-            )
-        if meta.get("minhash_scheme") != MINHASH_SCHEME:
-            raise StoreError(
-                f"store {self.location} uses MinHash scheme {meta.get('minhash_scheme')!r}, not {MINHASH_SCHEME!r}"
-            )
-        if meta.get("key_id") != self.key.key_id:
-            raise StoreError(
-                f"the key file does not belong to store {self.location} "
-                f"(store key id {meta.get('key_id')}, key file id {self.key.key_id})"
-            )
+        check_meta(meta, self.location, self.key)
 
     # --- changes --------------------------------------------------------------------------
 

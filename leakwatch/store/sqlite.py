@@ -43,6 +43,7 @@ from leakwatch.store.base import (
     RecordTable,
     SourceDocument,
     StoreError,
+    check_meta,
     is_unchanged,
 )
 
@@ -384,25 +385,7 @@ class SQLiteStore(FingerprintStore):
             self._db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
 
     def _check_meta(self, meta: dict[str, str], db_path: Path) -> None:
-        version = meta.get("format_version")
-        if version is None:
-            raise StoreError(f"{db_path} is not a leakwatch store (no format version)")
-        if version != str(FORMAT_VERSION):
-            raise StoreError(
-                f"store {self.folder} has format version {version}; this leakwatch "
-                f"({leakwatch.__version__}) reads version {FORMAT_VERSION} only. "
-                "Re-index the documents into a new store."
-            )
-        if meta.get("minhash_scheme") != MINHASH_SCHEME:
-            raise StoreError(
-                f"store {self.folder} uses MinHash scheme {meta.get('minhash_scheme')!r}, "
-                f"not {MINHASH_SCHEME!r}"
-            )
-        if meta.get("key_id") != self.key.key_id:
-            raise StoreError(
-                f"the key file does not belong to store {self.folder} "
-                f"(store key id {meta.get('key_id')}, key file id {self.key.key_id})"
-            )
+        check_meta(meta, str(self.folder), self.key, not_a_store=str(db_path))
 
     # --- failures and transactions --------------------------------------------------------
 
