@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,39 +46,18 @@ from leakwatch.fingerprint import DocumentFingerprints, band_keys, fingerprint_t
 from leakwatch.keys import load_or_create_key
 from leakwatch.store import FingerprintStore, NewDocument, SQLiteStore
 from leakwatch.text import tokenize
+from tests.redisserver import RedisServerError
+from tests.redisserver import start_redis as start_test_redis
 
 WORDS_PER_DOC = 2000  # about 49 passages
 WORDS_PER_PAGE = 450
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not on PATH (Debian: apt-get install redis-server), or pass --url")
-    port = free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit("redis-server did not start") from None
-            time.sleep(0.05)
-    client.close()
+    try:
+        proc, port = start_test_redis(folder)
+    except RedisServerError as exc:
+        raise SystemExit(f"{exc}, or pass --url") from None
     return proc, f"redis://127.0.0.1:{port}/0"
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from leakwatch.keys import load_or_create_key
 from leakwatch.store import FORMAT_VERSION, FingerprintStore, SQLiteStore, StoreError, open_store
 from leakwatch.text import tokenize
 from tests.conftest import make_text, make_vocabulary
+from tests.redisserver import RedisServerError, free_port, start_redis
 from tests.test_store_sqlite import DISTINCTIVE, new_doc, secret_prose
 
 pytestmark = pytest.mark.redis
@@ -43,35 +43,15 @@ FILLER = make_vocabulary(99)
 
 # --- the server -------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A real redis-server on a free loopback port; its port."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server)")
-    folder = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                             "no", "--dir", str(folder), "--protected-mode", "yes"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-    client.close()
+    try:
+        proc, port = start_redis(tmp_path_factory.mktemp("redis"))
+    except RedisServerError as exc:
+        pytest.fail(str(exc))
     yield port
     proc.kill()
     proc.wait(30)
@@ -146,7 +126,7 @@ def test_missing_store_key_file_and_server(url: str, key_file: Path, tmp_path: P
     with pytest.raises(StoreError, match="key_file"):
         open_store(Config(store=url), create=True)
     with pytest.raises(StoreError, match="cannot connect"):
-        RedisStore(f"redis://127.0.0.1:{_free_port()}/0", key_file=key_file, create=True)
+        RedisStore(f"redis://127.0.0.1:{free_port()}/0", key_file=key_file, create=True)
     with pytest.raises(StoreError, match="unknown store backend"):
         open_store(Config(store="mongodb://h/0", key_file=str(key_file)))
 
