@@ -72,7 +72,7 @@ def _nearest_free(starts: np.ndarray, ends: np.ndarray, lo: int, hi: int, centre
     return None
 
 
-def match_row(values: np.ndarray, distinctive: np.ndarray, anchors: list[int], cands: SortedCandidates,
+def match_row(row: int, values: np.ndarray, distinctive: np.ndarray, anchors: list[int], cands: SortedCandidates,
               min_cells: int, window: int, max_anchor_occurrences: int = 50) -> RowMatch | None:
     """Whether a registered row is quoted around one of its anchor values.
 
@@ -105,7 +105,7 @@ def match_row(values: np.ndarray, distinctive: np.ndarray, anchors: list[int], c
                     taken.append((found, v))
             if sum(v in rare for _, v in taken) < min_cells:
                 continue
-            match = match or RowMatch(row=-1)
+            match = match or RowMatch(row)
             for span, v in taken:
                 match.spans.setdefault(span, set()).update(columns_of[v])
     return match
@@ -157,14 +157,9 @@ class RecordsDetector(Detector):
             by_row[r].append(h)
         wanted = np.asarray(sorted(by_row), dtype=np.int64)
         values, distinctive = self.store.table_rows(table.table_key, wanted)
-        matches = []
-        for i, row in enumerate(wanted.tolist()):
-            found = match_row(values[i], distinctive[i], by_row[row], cands, self.params.min_cells,
-                              self.params.proximity_chars)
-            if found is not None:
-                found.row = row
-                matches.append(found)
-        return matches
+        found = (match_row(row, values[i], distinctive[i], by_row[row], cands, self.params.min_cells,
+                           self.params.proximity_chars) for i, row in enumerate(wanted.tolist()))
+        return [m for m in found if m is not None]
 
     def _spreadsheet_resemblance(self, deliverable: Deliverable, table_keys: list[int]) -> dict[int, float]:
         """Estimated resemblance of a spreadsheet deliverable's values to each hit table."""
