@@ -12,6 +12,11 @@ parameters, over the low 32 bits of each keyed shingle hash: a signature made
 here is bit-identical to ``datasketch.MinHash(num_perm, seed).update_batch`` fed
 with those 32-bit values through an identity hash function, so datasketch's
 ``MinHashLSH`` (and its Redis storage) can index them.
+
+With numba installed (the ``fast`` extra), shingle hashing, winnowing, MinHash and
+LSH band keys run as compiled kernels (:mod:`leakwatch._kernels`) once a process has
+enough work for them (:mod:`leakwatch._jit`); the numpy code below is the reference
+and the fallback, and both give identical arrays.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from leakwatch import _jit
 from leakwatch.config import FingerprintParams
 from leakwatch.keys import WORD_BAG_DOMAIN, StoreKey
 from leakwatch.text import Tokens, content_mask
@@ -63,6 +69,9 @@ def shingle_hashes(word_ids: np.ndarray, k: int) -> np.ndarray:
     n = word_ids.shape[0] - k + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
+    kern = _jit.kernels(n)
+    if kern is not None and word_ids.dtype == np.uint64:
+        return kern.shingle_hashes(np.ascontiguousarray(word_ids), k)
     h = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(k):
@@ -87,6 +96,9 @@ def winnow(hashes: np.ndarray, window: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if n <= window:
         return np.array([n - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
+    kern = _jit.kernels(n)
+    if kern is not None and hashes.dtype == np.uint64 and hashes.ndim == 1:
+        return kern.winnow(np.ascontiguousarray(hashes), window)
     chosen = _window_argmin(hashes, window)
     # The rightmost minimum never moves left as the window slides: no sort to deduplicate.
     keep = np.empty(chosen.shape[0], dtype=bool)
@@ -136,6 +148,12 @@ def block_minima(keyed: np.ndarray, stride: int, params: FingerprintParams,
     """
     n = keyed.shape[0]
     out = np.full((-(-n // stride), params.num_perm), 0xFFFF_FFFF, dtype=np.uint32)
+    kern = _jit.kernels(n) if n else None
+    if kern is not None and keyed.dtype == np.uint64 and keyed.ndim == 1 and (mask is None or len(mask) == n):
+        a, b = permutations(params.num_perm, params.seed)
+        flags = np.zeros(0, dtype=bool) if mask is None else np.ascontiguousarray(mask, dtype=bool)
+        kern.block_minima(np.ascontiguousarray(keyed), flags, mask is not None, stride, a, b, out)
+        return out
     # Only the kept values are permuted (the bags leave out function words, about half).
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
@@ -242,6 +260,10 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """
     if signatures.shape[0] == 0:
         return np.zeros((0, bands), dtype=np.int64)
+    kern = _jit.kernels(signatures.shape[0] * bands)
+    if kern is not None and signatures.dtype == np.uint32 and signatures.ndim == 2 \
+            and 0 < bands * rows <= signatures.shape[1]:
+        return kern.band_keys(np.ascontiguousarray(signatures), bands, rows).view(np.int64)
     sig = signatures[:, : bands * rows].astype(np.uint64).reshape(-1, bands, rows)
     h = np.zeros(sig.shape[:2], dtype=np.uint64)
     spare = np.empty_like(h)

@@ -13,8 +13,10 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -26,6 +28,14 @@ KEY_BYTES = 32
 SHINGLE_DOMAIN = np.uint64(0x6C77_7368_696E_676C)  # "lwshingl"
 WORD_BAG_DOMAIN = np.uint64(0x6C77_776F_7264_6267)  # "lwwordbg"
 CELL_DOMAIN = np.uint64(0x6C77_7265_636F_7264)  # "lwrecord": registered table cells
+
+
+# Per thread, the AES-ECB encryptor of each PRF subkey in use: setting one up (key
+# derivation, cipher context) costs more than encrypting a document's values. ECB
+# keeps no state between blocks, and every call passes whole blocks, so one context
+# serves every call; contexts are not shared between threads.
+_ENCRYPTORS = threading.local()
+_MAX_ENCRYPTORS = 8
 
 
 class KeyFileError(Exception):
@@ -59,9 +69,21 @@ class StoreKey:
         blocks = np.empty((values.shape[0], 2), dtype="<u8")
         blocks[:, 0] = values
         blocks[:, 1] = domain
-        encryptor = Cipher(algorithms.AES(self._subkey(b"shingle-prf", 16)), modes.ECB()).encryptor()
-        out = encryptor.update(blocks.tobytes()) + encryptor.finalize()
-        return np.frombuffer(out, dtype="<u8").reshape(-1, 2)[:, 0].astype(np.uint64)
+        out = self._prf_encryptor().update(blocks.data.cast("B"))
+        return np.frombuffer(out, dtype="<u8")[::2].astype(np.uint64)
+
+    def _prf_encryptor(self) -> Any:
+        """This thread's AES-ECB encryptor under the PRF subkey (see ``_ENCRYPTORS``)."""
+        cache: dict[bytes, Any] | None = getattr(_ENCRYPTORS, "by_secret", None)
+        if cache is None:
+            cache = _ENCRYPTORS.by_secret = {}
+        encryptor = cache.get(self.secret)
+        if encryptor is None:
+            if len(cache) >= _MAX_ENCRYPTORS:
+                cache.clear()
+            encryptor = cache[self.secret] = Cipher(algorithms.AES(self._subkey(b"shingle-prf", 16)),
+                                                    modes.ECB()).encryptor()
+        return encryptor
 
     def content_mac(self, data: bytes) -> str:
         """Keyed digest of a file's bytes: tells "same file" without an unkeyed hash."""

@@ -15,8 +15,11 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from types import ModuleType
 
 import numpy as np
+
+from leakwatch import _jit
 
 
 def _combining_marks_class() -> str:
@@ -85,31 +88,43 @@ def tokenize(text: str) -> Tokens:
     boundaries come from array operations over the text's code points, and ASCII
     words of at most 16 characters (nearly all words of English text) are packed
     into two integers and looked up in :data:`_ASCII_WORD_IDS`, which hashes each
-    distinct word once. Other words take :func:`word_hash` one by one.
+    distinct word once. Other words take :func:`word_hash` one by one. With the compiled
+    kernels (:mod:`leakwatch._jit`), splitting ASCII text, packing and the table look-up
+    run in compiled loops, with the same results.
     """
     if not text:
         return _no_tokens()
-    if text.isascii():
+    kern = _jit.kernels(len(text) // 6)  # about one word per 6 characters
+    ascii_text = text.isascii()
+    if ascii_text:
         data = text.encode("ascii")
         codes = np.frombuffer(data, dtype=np.uint8)
-        starts, ends = _runs(_ASCII_IS_WORD.take(codes))
-        lowered = data.lower()
+        if kern is not None:
+            starts, ends = kern.ascii_words(codes, _ASCII_IS_WORD)
+        else:
+            starts, ends = _runs(_ASCII_IS_WORD.take(codes))
         fast = np.ones(starts.shape[0], dtype=bool)
+        chars = codes
     else:
-        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        starts, ends, fast = _unicode_words(codes)
-        lowered = _ASCII_LOWER[np.minimum(codes, 128)].tobytes()
+        codes32 = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        starts, ends, fast = _unicode_words(codes32)
+        chars = _ASCII_LOWER[np.minimum(codes32, 128)]
     if starts.shape[0] == 0:
         return _no_tokens()
-    lengths = ends - starts
-    fast &= lengths <= _PACKED_MAX
-    ids = np.empty(starts.shape[0], dtype=np.uint64)
-    if fast.all():
-        ids[:] = _ASCII_WORD_IDS.lookup(*_packed_words(lowered, starts, lengths))
+    if kern is not None:
+        ids, others = _ASCII_WORD_IDS.lookup_spans(kern, chars, starts, ends, fast)
     else:
+        lowered = data.lower() if ascii_text else chars.tobytes()
+        lengths = ends - starts
+        fast &= lengths <= _PACKED_MAX
+        ids = np.empty(starts.shape[0], dtype=np.uint64)
+        if fast.all():
+            ids[:] = _ASCII_WORD_IDS.lookup(*_packed_words(lowered, starts, lengths))
+            return Tokens(ids=ids, starts=starts, ends=ends)
         chosen = np.flatnonzero(fast)
         ids[chosen] = _ASCII_WORD_IDS.lookup(*_packed_words(lowered, starts[chosen], lengths[chosen]))
         others = np.flatnonzero(~fast)
+    if others.shape[0]:
         ids[others] = [word_hash(text[s:e]) for s, e in zip(starts[others].tolist(), ends[others].tolist(),
                                                              strict=True)]
     return Tokens(ids=ids, starts=starts, ends=ends)
@@ -140,6 +155,9 @@ def _ascii_tables() -> tuple[np.ndarray, np.ndarray]:
 
 _WORD_OR_MARK = re.compile(r"[\w" + _MARKS + "]")
 _ASCII_IS_WORD, _ASCII_LOWER = _ascii_tables()
+# _ASCII_LOWER for any byte (the kernels read text as bytes): 0 from 128 on.
+_LOWER_BYTES = np.zeros(256, dtype=np.uint8)
+_LOWER_BYTES[:129] = _ASCII_LOWER
 # Words up to this many bytes are packed, zero-padded, into two 64-bit integers.
 _PACKED_MAX = 16
 # For a word of n <= 16 bytes, the masks of its bytes in the low and high integers.
@@ -212,13 +230,15 @@ def _packed_hash(lo: int, hi: int) -> int:
 class _PackedWordIds:
     """Word hashes of packed ASCII words, each computed once.
 
-    A dict holds every word seen; in front of it, a direct-mapped table in numpy arrays
-    holds the first word to claim each slot, so that a text's words are looked up in a
-    few array operations and only the rest (mostly rare words, which came later) go
-    through the dict. Slot ``i`` is free while ``keys_lo[i] == 0`` (no packed word is
-    0). The table doubles, up to ``max_bits``, to stay at most a quarter full; past
-    that everything starts over empty, like a cache. A lock makes it safe to share
-    between threads.
+    A dict holds every word seen; in front of it, an open-addressing table in one numpy
+    array holds words by slot (one row per slot: the packed word's two integers, then
+    its hash), so that a text's words are looked up in a few array operations and only
+    the rest (new words) go through the dict. A word lives in the first free of the
+    :data:`_PROBES` slots from its home slot, or only in the dict when they are all
+    taken. A slot is free while its first integer is 0 (no packed word is 0). The
+    table doubles, up to ``max_bits``, to stay at most a quarter full; past that
+    everything starts over empty, like a cache. A lock makes it safe to share between
+    threads.
     """
 
     def __init__(self, bits: int = 16, max_bits: int = 20) -> None:
@@ -233,9 +253,8 @@ class _PackedWordIds:
 
     def _new_table(self, bits: int) -> None:
         self.bits = bits
-        self.keys_lo = np.zeros(1 << bits, dtype=np.uint64)
-        self.keys_hi = np.zeros(1 << bits, dtype=np.uint64)
-        self.values = np.zeros(1 << bits, dtype=np.uint64)
+        # Rows (lo, hi, hash): one row is one cache access per probe.
+        self.table = np.zeros((1 << bits, 3), dtype=np.uint64)
 
     def _home(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         # Multiplicative hashing: the top bits of an odd multiple depend on all lower bits.
@@ -246,12 +265,35 @@ class _PackedWordIds:
     def lookup(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Word hashes of packed words (computing those not seen yet)."""
         with self._lock:
-            slot = self._home(lo, hi)
-            out = self.values.take(slot)
-            missed = np.flatnonzero((self.keys_lo.take(slot) != lo) | (self.keys_hi.take(slot) != hi))
+            home = self._home(lo, hi)
+            rows = self.table.take(home, axis=0)
+            out = rows[:, 2].copy()
+            missed = np.flatnonzero((rows[:, 0] != lo) | (rows[:, 1] != hi))
+            size_mask = self.table.shape[0] - 1
+            for probe in range(1, _PROBES):
+                if not missed.shape[0]:
+                    break
+                rows = self.table.take((home[missed] + probe) & size_mask, axis=0)
+                found = (rows[:, 0] == lo[missed]) & (rows[:, 1] == hi[missed])
+                out[missed[found]] = rows[found, 2]
+                missed = missed[~found]
             if missed.shape[0]:
                 out[missed] = self._lookup_dict(lo[missed].tolist(), hi[missed].tolist())
             return out
+
+    def lookup_spans(self, kern: ModuleType, chars: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                     eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup` of the words at ``starts:ends`` of ``chars`` (code points below
+        256 as bytes; only ``eligible`` words of at most 16 characters are packed), with
+        the compiled kernel that packs and looks up in one pass. Returns the word hashes
+        and the positions of the words left to :func:`word_hash` (their hash is unset)."""
+        with self._lock:
+            ids, status, lo, hi = kern.packed_lookup(chars, _LOWER_BYTES, starts, ends, eligible, _PACKED_MAX,
+                                                     self.table, self.bits, _PROBES)
+            missed = np.flatnonzero(status == 1)
+            if missed.shape[0]:
+                ids[missed] = self._lookup_dict(lo[missed].tolist(), hi[missed].tolist())
+        return ids, np.flatnonzero(status == 2)
 
     def _lookup_dict(self, lo: list[int], hi: list[int]) -> list[int]:
         found = self.words
@@ -282,19 +324,31 @@ class _PackedWordIds:
             self._claim(new)
 
     def _claim(self, words: dict[tuple[int, int], int]) -> None:
-        """Put words into their free slots (the first of them, when several share one)."""
+        """Put words (none of them in the table yet) into their first free slots; where
+        several want one slot, the first of them takes it and the others probe on."""
         lo = np.fromiter((k[0] for k in words), dtype=np.uint64, count=len(words))
         hi = np.fromiter((k[1] for k in words), dtype=np.uint64, count=len(words))
         values = np.fromiter(words.values(), dtype=np.uint64, count=len(words))
-        slot = self._home(lo, hi)
-        slot, first = np.unique(slot, return_index=True)
-        free = self.keys_lo[slot] == 0
-        slot, first = slot[free], first[free]
-        self.values[slot] = values[first]
-        self.keys_hi[slot] = hi[first]
-        self.keys_lo[slot] = lo[first]
+        home = self._home(lo, hi)
+        size_mask = self.table.shape[0] - 1
+        pending = np.arange(len(words))
+        for probe in range(_PROBES):
+            if not pending.shape[0]:
+                break
+            slot, first = np.unique((home[pending] + probe) & size_mask, return_index=True)
+            free = self.table[slot, 0] == 0
+            slot, first = slot[free], first[free]
+            chosen = pending[first]
+            self.table[slot, 1] = hi[chosen]
+            self.table[slot, 2] = values[chosen]
+            self.table[slot, 0] = lo[chosen]
+            placed = np.zeros(pending.shape[0], dtype=bool)
+            placed[first] = True
+            pending = pending[~placed]
 
 
+# Slots a word may take, from its home slot on (one cache line or two).
+_PROBES = 4
 _MIX_LO = np.uint64(0x9E37_79B9_7F4A_7C15)
 _MIX_HI = np.uint64(0xBF58_476D_1CE4_E5B9)
 _ASCII_WORD_IDS = _PackedWordIds()

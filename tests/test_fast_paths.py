@@ -1,18 +1,28 @@
 """The vectorized tokenizer and fingerprinting against the straightforward code they
 replaced (kept here verbatim as references): word hashes, offsets, keyed shingles,
 winnowed positions, MinHash block/passage/document/bag signatures and LSH band keys
-must be bit-identical, or existing stores would stop matching."""
+must be bit-identical, or existing stores would stop matching.
+
+Each comparison runs on both paths: the numpy code, and the compiled kernels of the
+``fast`` extra (leakwatch._kernels, numba) when numba is installed."""
 
 from __future__ import annotations
 
+import importlib.util
 import random
+import subprocess
+import sys
+import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leakwatch import _jit
 from leakwatch import fingerprint as fp
 from leakwatch import text as tx
 from leakwatch.config import FingerprintParams
@@ -20,6 +30,42 @@ from leakwatch.keys import WORD_BAG_DOMAIN, StoreKey
 from leakwatch.text import Tokens, stop_ids, tokenize, word_hash
 
 KEY = StoreKey(bytes(range(32)))
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+# The paths every comparison runs on: "never" is the numpy code, "always" the kernels.
+PATHS = ("never", "always") if HAVE_NUMBA else ("never",)
+needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba (the fast extra) is not installed")
+
+
+@contextmanager
+def jit_mode(mode: str) -> Iterator[None]:
+    previous = _jit.set_mode(mode)
+    try:
+        if mode == "always":
+            assert _jit.kernels(0) is not None, "numba is installed but the kernels did not load"
+        yield
+    finally:
+        _jit.set_mode(previous)
+
+
+def on_each_path(fn):  # type: ignore[no-untyped-def]
+    """``fn()`` on every path, asserting that all paths give the same result; returns it."""
+    results = []
+    for mode in PATHS:
+        with jit_mode(mode):
+            results.append(fn())
+    for other in results[1:]:
+        assert _same(results[0], other)
+    return results[0]
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, Tokens):
+        return isinstance(b, Tokens) and all(_same(getattr(a, f), getattr(b, f)) for f in ("ids", "starts", "ends"))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
 
 # --- references: the code before vectorization ------------------------------------------
 
@@ -81,7 +127,7 @@ def reference_band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.nda
 
 
 def assert_same_tokens(text: str) -> None:
-    got, want = tokenize(text), reference_tokenize(text)
+    got, want = on_each_path(lambda: tokenize(text)), reference_tokenize(text)
     assert got.ids.dtype == np.uint64 and got.starts.dtype == got.ends.dtype == np.int64
     assert got.starts.tolist() == want.starts.tolist(), text
     assert got.ends.tolist() == want.ends.tolist(), text
@@ -165,6 +211,11 @@ def test_packed_word_table_grows_and_clears_without_changing_hashes(bits: int, m
         lengths = np.array([len(w) for w in words])
         got = table.lookup(*tx._packed_words(lowered, starts, lengths))
         assert got.tolist() == [word_hash(w) for w in words]
+        if HAVE_NUMBA:
+            chars = np.frombuffer(lowered.upper(), dtype=np.uint8)
+            ids, others = table.lookup_spans(_jit.load(), chars, starts, starts + lengths,
+                                             np.ones(len(words), dtype=bool))
+            assert ids.tolist() == got.tolist() and others.size == 0
         assert len(table.words) <= (1 << max_bits) // 4 + 80
 
 
@@ -187,7 +238,7 @@ def test_winnow_equals_reference(window: int, n: int, spread: int, seed: int) ->
     # Small spreads give many ties (rightmost wins, runs give one fingerprint).
     rng = np.random.default_rng(seed)
     hashes = rng.integers(0, min(spread, 2**63), n, dtype=np.uint64) * np.uint64(2 if spread > 2**63 else 1)
-    assert fp.winnow(hashes, window).tolist() == reference_winnow(hashes, window).tolist()
+    assert on_each_path(lambda: fp.winnow(hashes, window)).tolist() == reference_winnow(hashes, window).tolist()
 
 
 @settings(max_examples=150, deadline=None)
@@ -206,7 +257,7 @@ def test_block_minima_equals_reference(n: int, stride: int, perms: tuple[int, in
         if small_chunks:  # rows and columns of the working array taken a slice at a time
             fp._GRID_CELLS = 5
         for m in (None, mask):
-            got = fp.block_minima(keyed, stride, params, mask=m)
+            got = on_each_path(lambda m=m: fp.block_minima(keyed, stride, params, mask=m))
             want = reference_block_minima(keyed, stride, params, mask=m)
             assert got.dtype == np.uint32 and got.shape == want.shape
             assert np.array_equal(got, want)
@@ -218,14 +269,15 @@ def test_one_block_of_a_whole_table_equals_reference() -> None:
     # leakwatch.tables: block_minima(elements, elements.size, params)[0]
     keyed = np.random.default_rng(1).integers(0, 2**63, 5000, dtype=np.uint64)
     params = FingerprintParams()
-    assert np.array_equal(fp.block_minima(keyed, 5000, params), reference_block_minima(keyed, 5000, params))
+    got = on_each_path(lambda: fp.block_minima(keyed, 5000, params))
+    assert np.array_equal(got, reference_block_minima(keyed, 5000, params))
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 60), st.sampled_from([(25, 5), (37, 3), (1, 1), (4, 32)]), st.integers(0, 2**32 - 1))
 def test_band_keys_equal_reference(n: int, shape: tuple[int, int], seed: int) -> None:
     sig = np.random.default_rng(seed).integers(0, 2**32, (n, 128), dtype=np.uint32)
-    assert np.array_equal(fp.band_keys(sig, *shape), reference_band_keys(sig, *shape))
+    assert np.array_equal(on_each_path(lambda: fp.band_keys(sig, *shape)), reference_band_keys(sig, *shape))
 
 
 def reference_fingerprint(text: str, params: FingerprintParams) -> dict[str, np.ndarray]:
@@ -271,7 +323,136 @@ def fast_fingerprint(text: str, params: FingerprintParams) -> dict[str, np.ndarr
        st.sampled_from([FingerprintParams(), FingerprintParams(shingle_size=3, winnow_window=4, passage_stride=7)]))
 def test_fingerprints_equal_reference_end_to_end(words: list[str], params: FingerprintParams) -> None:
     text = " ".join(words)
-    got, want = fast_fingerprint(text, params), reference_fingerprint(text, params)
+    got, want = on_each_path(lambda: fast_fingerprint(text, params)), reference_fingerprint(text, params)
     for name, value in want.items():
         assert got[name].dtype == value.dtype, name
         assert np.array_equal(got[name], value), name
+
+
+def reference_shingle_hashes(word_ids: np.ndarray, k: int) -> np.ndarray:
+    n = word_ids.shape[0] - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * np.uint64(0x9E37_79B9_7F4A_7C15) + word_ids[j : j + n]
+        return fp.fmix64(h)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=200), st.integers(1, 16))
+def test_shingle_hashes_equal_reference(values: list[int], k: int) -> None:
+    ids = np.array(values, dtype=np.uint64)
+    assert np.array_equal(on_each_path(lambda: fp.shingle_hashes(ids, k)), reference_shingle_hashes(ids, k))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyzABC0_ .,\n-é日"), min_size=0, max_size=3000),
+       st.sampled_from([FingerprintParams(), FingerprintParams(shingle_size=3, winnow_window=4, passage_stride=7)]))
+def test_fingerprints_equal_reference_on_hypothesis_text(text: str, params: FingerprintParams) -> None:
+    # Free text (not a fixed vocabulary): many distinct words, long and short, mixed scripts.
+    got, want = on_each_path(lambda: fast_fingerprint(text, params)), reference_fingerprint(text, params)
+    for name, value in want.items():
+        assert got[name].dtype == value.dtype, name
+        assert np.array_equal(got[name], value), name
+
+
+def test_paths_agree_on_long_generated_documents() -> None:
+    # Whole documents of Zipf-like prose: the word table fills, probes and grows.
+    rng = random.Random(11)
+    vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, 20)))
+             for _ in range(5000)]
+    params = FingerprintParams()
+    for _ in range(4):
+        words = rng.choices(vocab, weights=[1 / (i + 1) for i in range(len(vocab))], k=6000)
+        text = " ".join(w.capitalize() if rng.random() < 0.1 else w for w in words)
+        on_each_path(lambda text=text: fast_fingerprint(text, params))
+
+
+# --- the compiled path: when it is used ---------------------------------------------------
+
+
+@needs_numba
+def test_kernels_load_when_numba_is_installed() -> None:
+    assert _jit.available()
+
+
+def test_auto_mode_waits_for_enough_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_jit, "_kernels", None)
+    monkeypatch.setattr(_jit, "_work", 0)
+    monkeypatch.setattr(_jit, "AUTO_AFTER", 1000)
+    with jit_mode("auto"):
+        assert _jit.kernels(600) is None
+        assert (_jit.kernels(600) is not None) == HAVE_NUMBA
+    with jit_mode("never"):
+        assert _jit.kernels(10**9) is None
+    with pytest.raises(ValueError, match="LEAKWATCH_JIT"):
+        _jit.set_mode("sometimes")
+
+
+def _run(code: str, **env: str) -> str:
+    import os
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env}, check=True)
+    return proc.stdout.strip()
+
+
+def test_start_up_does_not_import_numba() -> None:
+    # A cold scan of a small file must not pay for numba: nothing on the import path loads it,
+    # and a small document stays on the numpy path.
+    out = _run("import sys\n"
+               "import leakwatch.cli, leakwatch.pipeline\n"
+               "from leakwatch.config import FingerprintParams\n"
+               "from leakwatch.fingerprint import fingerprint_tokens\n"
+               "from leakwatch.keys import StoreKey\n"
+               "from leakwatch.text import tokenize\n"
+               "fingerprint_tokens(tokenize('a few words ' * 2000), FingerprintParams(), StoreKey(bytes(32)))\n"
+               "print('numba' in sys.modules)", LEAKWATCH_JIT="auto")
+    assert out == "False"
+
+
+def test_without_numba_the_numpy_path_gives_the_same_fingerprints() -> None:
+    # numba made unimportable: "always" falls back to numpy silently, with the same arrays.
+    code = ("import sys\n"
+            "sys.modules['numba'] = None\n"
+            "import hashlib\n"
+            "from leakwatch import _jit\n"
+            "from leakwatch.config import FingerprintParams\n"
+            "from leakwatch.fingerprint import fingerprint_tokens\n"
+            "from leakwatch.keys import StoreKey\n"
+            "from leakwatch.text import tokenize\n"
+            "f = fingerprint_tokens(tokenize('Alpha beta, gamma delta épsilon. ' * 300), FingerprintParams(),"
+            " StoreKey(bytes(range(32))))\n"
+            "h = hashlib.sha256()\n"
+            "for a in (f.tokens.ids, f.keyed, f.winnowed, f.passages.signatures, f.signature, f.bag_signatures):\n"
+            "    h.update(a.tobytes())\n"
+            "print(_jit.available(), h.hexdigest())")
+    available, digest = _run(code, LEAKWATCH_JIT="always").split()
+    assert available == "False"
+    f = fp.fingerprint_tokens(tokenize("Alpha beta, gamma delta épsilon. " * 300), FingerprintParams(), KEY)
+    want = __import__("hashlib").sha256()
+    for a in (f.tokens.ids, f.keyed, f.winnowed, f.passages.signatures, f.signature, f.bag_signatures):
+        want.update(a.tobytes())
+    assert digest == want.hexdigest()
+
+
+@needs_numba
+def test_kernels_are_thread_safe() -> None:
+    # The word table is shared: threads tokenizing at once (kernels release the GIL) agree.
+    rng = random.Random(5)
+    texts = [" ".join("".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 12)))
+                      for _ in range(3000)) for _ in range(8)]
+    with jit_mode("never"):
+        want = [tokenize(t).ids for t in texts]
+    got: list[np.ndarray | None] = [None] * len(texts)
+    with jit_mode("always"):
+        def work(i: int) -> None:
+            got[i] = tokenize(texts[i]).ids
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(texts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import stat
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from leakwatch.keys import KEY_BYTES, KEY_HEADER, KeyFileError, StoreKey, load_or_create_key
+from leakwatch.keys import (
+    KEY_BYTES,
+    KEY_HEADER,
+    SHINGLE_DOMAIN,
+    WORD_BAG_DOMAIN,
+    KeyFileError,
+    StoreKey,
+    load_or_create_key,
+)
 
 
 def mode(path: Path) -> int:
@@ -132,6 +143,46 @@ def test_prf64_accepts_integer_arrays(key: StoreKey, dtype: type) -> None:
     out = key.prf64(values)
     assert out.dtype == np.uint64
     assert np.array_equal(out, key.prf64(np.arange(10, dtype=np.uint64)))
+
+
+def reference_prf64(secret: bytes, values: np.ndarray, domain: np.uint64) -> np.ndarray:
+    """The PRF as first written: a fresh AES-ECB context per call."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    subkey = hmac.new(secret, b"leakwatch/shingle-prf", hashlib.sha256).digest()[:16]
+    blocks = np.empty((values.shape[0], 2), dtype="<u8")
+    blocks[:, 0] = values
+    blocks[:, 1] = domain
+    encryptor = Cipher(algorithms.AES(subkey), modes.ECB()).encryptor()
+    out = encryptor.update(blocks.tobytes()) + encryptor.finalize()
+    return np.frombuffer(out, dtype="<u8").reshape(-1, 2)[:, 0].astype(np.uint64)
+
+
+def test_prf64_reuses_its_cipher_without_changing_outputs(key: StoreKey, other_key: StoreKey) -> None:
+    # The encryptor is kept per thread and subkey: interleaved keys, domains and sizes
+    # (including one value, an odd count) give exactly the fresh-context outputs.
+    rng = np.random.default_rng(8)
+    for size in (1, 7, 1000, 1, 33):
+        values = rng.integers(0, 2**64 - 1, size, dtype=np.uint64, endpoint=True)
+        for k in (key, other_key, key):
+            for domain in (SHINGLE_DOMAIN, WORD_BAG_DOMAIN):
+                assert np.array_equal(k.prf64(values, domain), reference_prf64(k.secret, values, domain))
+
+
+def test_prf64_from_many_threads(key: StoreKey) -> None:
+    values = np.arange(20_000, dtype=np.uint64)
+    want = reference_prf64(key.secret, values, SHINGLE_DOMAIN)
+    results: list[bool] = []
+
+    def work() -> None:
+        results.extend(np.array_equal(key.prf64(values), want) for _ in range(20))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 120
 
 
 def test_prf64_empty(key: StoreKey) -> None:
