@@ -216,19 +216,21 @@ def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, 
                 owner: str | None, extract: FileExtract = extract_file) -> IndexResult:
     """Register every file under ``paths`` as confidential material."""
     result = IndexResult()
-    for analysed in analyse_paths(paths, config, store, extract):
-        if isinstance(analysed, FileError):
-            result.errors.append(analysed)
-            continue
-        path = analysed.path
-        if analysed.fingerprints.keyed.size == 0:
-            result.errors.append(FileError(
-                display_path(path), Status.UNSUPPORTED,
-                f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
-            ))
-            continue
-        doc, action = store.add_document(new_document(analysed, store, label, owner))
-        getattr(result, action).append(doc)
+    # Grouped commits (the store's bulk mode): one sync per few seconds, not per file.
+    with store.bulk():
+        for analysed in analyse_paths(paths, config, store, extract):
+            if isinstance(analysed, FileError):
+                result.errors.append(analysed)
+                continue
+            path = analysed.path
+            if analysed.fingerprints.keyed.size == 0:
+                result.errors.append(FileError(
+                    display_path(path), Status.UNSUPPORTED,
+                    f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
+                ))
+                continue
+            doc, action = store.add_document(new_document(analysed, store, label, owner))
+            getattr(result, action).append(doc)
     return result
 
 

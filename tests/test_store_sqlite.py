@@ -463,3 +463,106 @@ def test_lsh_shape_is_recorded(store: SQLiteStore, folder: Path) -> None:
     assert (int(meta["lsh_bands"]), int(meta["lsh_rows"])) == (store.lsh_bands, store.lsh_rows)
     assert meta["key_id"] == store.key.key_id
     assert meta["minhash_scheme"] == "affine32"
+
+
+# --- the band tables' layout, and bulk loads -----------------------------------------------
+
+OLD_BAND_TABLES = """
+DROP TABLE bands;
+DROP TABLE bag_bands;
+CREATE TABLE bands (band INTEGER NOT NULL, key INTEGER NOT NULL,
+    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE, idx INTEGER NOT NULL);
+CREATE INDEX bands_key ON bands(band, key);
+CREATE INDEX bands_doc ON bands(doc_key);
+CREATE TABLE bag_bands (band INTEGER NOT NULL, key INTEGER NOT NULL,
+    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE, idx INTEGER NOT NULL);
+CREATE INDEX bag_bands_key ON bag_bands(band, key);
+CREATE INDEX bag_bands_doc ON bag_bands(doc_key);
+"""
+
+
+def band_rows(folder: Path) -> dict[str, int]:
+    return {t: count_rows(folder, t) for t in ("bands", "bag_bands")}
+
+
+@pytest.mark.parametrize("layout", ["keyed", "old"])
+def test_band_rows_follow_their_document(folder: Path, layout: str) -> None:
+    """New stores keep band rows in one keyed B-tree without an index by document (their
+    rows are deleted by recomputed keys); stores made before keep theirs through the
+    cascade. Both leave nothing of a removed or replaced document behind."""
+    with SQLiteStore(folder, create=True) as store:
+        if layout == "old":
+            store._db.executescript(OLD_BAND_TABLES)
+    with SQLiteStore(folder) as store:
+        assert store._bands_by_doc is (layout == "old")
+        a_nd = new_doc(store, secret_prose(1), "/docs/a.txt")
+        a, _ = store.add_document(a_nd)
+        b, _ = store.add_document(new_doc(store, secret_prose(2), "/docs/b.txt"))
+        per_doc = len(a_nd.fingerprints.passages) * (store.lsh_bands + store.bag_lsh_bands)
+        assert sum(band_rows(folder).values()) == 2 * per_doc
+        keys = band_keys(a_nd.fingerprints.passages.signatures, store.lsh_bands, store.lsh_rows)
+        assert set(store.lookup_passages(keys).doc_keys.tolist()) == {a.doc_key}
+        # Replaced: the old version's rows go, the new version's come.
+        a2, action = store.add_document(new_doc(store, secret_prose(3), "/docs/a.txt"))
+        assert action == "replaced"
+        assert count_rows(folder, "bands", a.doc_key) == count_rows(folder, "bag_bands", a.doc_key) == 0
+        assert store.lookup_passages(keys).doc_keys.size == 0
+        assert sum(band_rows(folder).values()) == 2 * per_doc
+        assert store.remove_document(a2.doc_id) is True
+        assert count_rows(folder, "bands", a2.doc_key) == count_rows(folder, "bag_bands", a2.doc_key) == 0
+        assert sum(band_rows(folder).values()) == per_doc
+        assert count_rows(folder, "bands", b.doc_key) == len(a_nd.fingerprints.passages) * store.lsh_bands
+
+
+def test_band_rows_not_found_by_key_are_deleted_all_the_same(store: SQLiteStore, folder: Path) -> None:
+    doc, _ = store.add_document(new_doc(store, secret_prose(1)))
+    # Rows the recomputed keys do not name (as if the keys had been computed otherwise).
+    store._db.execute("UPDATE bands SET key = key + 1 WHERE doc_key = ? AND idx = 0", (doc.doc_key,))
+    assert store.remove_document(doc.doc_id)
+    assert band_rows(folder) == {"bands": 0, "bag_bands": 0}
+
+
+def test_bulk_groups_changes_into_fewer_commits(store: SQLiteStore, folder: Path) -> None:
+    generation = int(store.generation().rsplit(":", 1)[1])
+    with store.bulk(max_seconds=3600, max_changes=3):
+        for i in range(4):
+            store.add_document(new_doc(store, secret_prose(i + 1), f"/docs/{i}.txt"))
+            # A reader sees whole groups only: 3 documents once the third is in.
+            assert count_rows(folder, "documents") == (3 if i >= 2 else 0)
+        assert store._db.in_transaction
+    assert not store._db.in_transaction
+    assert count_rows(folder, "documents") == 4  # the rest, committed on leaving
+    assert store.generation().endswith(f":{generation + 4}")  # every change counted
+    assert store._db.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's default again
+
+
+def test_failed_change_in_bulk_is_undone_alone(store: SQLiteStore, folder: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    insert = SQLiteStore._insert_fingerprints
+    calls = []
+
+    def failing(self: SQLiteStore, doc_key: int, fp: object) -> None:
+        calls.append(doc_key)
+        insert(self, doc_key, fp)  # type: ignore[arg-type]
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(SQLiteStore, "_insert_fingerprints", failing)
+    with pytest.raises(StoreError, match=r"/docs/2\.txt was not added; the store is as it was before it"), \
+            store.bulk(max_seconds=3600, max_changes=100):
+        for i in range(5):
+            store.add_document(new_doc(store, secret_prose(i + 1), f"/docs/{i}.txt"))
+    assert not store._db.in_transaction
+    # The two before it were committed whole, as change-by-change commits would have left them.
+    assert [d.path for d in store.list_documents()] == ["/docs/0.txt", "/docs/1.txt"]
+    n_passages = count_rows(folder, "passages")
+    assert count_rows(folder, "bands") == n_passages * store.lsh_bands
+    monkeypatch.undo()
+    assert store.add_document(new_doc(store, secret_prose(3), "/docs/2.txt"))[1] == "added"
+
+
+def test_interrupted_bulk_keeps_the_changes_before(store: SQLiteStore, folder: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), store.bulk(max_seconds=3600, max_changes=100):
+        store.add_document(new_doc(store, secret_prose(1), "/docs/a.txt"))
+        raise KeyboardInterrupt
+    assert count_rows(folder, "documents") == 1

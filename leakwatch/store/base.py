@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import bisect
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -356,6 +357,13 @@ class FingerprintStore(abc.ABC):
         """Add a table exported from a store with the same key and parameters (it replaces a
         table with the same id)."""
         raise NotImplementedError(f"{type(self).__name__} cannot import tables")
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """A context in which many changes (an ``index add`` of a folder) may be grouped
+        into fewer commits. Each change stays whole or absent; a killed run may lose the
+        last uncommitted ones (never reported as done). Default: every change commits
+        on its own."""
+        return nullcontext()
 
     @abc.abstractmethod
     def close(self) -> None: ...

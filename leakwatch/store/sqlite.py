@@ -10,18 +10,25 @@ bits); signatures are little-endian uint32 BLOBs. Nothing is pickled.
 
 Every change is one transaction, committed with ``synchronous=FULL`` (a committed
 document survives a crash or a power loss; a killed run leaves whole documents
-only). Every SQLite failure leaves as a :class:`StoreError` that says what could
-not be done, and a failed change is rolled back first.
+only). A bulk load (:meth:`SQLiteStore.bulk`, ``index add``) groups its changes into
+transactions of up to a few seconds, each change under its own savepoint: a failed
+change is still undone alone, and a killed run still leaves whole documents only
+(it loses the uncommitted tail, which was not yet reported). Every SQLite failure
+leaves as a :class:`StoreError` that says what could not be done, and a failed
+change is rolled back first.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -100,6 +107,8 @@ CREATE TABLE fingerprints (
 CREATE INDEX fingerprints_hash ON fingerprints(hash);
 CREATE INDEX fingerprints_doc ON fingerprints(doc_key);
 CREATE TABLE passages (
+    -- A rowid table: its rows (two 512-byte signatures) fit in its pages, where a
+    -- WITHOUT ROWID table spilled every row to an overflow page (4.7 KB a passage).
     doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
     idx INTEGER NOT NULL,
     shingle_start INTEGER NOT NULL,
@@ -107,23 +116,25 @@ CREATE TABLE passages (
     signature BLOB NOT NULL,
     bag_signature BLOB NOT NULL,
     PRIMARY KEY (doc_key, idx)
-) WITHOUT ROWID;
+);
+-- LSH band keys, about 60 rows a passage: the bulk of the store. One B-tree each,
+-- keyed for the look-up (covering: a probe never visits another page). No index by
+-- document and so no foreign key: a document's rows are deleted by their keys,
+-- recomputed from its stored signatures (see _delete_document).
 CREATE TABLE bands (
     band INTEGER NOT NULL,
     key INTEGER NOT NULL,
-    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
-    idx INTEGER NOT NULL
-);
-CREATE INDEX bands_key ON bands(band, key);
-CREATE INDEX bands_doc ON bands(doc_key);
+    doc_key INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (band, key, doc_key, idx)
+) WITHOUT ROWID;
 CREATE TABLE bag_bands (
     band INTEGER NOT NULL,
     key INTEGER NOT NULL,
-    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
-    idx INTEGER NOT NULL
-);
-CREATE INDEX bag_bands_key ON bag_bands(band, key);
-CREATE INDEX bag_bands_doc ON bag_bands(doc_key);
+    doc_key INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (band, key, doc_key, idx)
+) WITHOUT ROWID;
 """
 
 # Added after format version 1 shipped; created on open when absent (an additive
@@ -172,6 +183,22 @@ CREATE TABLE IF NOT EXISTS record_rows (
 
 _LOOKUP_BATCH = 250_000
 
+# A bulk load commits when its transaction is this old or holds this many changes
+# (whichever comes first), and reads with this page cache (KiB, SQLite's negative
+# cache_size): the band B-trees take random inserts, and a commit writes each page
+# its transaction touched once, however many rows went into it.
+BULK_SECONDS = 2.0
+BULK_CHANGES = 2_000
+BULK_CACHE_KIB = 128 * 1024
+
+
+@dataclass
+class _Bulk:
+    max_seconds: float
+    max_changes: int
+    started: float = 0.0
+    pending: int = 0
+
 _TABLE_COLUMNS = (
     "table_key, table_id, path, sheet, content_mac, size, label, owner, added_at, version, n_rows, columns, "
     "key_columns, n_cells, n_anchors, text_lengths, signature"
@@ -185,6 +212,20 @@ _DOC_COLUMNS = (
 
 def _as_int64(values: np.ndarray) -> list[int]:
     return np.ascontiguousarray(values, dtype=np.uint64).view(np.int64).tolist()
+
+
+def _band_rows(doc_key: int, signatures: np.ndarray, n_bands: int, n_rows: int
+               ) -> tuple[int, Iterator[tuple[int, int, int, int]]]:
+    """(number of rows, rows) of the LSH band table for one document's passage
+    signatures: (band, key, doc_key, passage) for each band of each non-empty signature."""
+    if len(signatures) == 0:
+        return 0, iter(())
+    keys = np.asarray(band_keys(signatures, n_bands, n_rows), dtype=np.int64)
+    usable = np.nonzero(~is_empty_signature(signatures))[0]
+    n = int(usable.size) * n_bands
+    bands = np.tile(np.arange(n_bands, dtype=np.int64), int(usable.size)).tolist()
+    return n, zip(bands, keys[usable].reshape(-1).tolist(), itertools.repeat(doc_key, n),
+                  np.repeat(usable, n_bands).tolist(), strict=False)
 
 
 def _params_meta(params: FingerprintParams, key: StoreKey) -> dict[str, str]:
@@ -290,6 +331,8 @@ class SQLiteStore(FingerprintStore):
         # Set when a failed change could not be rolled back and the connection was
         # closed to discard it: every later call says so.
         self._broken: str | None = None
+        # Set while a bulk load groups changes into larger transactions.
+        self._bulk: _Bulk | None = None
         is_new = not db_path.exists()
         if is_new and not create:
             raise StoreError(
@@ -335,6 +378,10 @@ class SQLiteStore(FingerprintStore):
         self.lsh_rows = int(meta["lsh_rows"])
         self.bag_lsh_bands = int(meta["bag_lsh_bands"])
         self.bag_lsh_rows = int(meta["bag_lsh_rows"])
+        # Stores created before the keyed band tables index their band rows by document
+        # too, and delete them through the foreign key's cascade.
+        self._bands_by_doc = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'bands_doc'").fetchone() is not None
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -409,7 +456,12 @@ class SQLiteStore(FingerprintStore):
         Any exception in the body or at COMMIT rolls the change back (also a
         KeyboardInterrupt); an SQLite failure leaves as a StoreError that ends with
         ``outcome`` (what the failure means for the caller, e.g. "x was not added").
+        Inside :meth:`bulk`, the change is a savepoint of the bulk transaction.
         """
+        if self._bulk is not None:
+            with self._bulk_change(self._bulk, outcome, doing):
+                yield
+            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -429,6 +481,104 @@ class SQLiteStore(FingerprintStore):
                 raise self._failure(doing, exc, outcome) from exc
             raise StoreError(f"{self._message(doing, exc, outcome)} (the rollback failed too, {self._broken}; "
                              "the connection was closed, which discards the change)") from exc
+
+    @contextmanager
+    def bulk(self, max_seconds: float = BULK_SECONDS, max_changes: int = BULK_CHANGES) -> Iterator[None]:
+        """Group the changes made inside into transactions of up to ``max_seconds`` or
+        ``max_changes`` changes: one commit (and one sync) per group instead of per
+        document, and a larger page cache while it lasts.
+
+        Each change is still whole or absent: a failed one is rolled back to its own
+        savepoint and what came before it is committed, as if it had been committed
+        change by change. A run killed with SIGKILL leaves the last commit (whole
+        documents only) and loses at most ``max_seconds`` of changes. On leaving,
+        normally or by an exception (Ctrl-C), the changes so far are committed.
+        """
+        if self._bulk is not None:
+            yield
+            return
+        bulk = _Bulk(max_seconds, max_changes)
+        try:
+            cache = int(self._db.execute("PRAGMA cache_size").fetchone()[0])
+            self._db.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        except sqlite3.Error as exc:
+            raise self._failure("write to", exc) from exc
+        self._bulk = bulk
+        try:
+            yield
+        finally:
+            self._bulk = None
+            try:
+                if bulk.pending and self._broken is None:
+                    self._commit_bulk(bulk, "write to")
+            finally:
+                if self._broken is None:
+                    with suppress(sqlite3.Error):
+                        self._db.execute(f"PRAGMA cache_size = {cache}")
+
+    @contextmanager
+    def _bulk_change(self, bulk: _Bulk, outcome: str, doing: str) -> Iterator[None]:
+        try:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
+                bulk.started, bulk.pending = time.monotonic(), 0
+            self._db.execute("SAVEPOINT change")
+        except sqlite3.Error as exc:
+            raise self._failure(doing, exc, outcome) from exc
+        try:
+            yield
+            self._db.execute("INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
+                             "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+            self._db.execute("RELEASE change")
+        except BaseException as exc:
+            # Undo this change alone, and keep what came before it (committed now, as
+            # change-by-change commits would have left it).
+            try:
+                self._db.execute("ROLLBACK TO change")
+                self._db.execute("RELEASE change")
+                undone = True
+            except sqlite3.Error:
+                undone = False
+            lost = bulk.pending
+            kept = False
+            if undone:
+                try:
+                    if self._db.in_transaction:
+                        self._db.execute("COMMIT")
+                    kept = True
+                except sqlite3.Error:
+                    pass
+            if not kept:
+                already_broken = self._broken is not None
+                self._rollback()
+                if self._broken is not None and not already_broken:
+                    lost_too = f" (nor were the {lost} changes before it since the last commit)" if lost else ""
+                    if isinstance(exc, sqlite3.Error):
+                        raise StoreError(
+                            f"{self._message(doing, exc, outcome.split(';')[0] + lost_too)}; the rollback failed "
+                            f"too, {self._broken}; the connection was closed, which discards the changes") from exc
+                    raise
+            bulk.pending = 0
+            if not isinstance(exc, sqlite3.Error):
+                raise
+            if not kept and lost:
+                outcome = (f"{outcome.split(';')[0]}, nor were the {lost} changes made before it since the last "
+                           "commit; the store is as it was before them")
+            raise self._failure(doing, exc, outcome) from exc
+        bulk.pending += 1
+        if bulk.pending >= bulk.max_changes or time.monotonic() - bulk.started >= bulk.max_seconds:
+            self._commit_bulk(bulk, doing)
+
+    def _commit_bulk(self, bulk: _Bulk, doing: str) -> None:
+        n, bulk.pending = bulk.pending, 0
+        try:
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._rollback()
+            if not isinstance(exc, sqlite3.Error):
+                raise
+            raise self._failure(doing, exc, f"the last {n} changes were not committed; "
+                                "the store is as it was before them") from exc
 
     def _rollback(self) -> None:
         """Roll back the open transaction; never raises.
@@ -503,7 +653,7 @@ class SQLiteStore(FingerprintStore):
         what = f"{_printable(doc.path)} was not {'replaced' if old else 'added'}"
         with self._transaction(f"{what}; the store is as it was before it"):
             if old is not None:
-                self._db.execute("DELETE FROM documents WHERE doc_key = ?", (old.doc_key,))
+                self._delete_document(old.doc_key)
             # No cursor outlives its statement here: a cursor kept alive (by a traceback,
             # say) would keep a connection that _rollback closed from releasing its lock.
             doc_key = self._db.execute(
@@ -543,21 +693,47 @@ class SQLiteStore(FingerprintStore):
                 for i in range(len(passages))
             ),
         )
-        for table, sigs, n_bands, n_rows in (
-            ("bands", passages.signatures, self.lsh_bands, self.lsh_rows),
-            ("bag_bands", fp.bag_signatures, self.bag_lsh_bands, self.bag_lsh_rows),
-        ):
-            keys = band_keys(sigs, n_bands, n_rows)
-            usable = np.nonzero(~is_empty_signature(sigs))[0].tolist()
-            self._db.executemany(
-                f"INSERT INTO {table} (band, key, doc_key, idx) VALUES (?, ?, ?, ?)",
-                ((band, int(keys[i, band]), doc_key, i) for i in usable for band in range(n_bands)),
-            )
+        self._insert_bands(doc_key, passages.signatures, fp.bag_signatures)
+
+    def _band_tables(self, signatures: np.ndarray, bag_signatures: np.ndarray
+                     ) -> tuple[tuple[str, np.ndarray, int, int], ...]:
+        return (("bands", signatures, self.lsh_bands, self.lsh_rows),
+                ("bag_bands", bag_signatures, self.bag_lsh_bands, self.bag_lsh_rows))
+
+    def _insert_bands(self, doc_key: int, signatures: np.ndarray, bag_signatures: np.ndarray) -> None:
+        """The LSH band rows of one document's passages (inside a transaction)."""
+        for table, sigs, n_bands, n_rows in self._band_tables(signatures, bag_signatures):
+            _, rows = _band_rows(doc_key, sigs, n_bands, n_rows)
+            self._db.executemany(f"INSERT INTO {table} (band, key, doc_key, idx) VALUES (?, ?, ?, ?)", rows)
+
+    def _delete_document(self, doc_key: int) -> None:
+        """Delete one document and everything stored under it (inside a transaction).
+
+        The band tables have no index by document: their rows are found by their keys,
+        recomputed from the document's stored passage signatures. Should that not find
+        them all, the rest are deleted by a scan of the table (slow, but never left behind).
+        """
+        if not self._bands_by_doc:
+            rows = self._db.execute("SELECT signature, bag_signature FROM passages WHERE doc_key = ? ORDER BY idx",
+                                    (doc_key,)).fetchall()
+            n = self.params.num_perm
+            sigs = np.frombuffer(b"".join(r[0] for r in rows), dtype="<u4").astype(np.uint32).reshape(len(rows), n)
+            bags = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u4").astype(np.uint32).reshape(len(rows), n)
+            for table, s, n_bands, n_rows in self._band_tables(sigs, bags):
+                expected, band_rows = _band_rows(doc_key, s, n_bands, n_rows)
+                before = self._db.total_changes
+                self._db.executemany(f"DELETE FROM {table} WHERE band = ? AND key = ? AND doc_key = ? AND idx = ?",
+                                     band_rows)
+                if self._db.total_changes - before != expected:
+                    self._db.execute(f"DELETE FROM {table} WHERE doc_key = ?", (doc_key,))
+        self._db.execute("DELETE FROM documents WHERE doc_key = ?", (doc_key,))
 
     def remove_document(self, doc_id: str) -> bool:
         with self._transaction(f"{doc_id} was not removed; the store is unchanged"):
-            removed = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
-        return removed > 0
+            row = self._db.execute("SELECT doc_key FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+            if row is not None:
+                self._delete_document(int(row[0]))
+        return row is not None
 
     # --- look-ups -----------------------------------------------------------------------
 
@@ -596,15 +772,20 @@ class SQLiteStore(FingerprintStore):
     def lookup_passages(self, band_keys: np.ndarray, bag: bool = False) -> PassageHits:
         table = "bag_bands" if bag else "bands"
         n_query, n_bands = band_keys.shape
-        qp, band = np.divmod(np.arange(n_query * n_bands, dtype=np.int64), n_bands)
+        if n_query == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return PassageHits(empty, empty.copy(), empty.copy())
         keys = np.asarray(band_keys, dtype=np.int64).reshape(-1)
-        self._query_table("q_band", "qp INTEGER, band INTEGER, key INTEGER",
-                          np.column_stack([qp, band, keys]).tolist())
+        # The keys go in as one JSON array (parsed by SQLite in C, no row-by-row inserts
+        # into a temporary table); an element's position gives its passage and band.
         rows = self._db.execute(
-            "SELECT DISTINCT q.qp, b.doc_key, b.idx FROM q_band q "
-            f"JOIN {table} b ON b.band = q.band AND b.key = q.key"
+            f"SELECT q.key / {int(n_bands)}, b.doc_key, b.idx FROM json_each(?) q "
+            f"JOIN {table} b ON b.band = q.key % {int(n_bands)} AND b.key = q.value",
+            (json.dumps(keys.tolist()),),
         ).fetchall()
         arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        if arr.shape[0] > 1:  # one row per (query passage, stored passage), in that order
+            arr = np.unique(arr, axis=0)
         return PassageHits(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy())
 
     @_reading

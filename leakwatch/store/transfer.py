@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from leakwatch.fingerprint import band_keys, is_empty_signature
 from leakwatch.store.base import (
     FingerprintStore,
     RecordTable,
@@ -67,7 +66,9 @@ def _sqlite_export_document(store: SQLiteStore, doc_key: int) -> StoredDocument:
 def _sqlite_import_document(store: SQLiteStore, stored: StoredDocument) -> SourceDocument:
     doc, hits = stored.record, stored.fingerprints
     with store._transaction(f"{doc.doc_id} was not copied; the store is as it was before it"):
-        store._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc.doc_id,))
+        old = store._db.execute("SELECT doc_key FROM documents WHERE doc_id = ?", (doc.doc_id,)).fetchone()
+        if old is not None:
+            store._delete_document(int(old[0]))
         doc_key = store._db.execute(
             "INSERT INTO documents (doc_id, path, content_mac, size, label, owner, added_at, format, "
             "extractor_version, version, n_words, n_chars, page_starts, signature) "
@@ -89,18 +90,7 @@ def _sqlite_import_document(store: SQLiteStore, stored: StoredDocument) -> Sourc
               np.ascontiguousarray(stored.bag_signatures[i], dtype="<u4").tobytes())
              for i in range(len(stored.passage_starts))),
         )
-        for table, sigs, n_bands, n_rows in (
-            ("bands", stored.signatures, store.lsh_bands, store.lsh_rows),
-            ("bag_bands", stored.bag_signatures, store.bag_lsh_bands, store.bag_lsh_rows),
-        ):
-            if len(sigs) == 0:
-                continue
-            keys = band_keys(sigs, n_bands, n_rows)
-            usable = np.nonzero(~is_empty_signature(sigs))[0].tolist()
-            store._db.executemany(
-                f"INSERT INTO {table} (band, key, doc_key, idx) VALUES (?, ?, ?, ?)",
-                ((band, int(keys[i, band]), doc_key, i) for i in usable for band in range(n_bands)),
-            )
+        store._insert_bands(doc_key, stored.signatures, stored.bag_signatures)
     copied = store.find_document(doc.doc_id)
     assert copied is not None
     return copied
