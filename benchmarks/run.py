@@ -8,8 +8,13 @@ Benchmarks (each timing is the best of 3 runs: the machine is shared and noisy):
 1. fingerprinting throughput, text -> stored fingerprints (tokenize, keyed shingles,
    winnowing, passage/document/bag MinHash, LSH band keys), MB/s on one core, against
    datasketch ``MinHash(num_perm=128).update_batch`` over the same word 5-grams (bytes,
-   default SHA-1) and against the tokenizer floor ``re.findall(r"\\w+", text)``; plus a
-   check that leakwatch's passage signatures equal datasketch's and go into MinHashLSH;
+   default SHA-1) and against the tokenizer floor ``re.findall(r"\\w+", text)``, on both
+   paths: the compiled kernels of the ``fast`` extra (numba; what a process fingerprinting
+   this much uses, once loaded: their one-time load is reported on its own row) and the
+   numpy path (``LEAKWATCH_JIT=never``, and every process's start); all timings of one
+   repeat are taken in turn, so that noise from other work spreads over all of them. Plus
+   a check that leakwatch's passage signatures (of both paths) equal datasketch's and go
+   into MinHashLSH;
 2. PDF extraction, pages/s: leakwatch's extractor (in-process, no isolation worker; the
    engine it chooses per file is reported) against pdfminer.six ``extract_text`` with
    default settings (and pypdfium2 alone as a reference), each in a fresh process that
@@ -194,9 +199,25 @@ def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
 
 # --- 1. fingerprinting ----------------------------------------------------------------------
 
+def _kernel_load_seconds() -> float | None:
+    """Seconds a fresh process takes to load the compiled kernels (numba import and its
+    on-disk cache), beyond its start and leakwatch's imports; None without numba."""
+    code = ("import time\nimport leakwatch.text, leakwatch.fingerprint\nfrom leakwatch import _jit\n"
+            "t = time.perf_counter()\nok = _jit.load() is not None\nprint(ok, time.perf_counter() - t)")
+    times = []
+    for _ in range(REPEATS):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        ok, seconds = proc.stdout.split() if proc.returncode == 0 else ("False", "0")
+        if ok != "True":
+            return None
+        times.append(float(seconds))
+    return min(times)
+
+
 def bench_fingerprint(maker: TextMaker, total_mb: float, log: Callable[[str], None]) -> tuple[list[Row], dict]:
     from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+    from leakwatch import _jit
     from leakwatch.config import FingerprintParams
     from leakwatch.fingerprint import band_keys, fingerprint_tokens, lsh_shape, to_datasketch
     from leakwatch.keys import StoreKey
@@ -213,12 +234,24 @@ def bench_fingerprint(maker: TextMaker, total_mb: float, log: Callable[[str], No
     bands, rows = lsh_shape(params)
     bag_bands, bag_rows = lsh_shape(params, bag=True)
     log(f"fingerprinting: {len(docs)} documents of 2,000 words, {mb:.1f} MB")
+    compiled = _jit.available()  # loads the kernels now, outside every timing
+    if not compiled:
+        log("  numba not installed (the fast extra): the compiled path is skipped")
 
     def leakwatch_run() -> None:
         for d in docs:
             fp = fingerprint_tokens(tokenize(d), params, key)
             band_keys(fp.passages.signatures, bands, rows)
             band_keys(fp.bag_signatures, bag_bands, bag_rows)
+
+    def on_path(mode: str) -> Callable[[], None]:
+        def run() -> None:
+            previous = _jit.set_mode(mode)
+            try:
+                leakwatch_run()
+            finally:
+                _jit.set_mode(previous)
+        return run
 
     def datasketch_run() -> None:
         for d in docs:
@@ -230,41 +263,79 @@ def bench_fingerprint(maker: TextMaker, total_mb: float, log: Callable[[str], No
         for d in docs:
             WORD_RE.findall(d)
 
-    t_lw, t_ds, t_floor = best_of(leakwatch_run), best_of(datasketch_run), best_of(floor_run)
-    lw, ds, fl = mb / t_lw, mb / t_ds, mb / t_floor
-    log(f"  leakwatch {lw:.2f} MB/s, datasketch {ds:.2f} MB/s, floor {fl:.2f} MB/s")
+    runs = {"numpy": on_path("never"), "datasketch": datasketch_run, "floor": floor_run}
+    if compiled:
+        runs["compiled"] = on_path("always")
+    for run in runs.values():  # warm-up: the word table, caches
+        if run is not datasketch_run:
+            run()
+    best = dict.fromkeys(runs, math.inf)
+    for _ in range(REPEATS):
+        for name, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    speed = {name: mb / t for name, t in best.items()}
+    ds, fl = speed["datasketch"], speed["floor"]
+    lw = speed.get("compiled", speed["numpy"])
+    log(f"  leakwatch compiled {speed.get('compiled', math.nan):.2f} MB/s, numpy {speed['numpy']:.2f} MB/s, "
+        f"datasketch {ds:.2f} MB/s, floor {fl:.2f} MB/s")
+    load = _kernel_load_seconds() if compiled else None
+    if load is not None:
+        log(f"  compiled kernels: {load:.2f} s to load in a fresh process")
 
     # Compatibility: passage signatures are datasketch's, bit for bit, and MinHashLSH takes them.
     identical = total = 0
     lsh = MinHashLSH(threshold=params.lsh_threshold, num_perm=params.num_perm)
     found = 0
-    for n, d in enumerate(docs[:20]):
-        fp = fingerprint_tokens(tokenize(d), params, key)
-        for i in range(len(fp.passages)):
-            s, e = int(fp.passages.shingle_starts[i]), int(fp.passages.shingle_ends[i])
-            m = MinHash(num_perm=params.num_perm, seed=params.seed, hashfunc=int)
-            m.update_batch((fp.keyed[s:e] & np.uint64(0xFFFF_FFFF)).astype(np.uint32).tolist())
-            total += 1
-            identical += bool(np.array_equal(m.hashvalues, fp.passages.signatures[i]))
-            lean = LeanMinHash(seed=params.seed, hashvalues=fp.passages.signatures[i], scheme="affine32")
-            lsh.insert(f"d{n}p{i}", lean)
-            # datasketch's own MinHash of the same keyed shingles finds the leakwatch signature.
-            found += f"d{n}p{i}" in lsh.query(m)
-        lsh.query(to_datasketch(fp.signature, params))
+    for mode in ("never", "always") if compiled else ("never",):
+        previous = _jit.set_mode(mode)
+        try:
+            for n, d in enumerate(docs[:20]):
+                fp = fingerprint_tokens(tokenize(d), params, key)
+                for i in range(len(fp.passages)):
+                    s, e = int(fp.passages.shingle_starts[i]), int(fp.passages.shingle_ends[i])
+                    m = MinHash(num_perm=params.num_perm, seed=params.seed, hashfunc=int)
+                    m.update_batch((fp.keyed[s:e] & np.uint64(0xFFFF_FFFF)).astype(np.uint32).tolist())
+                    total += 1
+                    identical += bool(np.array_equal(m.hashvalues, fp.passages.signatures[i]))
+                    lean = LeanMinHash(seed=params.seed, hashvalues=fp.passages.signatures[i], scheme="affine32")
+                    name = f"{mode}-d{n}p{i}"
+                    lsh.insert(name, lean)
+                    # datasketch's own MinHash of the same keyed shingles finds the leakwatch signature.
+                    found += name in lsh.query(m)
+                lsh.query(to_datasketch(fp.signature, params))
+        finally:
+            _jit.set_mode(previous)
     compat = {"passages_checked": total, "bit_identical": identical, "found_by_lsh_query": found}
     log(f"  datasketch compatibility: {identical}/{total} passage signatures bit-identical, "
         f"{found}/{total} found by MinHashLSH.query")
+    path = "compiled kernels (fast extra)" if compiled else "numpy path (numba not installed)"
     rows_ = [
         ratio_row("fingerprint MB/s/core vs datasketch", lw, "MB/s", "datasketch update_batch (SHA-1)", ds,
-                  4.0, ">= 4x"),
+                  4.0, ">= 4x", path),
         ratio_row("fingerprint MB/s/core vs tokenizer floor", lw, "MB/s", r"re.findall(\w+)", fl, 0.60,
-                  ">= 0.60x"),
-        Row("passage signatures accepted by MinHashLSH", identical, f"of {total}", "bit-identical to datasketch",
-            total, identical / total if total else math.nan, "all", "yes" if identical == total == found else "no",
-            f"{found}/{total} found by query"),
+                  ">= 0.60x", path),
     ]
+    if compiled:
+        rows_ += [
+            ratio_row("fingerprint MB/s/core vs datasketch, numpy path", speed["numpy"], "MB/s",
+                      "datasketch update_batch (SHA-1)", ds, 4.0, ">= 4x",
+                      "LEAKWATCH_JIT=never; the path of small jobs"),
+            ratio_row("fingerprint MB/s/core vs tokenizer floor, numpy path", speed["numpy"], "MB/s",
+                      r"re.findall(\w+)", fl, 0.60, ">= 0.60x", "LEAKWATCH_JIT=never"),
+        ]
+    if load is not None:
+        rows_.append(Row("compiled kernels: one-time load", load, "s",
+                         note=f"numba import + cached kernels, in a fresh process; by default loaded after "
+                              f"~{_jit.AUTO_AFTER / 6.5e6:.1f}M words of work, never at start-up"))
+    rows_.append(Row("passage signatures accepted by MinHashLSH", identical, f"of {total}",
+                     "bit-identical to datasketch", total, identical / total if total else math.nan, "all",
+                     "yes" if identical == total == found else "no",
+                     f"{found}/{total} found by query" + ("; both paths" if compiled else "")))
     return rows_, {"mb": mb, "documents": len(docs), "leakwatch_mb_s": lw, "datasketch_mb_s": ds,
-                   "floor_mb_s": fl, "compat": compat}
+                   "floor_mb_s": fl, "numpy_mb_s": speed["numpy"], "compiled_mb_s": speed.get("compiled"),
+                   "kernel_load_s": load, "compat": compat}
 
 
 # --- 2. PDF extraction ---------------------------------------------------------------------

@@ -5,10 +5,11 @@ Both paths give bit-identical results; the kernels are several times faster, but
 importing numba and loading the cached kernels costs about 1-2 s of process time,
 more than a small scan takes altogether. So by default (``LEAKWATCH_JIT=auto``) a
 process starts on the numpy path and loads the kernels only once it has done enough
-work for the load to be worth it: about :data:`AUTO_AFTER` words (some 10 MB of text,
-or one large document). ``LEAKWATCH_JIT=always`` loads them at the first call,
-``never`` keeps the numpy path. Without numba installed the numpy path is used,
-silently.
+work for the load to be worth it: :data:`AUTO_AFTER` units, one per value and stage
+(about 6.5 per word fingerprinted: some 1.2M words or 8 MB of text, on which the numpy
+path spends about as long as the load takes; or one document that large).
+``LEAKWATCH_JIT=always`` loads them at the first call, ``never`` keeps the numpy path.
+Without numba installed the numpy path is used, silently.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from types import ModuleType
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "always", "never")
-# Units of work (about one per word and stage) after which ``auto`` loads the kernels:
-# roughly the numpy-path time that equals the kernels' load time.
+# Units of work (one per value and stage) after which ``auto`` loads the kernels.
 AUTO_AFTER = 8_000_000
 
 _lock = threading.Lock()
