@@ -375,3 +375,25 @@ def to_datasketch(signature: np.ndarray, params: FingerprintParams) -> MinHash:
     return MinHash(
         num_perm=params.num_perm, seed=params.seed, scheme=MINHASH_SCHEME, hashvalues=signature
     )
+
+
+def bag_query_signatures(tokens: Tokens, params: FingerprintParams,
+                         key: StoreKey) -> tuple[np.ndarray, np.ndarray, int]:
+    """Content-word bag signatures of passage-sized windows every half passage stride:
+    (signatures, first word of each window, window length in words).
+
+    Stored passages start every ``passage_stride`` words; a reworded copy that
+    straddles two of them shares too few words with either window of the
+    deliverable that starts on the same grid. Querying windows shifted by half a
+    stride as well puts one window over most of the copy (twice the look-ups,
+    still one per 20 words).
+    """
+    half = max(1, params.passage_stride // 2)
+    per_window = max(1, params.passage_window // half)
+    words = key.prf64(tokens.ids, WORD_BAG_DOMAIN)
+    sub = block_minima(words, half, params, mask=content_mask(tokens.ids))
+    if sub.shape[0] <= per_window:
+        windows = sub.min(axis=0, keepdims=True) if sub.shape[0] else sub
+    else:
+        windows = np.lib.stride_tricks.sliding_window_view(sub, per_window, axis=0).min(axis=-1)
+    return windows, np.arange(windows.shape[0], dtype=np.int64) * half, per_window * half

@@ -276,3 +276,37 @@ def test_most_probable_of_overlapping_candidates_wins() -> None:
     high = _al(50, 120, 40, 400, 60, "paraphrase", 0.95)
     other = _al(200, 260, 700, 760, 50, "paraphrase", 0.85)
     assert drop_overlapping([low, high, other], max_overlap=0.0, rank=by_probability) == [high, other]
+
+
+def test_adjacent_fragments_condensing_most_of_a_source_become_one_summary() -> None:
+    from leakwatch.detect.alignment import summary_of_source
+
+    # Three sentences in a row in the deliverable, each drawn from a different third
+    # of a 600-word source: a summary of the whole document.
+    parts = [_al(100, 120, 10, 60, 12, "paraphrase", 0.8), _al(122, 140, 250, 300, 10, "paraphrase", 0.7),
+             _al(143, 160, 520, 590, 11, "exact")]
+    [summary] = summary_of_source(parts, 600, (0, 3600))
+    assert (summary.d_word_start, summary.d_word_end) == (100, 160)
+    assert (summary.s_word_start, summary.s_word_end, summary.s_char_start, summary.s_char_end) == (0, 600, 0, 3600)
+    assert summary.method == "summary" and summary.matched_words == 33 and summary.probability == 0.8
+
+
+def test_fragments_that_do_not_condense_most_of_the_source_stay_apart() -> None:
+    from leakwatch.detect.alignment import summary_of_source
+
+    far_apart = [_al(100, 120, 10, 60, 12, "paraphrase"), _al(200, 220, 500, 590, 11, "paraphrase")]
+    assert summary_of_source(far_apart, 600, (0, 3600)) == far_apart  # not adjacent in the deliverable
+    same_order = [_al(100, 160, 100, 170, 40, "paraphrase"), _al(165, 220, 175, 240, 40, "paraphrase")]
+    assert summary_of_source(same_order, 600, (0, 3600)) == same_order  # a reworded copy, not condensed
+    small_part = [_al(100, 120, 10, 60, 12, "paraphrase"), _al(122, 140, 100, 200, 10, "paraphrase")]
+    assert summary_of_source(small_part, 2000, (0, 12000)) == small_part  # under half of the source
+    verbatim = [_al(100, 120, 10, 30, 20), _al(121, 140, 400, 419, 19)]
+    assert summary_of_source(verbatim, 600, (0, 3600)) == verbatim  # exact excerpts keep their spans
+
+
+def test_summary_shape_needs_condensation_and_coverage() -> None:
+    from leakwatch.detect.alignment import is_summary_shaped
+
+    assert is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 600)
+    assert not is_summary_shaped(_al(0, 100, 0, 150, 50, "paraphrase"), 200)  # not condensed
+    assert not is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 1000)  # under half the source

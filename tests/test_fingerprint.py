@@ -413,3 +413,30 @@ def test_permutations_are_datasketchs() -> None:
     a, b = MinHash(num_perm=96, seed=11).permutations
     pa, pb = permutations(96, 11)
     assert np.array_equal(a, pa) and np.array_equal(b, pb)
+
+
+def test_bag_query_windows_include_the_stored_passages_and_the_shifted_ones(key: StoreKey) -> None:
+    from leakwatch.fingerprint import bag_query_signatures, bag_signatures
+
+    params = FingerprintParams()
+    tokens = tokenize(make_text(41, 500))
+    stored = bag_signatures(tokens, 12, params, key)
+    query, starts, length = bag_query_signatures(tokens, params, key)
+    assert starts.tolist() == list(range(0, 440, 20)) and length == 80
+    # 80-word windows every 20 words: 22 of them over 500 words. The even ones are the
+    # stored passages (the stored tail passage, words 440-499, lies inside the last window).
+    assert query.shape[0] == 22
+    assert np.array_equal(query[0::2], stored[:11])
+    # An odd window is the bag of the words half a stride on (positions 20..99).
+    shifted = bag_signatures(tokenize(" ".join(make_text(41, 500).split()[20:100])), 1, params, key)
+    assert np.array_equal(query[1], shifted[0])
+
+
+def test_bag_query_of_a_short_text_is_one_window(key: StoreKey) -> None:
+    from leakwatch.fingerprint import bag_query_signatures, bag_signatures
+
+    params = FingerprintParams()
+    tokens = tokenize(make_text(42, 30))
+    query, starts, _ = bag_query_signatures(tokens, params, key)
+    assert np.array_equal(query, bag_signatures(tokens, 1, params, key)) and starts.tolist() == [0]
+    assert bag_query_signatures(tokenize(""), params, key)[0].shape == (0, params.num_perm)

@@ -225,3 +225,60 @@ def merge_overlapping(alignments: list[Alignment], gap: int = 0) -> list[Alignme
         else:
             merged.append(a)
     return merged
+
+
+# A passage condenses a source when its source side is this many times longer, and
+# summarises it when that side spans at least this share of the source's words.
+MIN_CONDENSATION = 2.0
+MIN_COVERAGE = 0.5
+
+
+def condenses(a: Alignment) -> bool:
+    """True when an alignment's source side is much longer than its deliverable side."""
+    return a.s_word_end - a.s_word_start >= MIN_CONDENSATION * (a.d_word_end - a.d_word_start)
+
+
+def is_summary_shaped(a: Alignment, s_words: int) -> bool:
+    """True when an alignment's source side condenses most of a source into its deliverable side."""
+    return condenses(a) and a.s_word_end - a.s_word_start >= MIN_COVERAGE * s_words
+
+
+def summary_of_source(alignments: list[Alignment], s_words: int, s_chars: tuple[int, int],
+                      gap: int = 10) -> list[Alignment]:
+    """Report a deliverable passage that condenses most of a source as a summary of all of it.
+
+    A summary's sentences each draw on a different part of the source, so the
+    paraphrase stage finds them as separate fragments, adjacent in the deliverable
+    but far apart in the source. Fragments within ``gap`` words of each other in the
+    deliverable are taken together; when, together, their source side is at least
+    MIN_CONDENSATION times longer than their deliverable side (the passage condenses)
+    and spans at least MIN_COVERAGE of the source's words, the passage
+    is a summary of the whole source: one alignment, its source span the whole
+    document, method ``summary``. Verbatim excerpts alone are never joined (each
+    keeps its exact source span); other fragments are returned unchanged.
+    """
+    out: list[Alignment] = []
+    group: list[Alignment] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        d0, d1 = group[0].d_word_start, max(a.d_word_end for a in group)
+        s0, s1 = min(a.s_word_start for a in group), max(a.s_word_end for a in group)
+        reworded = any(a.method != "exact" for a in group)
+        if reworded and is_summary_shaped(Alignment(d0, d1, s0, s1, 0, 0, 0, 0), s_words):
+            out.append(Alignment(
+                d0, d1, 0, s_words, s_chars[0], s_chars[1], sum(a.matched_words for a in group),
+                sum(a.n_seeds for a in group), "summary", max(a.similarity for a in group),
+                max((a.probability for a in group if a.probability is not None), default=None),
+            ))
+        else:
+            out.extend(group)
+        group.clear()
+
+    for a in sorted(alignments, key=lambda x: x.d_word_start):
+        if group and a.d_word_start > max(g.d_word_end for g in group) + gap:
+            flush()
+        group.append(a)
+    flush()
+    return out

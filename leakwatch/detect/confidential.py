@@ -34,8 +34,10 @@ from leakwatch.detect.alignment import (
     drop_overlapping,
     extend_exact,
     filled_words,
+    is_summary_shaped,
     match_positions,
     merge_overlapping,
+    summary_of_source,
     trim_blocked,
     words_of_shingles,
 )
@@ -44,7 +46,13 @@ from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, ParaphraseParams, al
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
-from leakwatch.fingerprint import band_keys, estimate_jaccard, is_empty_signature, keyed_shingles
+from leakwatch.fingerprint import (
+    bag_query_signatures,
+    band_keys,
+    estimate_jaccard,
+    is_empty_signature,
+    keyed_shingles,
+)
 from leakwatch.model import ExtractedText, Finding, Scores, SourceRef, Span, matched_parts
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
@@ -109,11 +117,33 @@ class SourceReader:
         return VerifiedSource(extracted.text, tokens, keyed_shingles(tokens, self._store.params, self._store.key))
 
 
+def df_limit(n_docs: int, params: DetectParams) -> int:
+    """Text found in more documents than this is boilerplate."""
+    return max(params.min_df_docs, int(params.max_df_fraction * n_docs))
+
+
+def template_words(window_starts: np.ndarray, doc_keys: np.ndarray, length: int, n_words: int,
+                   limit: int) -> np.ndarray:
+    """Mask of deliverable words inside a window whose content-word bag matched more than
+    ``limit`` registered documents (one row per bag-LSH hit: the window's first word, the
+    document). Reworded boilerplate (letterheads, salutations, the opening formula every
+    address shares) has no shared fingerprints to count, but its words match many
+    documents' bags, as exact boilerplate matches many documents' fingerprints."""
+    mask = np.zeros(n_words, dtype=bool)
+    if window_starts.size == 0:
+        return mask
+    pairs = np.unique(np.stack([window_starts, doc_keys]), axis=1)
+    starts, df = np.unique(pairs[0], return_counts=True)
+    for start in starts[df > limit].tolist():
+        mask[start : start + length] = True
+    return mask
+
+
 def document_frequency_filter(hits: FingerprintHits, n_docs: int, params: DetectParams) -> np.ndarray:
     """Boolean mask over ``hits``: True for hashes that are boilerplate (frequent across the index)."""
     if len(hits) == 0:
         return np.zeros(0, dtype=bool)
-    limit = max(params.min_df_docs, int(params.max_df_fraction * n_docs))
+    limit = df_limit(n_docs, params)
     pairs = np.unique(np.stack([hits.hashes.view(np.int64), hits.doc_keys]), axis=1)
     values, df = np.unique(pairs[0], return_counts=True)
     frequent = values[df > limit]
@@ -175,7 +205,7 @@ def top_documents(doc_keys: np.ndarray, limit: int) -> set[int]:
 
 
 def is_mostly_boilerplate(skip: np.ndarray, start: int, end: int) -> bool:
-    """True when at least half of the shingles starting in [start, end) are boilerplate."""
+    """True when at least half of the positions (shingles or words) in [start, end) are marked."""
     window = skip[start:end]
     return bool(window.size) and float(window.mean()) >= 0.5
 
@@ -243,8 +273,9 @@ class ConfidentialDetector(Detector):
     # --- candidates ---------------------------------------------------------------------
 
     def _candidates(self, deliverable: Deliverable,
-                    n_docs: int) -> tuple[dict[int, FingerprintHits], set[int], np.ndarray]:
+                    n_docs: int) -> tuple[dict[int, FingerprintHits], set[int], np.ndarray, np.ndarray]:
         fp = deliverable.fingerprints
+        templates = np.zeros(fp.n_words, dtype=bool)
         hits = self.store.lookup_fingerprints(fp.keyed)
         frequent_mask = document_frequency_filter(hits, n_docs, self.params)
         frequent = np.unique(hits.hashes[frequent_mask])
@@ -256,11 +287,14 @@ class ConfidentialDetector(Detector):
             lsh_docs = {int(k) for k in np.unique(passage_hits.doc_keys)}
             if self.paraphrase and self.verify_sources:
                 # Reworded passages: only worth looking for when the sources can be re-read.
-                usable = ~is_empty_signature(fp.bag_signatures)
+                bags, starts, length = bag_query_signatures(fp.tokens, self.fp_params, self.store.key)
+                usable = np.nonzero(~is_empty_signature(bags))[0]
                 bag_hits = self.store.lookup_passages(
-                    band_keys(fp.bag_signatures[usable], self._bag_bands, self._bag_rows), bag=True)
+                    band_keys(bags[usable], self._bag_bands, self._bag_rows), bag=True)
+                templates = template_words(starts[usable][bag_hits.query_passages], bag_hits.doc_keys, length,
+                                           fp.n_words, df_limit(n_docs, self.params))
                 lsh_docs |= top_documents(bag_hits.doc_keys, self.params.max_reworded_candidates)
-        return by_doc, lsh_docs, frequent
+        return by_doc, lsh_docs, frequent, templates
 
     # --- alignment ----------------------------------------------------------------------
 
@@ -292,7 +326,8 @@ class ConfidentialDetector(Detector):
             out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c)))
         return out
 
-    def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray) -> list[Alignment]:
+    def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray,
+                          templates: np.ndarray) -> list[Alignment]:
         """Reworded passages: relaxed sentence fragments, kept when the learned scorer
         says they are copies (or, without a scorer, by the hand-set gates). Of
         candidates that overlap in the deliverable, the most probable wins."""
@@ -300,8 +335,10 @@ class ConfidentialDetector(Detector):
         k = self.fp_params.shingle_size
         settings = CANDIDATE_SETTINGS if self.scorer is not None else (ParaphraseParams(),)
         candidates: list[Alignment] = []
+        reach: dict[tuple[int, int, int, int], int] = {}
         for frag in align_sentences_all(fp_d.extracted.text, d_tokens, src.text, src.tokens, settings):
-            if is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end):
+            if (is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end)
+                    or is_mostly_boilerplate(templates, frag.d_word_start, frag.d_word_end)):
                 continue
             x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
             matched = round(float(np.expm1(x[0])))
@@ -313,12 +350,22 @@ class ConfidentialDetector(Detector):
                 if probability < self.scorer.threshold:
                     continue
             s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
+            reach[(frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end)] = frag.source_gap
             candidates.append(Alignment(
                 frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
                 s_chars[0], s_chars[1], matched, frag.n_seeds, "paraphrase", frag.cosine, probability,
             ))
-        # Tight and wide clusterings propose overlapping fragments: the most probable wins.
-        return drop_overlapping(candidates, max_overlap=0.0, rank=by_probability)
+        # Tight and wide clusterings propose overlapping fragments. The wide one exists for
+        # summaries: it wins when it has a summary's shape, else the tight ones do (a wide
+        # fragment over two neighbouring copies would take in the source between them);
+        # among equals, the most probable wins.
+        n_source = len(src.tokens)
+
+        def rank(a: Alignment) -> tuple[float, ...]:
+            wide = reach[(a.d_word_start, a.d_word_end, a.s_word_start, a.s_word_end)] > settings[0].max_source_gap
+            return (float(wide != is_summary_shaped(a, n_source)), *by_probability(a))
+
+        return drop_overlapping(candidates, max_overlap=0.0, rank=rank)
 
     def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:
         k, w = self.fp_params.shingle_size, self.fp_params.winnow_window
@@ -360,7 +407,7 @@ class ConfidentialDetector(Detector):
         n_docs = self.store.count_documents()
         if fp.keyed.size == 0 or n_docs == 0:
             return []
-        by_doc, lsh_docs, frequent = self._candidates(deliverable, n_docs)
+        by_doc, lsh_docs, frequent, templates = self._candidates(deliverable, n_docs)
         allowed = self.allow.allowed_mask(fp.keyed)
         if self.public_words is not None:
             allowed |= shingles_within(self.public_words(deliverable), self.fp_params.shingle_size)
@@ -376,9 +423,11 @@ class ConfidentialDetector(Detector):
                 # A deliverable that is already a near-copy needs no paraphrase search
                 # (and comparing every sentence of two long copies is the costly case).
                 if self.paraphrase and covered < self.params.near_duplicate_containment * fp.n_words:
-                    extra = [f for f in self._align_paraphrase(deliverable, src, skip)
+                    extra = [f for f in self._align_paraphrase(deliverable, src, skip, templates)
                              if not explained_by(f, alignments)]
                     alignments = merge_overlapping(alignments + extra)
+                    alignments = summary_of_source(alignments, len(src.tokens),
+                                                   src.tokens.char_span(0, len(src.tokens)))
             elif hits is not None:
                 alignments = self._align_fingerprints(deliverable, hits, skip)
             else:
@@ -395,7 +444,10 @@ class ConfidentialDetector(Detector):
         n_s = max(1, doc.n_words)
         verified = src is not None
         covered_d = sum(a.d_word_end - a.d_word_start for a in alignments) / n_d
-        covered_s = sum(a.s_word_end - a.s_word_start for a in alignments) / n_s
+        # A summary condenses its source: it stands for the whole document, but only
+        # its own length of it was taken (a one-page summary is no near-duplicate).
+        covered_s = sum(a.matched_words if a.method == "summary" else a.s_word_end - a.s_word_start
+                        for a in alignments) / n_s
         if min(covered_d, covered_s) >= self.params.near_duplicate_containment:
             return [self._near_duplicate(deliverable, doc, alignments, covered_d, covered_s, verified)]
         out = []

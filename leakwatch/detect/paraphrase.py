@@ -69,6 +69,8 @@ class Fragment:
     s_word_end: int
     cosine: float
     n_seeds: int
+    # The clustering's reach in the source, in sentences (tight, or wide for summaries).
+    source_gap: int = 4
 
 
 def sentence_bounds(text: str, tokens: Tokens) -> np.ndarray:
@@ -165,7 +167,8 @@ def align_sentences_all(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: To
         sw0, sw1 = _trim(s_tokens.ids, int(s_bounds[s0]), int(s_bounds[s1]),
                          d_tokens.ids[d_bounds[d0] : d_bounds[d1]])
         if dw1 > dw0 and sw1 > sw0:
-            fragments.setdefault((dw0, dw1, sw0, sw1), Fragment(dw0, dw1, sw0, sw1, sim, len(cluster)))
+            fragments.setdefault((dw0, dw1, sw0, sw1),
+                                 Fragment(dw0, dw1, sw0, sw1, sim, len(cluster), p.max_source_gap))
     return list(fragments.values())
 
 
