@@ -34,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from leakwatch.config import ExtractLimits
-from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, FEATURES, align_sentences_all, fragment_features
+from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, FEATURES, align_sentences_all, fragment_features, stemmed
 from leakwatch.detect.scorer import MODEL_RESOURCE, LogisticScorer
 from leakwatch.evaluate.labels import POSITIVE, read_labelled_corpus
 from leakwatch.evaluate.measures import Passage, detects
@@ -54,7 +54,7 @@ VERBATIM_JACCARD = 0.5
 NEGATIVE_OFFSETS = (7, 13, 29)
 # The decision threshold is chosen on the cross-validated probabilities: the lowest
 # one that keeps the false-alarm rate on negatives at or under this rate.
-MAX_FALSE_ALARMS = 0.05
+MAX_FALSE_ALARMS = 0.03
 
 
 def _read(path: Path) -> str:
@@ -64,8 +64,9 @@ def _read(path: Path) -> str:
 def _fragments(d_text: str, s_text: str):  # type: ignore[no-untyped-def]
     d_tok, s_tok = tokenize(d_text), tokenize(s_text)
     d_sh, s_sh = shingle_hashes(d_tok.ids, SHINGLE), shingle_hashes(s_tok.ids, SHINGLE)
-    for frag in align_sentences_all(d_text, d_tok, s_text, s_tok, CANDIDATE_SETTINGS):
-        x = fragment_features(frag, d_tok.ids, s_tok.ids, d_sh, s_sh, SHINGLE)
+    d_stems, s_stems = stemmed(d_text, d_tok), stemmed(s_text, s_tok)
+    for frag in align_sentences_all(d_text, d_stems, s_text, s_stems, CANDIDATE_SETTINGS):
+        x = fragment_features(frag, d_stems.ids, s_stems.ids, d_sh, s_sh, SHINGLE)
         if np.expm1(x[0]) >= MIN_MATCHED and x[FEATURES.index("shingle_jaccard")] < VERBATIM_JACCARD:
             yield frag, x, d_tok, s_tok
 

@@ -145,3 +145,66 @@ def test_fragment_dataclass_is_word_ranges() -> None:
     rng = random.Random(1)
     f = Fragment(1, 5, 2, 9, rng.random(), 2)
     assert f.d_word_end > f.d_word_start and f.s_word_end > f.s_word_start
+
+
+def _shuffled_sentences(text: str, seed: int) -> str:
+    """Every sentence with its words in another order: no 5-word run of ``text`` survives."""
+    rng = random.Random(seed)
+    out = []
+    for sentence in re.split(r"(?<=\.) ", text):
+        words = sentence.rstrip(".").split()
+        rng.shuffle(words)
+        out.append(" ".join(words) + ".")
+    return " ".join(out)
+
+
+def test_stems_join_word_forms_and_keep_function_words() -> None:
+    from leakwatch.detect.paraphrase import stemmed
+    from leakwatch.text import content_mask
+
+    text = "The explorers explored it and the explorer was exploring"
+    tokens = tokenize(text)
+    stems = stemmed(text, tokens)
+    assert np.array_equal(stems.starts, tokens.starts) and np.array_equal(stems.ends, tokens.ends)
+    ids = stems.ids.tolist()
+    assert ids[1] == ids[2] == ids[6] == ids[8]  # explorers, explored, explorer, exploring
+    function = ~content_mask(tokens.ids)
+    assert np.array_equal(stems.ids[function], tokens.ids[function])  # "the", "it", "and", "was"
+    assert np.all(content_mask(stems.ids) == content_mask(tokens.ids))
+    assert len(stemmed("", tokenize(""))) == 0
+
+
+def test_template_windows_are_those_matching_more_documents_than_the_limit() -> None:
+    from leakwatch.detect.confidential import template_words
+
+    # window starting at word 0 matched 7 documents, the one at 20 matched 2 (twice one of them)
+    starts = np.array([0, 0, 0, 0, 0, 0, 0, 20, 20, 20])
+    docs = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 9])
+    mask = template_words(starts, docs, 80, 200, limit=5)
+    assert mask[:80].all() and not mask[80:].any()
+    assert not template_words(starts, docs, 80, 200, limit=7).any()
+    assert not template_words(np.zeros(0, np.int64), np.zeros(0, np.int64), 80, 10, 5).any()
+
+
+def test_reworded_text_many_registered_documents_share_is_not_an_alarm(tmp_path: Path) -> None:
+    """A reworded salutation or letterhead that a tenth of the index shares is boilerplate,
+    as verbatim text in that many documents is; the same rewording of one document is a copy."""
+    runner = CliRunner()
+    common, rare = tmp_path / "common", tmp_path / "rare"
+    for n in range(8):
+        # Eight documents open with the same content, each reworded its own way.
+        (common.mkdir(exist_ok=True), (common / f"doc{n}.txt").write_text(
+            _shuffled_sentences(ENGLISH, n) + "\n\n" + make_text(60 + n, 300), encoding="utf-8"))
+        (rare.mkdir(exist_ok=True), (rare / f"doc{n}.txt").write_text(
+            (_shuffled_sentences(ENGLISH, n) + "\n\n" if n == 0 else "") + make_text(60 + n, 300),
+            encoding="utf-8"))
+    deliverable = tmp_path / "memo.txt"
+    deliverable.write_text(_shuffled_sentences(ENGLISH, 99) + "\n\n" + UNRELATED, encoding="utf-8")
+    found = {}
+    for name, folder in (("common", common), ("rare", rare)):
+        store = tmp_path / f"store-{name}"
+        assert runner.invoke(cli, ["index", "add", str(folder), "--store", str(store)]).exit_code == 0
+        result = runner.invoke(cli, ["scan", str(deliverable), "--store", str(store), "--format", "json"])
+        found[name] = json.loads(result.stdout)["findings"]
+    assert [f["method"] for f in found["rare"]] == ["paraphrase"]
+    assert found["common"] == []

@@ -16,6 +16,7 @@ source is then aligned with the deliverable:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,13 @@ from leakwatch.detect.alignment import (
     words_of_shingles,
 )
 from leakwatch.detect.base import Deliverable, Detector
-from leakwatch.detect.paraphrase import CANDIDATE_SETTINGS, ParaphraseParams, align_sentences_all, fragment_features
+from leakwatch.detect.paraphrase import (
+    CANDIDATE_SETTINGS,
+    ParaphraseParams,
+    align_sentences_all,
+    fragment_features,
+    stemmed,
+)
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
@@ -68,6 +75,11 @@ class VerifiedSource:
     text: str
     tokens: Tokens
     keyed: np.ndarray
+
+    @functools.cached_property
+    def stems(self) -> Tokens:
+        """The words with content words stemmed, for the paraphrase stage (computed once)."""
+        return stemmed(self.text, self.tokens)
 
 
 def word_tokens(extracted: ExtractedText, path: Path) -> Tokens | None:
@@ -326,21 +338,21 @@ class ConfidentialDetector(Detector):
             out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c)))
         return out
 
-    def _align_paraphrase(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray,
+    def _align_paraphrase(self, fp_d: Deliverable, d_stems: Tokens, src: VerifiedSource, skip: np.ndarray,
                           templates: np.ndarray) -> list[Alignment]:
         """Reworded passages: relaxed sentence fragments, kept when the learned scorer
         says they are copies (or, without a scorer, by the hand-set gates). Of
         candidates that overlap in the deliverable, the most probable wins."""
-        d_tokens = fp_d.fingerprints.tokens
         k = self.fp_params.shingle_size
         settings = CANDIDATE_SETTINGS if self.scorer is not None else (ParaphraseParams(),)
         candidates: list[Alignment] = []
         reach: dict[tuple[int, int, int, int], int] = {}
-        for frag in align_sentences_all(fp_d.extracted.text, d_tokens, src.text, src.tokens, settings):
+        s_stems = src.stems
+        for frag in align_sentences_all(fp_d.extracted.text, d_stems, src.text, s_stems, settings):
             if (is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end)
                     or is_mostly_boilerplate(templates, frag.d_word_start, frag.d_word_end)):
                 continue
-            x = fragment_features(frag, d_tokens.ids, src.tokens.ids, fp_d.fingerprints.keyed, src.keyed, k)
+            x = fragment_features(frag, d_stems.ids, s_stems.ids, fp_d.fingerprints.keyed, src.keyed, k)
             matched = round(float(np.expm1(x[0])))
             if matched < self.params.min_words:
                 continue
@@ -413,7 +425,10 @@ class ConfidentialDetector(Detector):
             allowed |= shingles_within(self.public_words(deliverable), self.fp_params.shingle_size)
         skip = boilerplate_shingles(fp.keyed, frequent, self.fp_params) | allowed
         docs = self.store.documents(sorted(set(by_doc) | lsh_docs))
+        shared = np.array([k for k, h in by_doc.items() for _ in range(len(h))], dtype=np.int64)
+        reworded = lsh_docs | top_documents(shared, self.params.max_reworded_candidates)
         findings: list[Finding] = []
+        d_stems = functools.cache(lambda: stemmed(deliverable.extracted.text, fp.tokens))
         for doc_key, doc in docs.items():
             hits = by_doc.get(doc_key)
             src = self.sources.get(doc) if self.verify_sources else None
@@ -422,8 +437,13 @@ class ConfidentialDetector(Detector):
                 covered = sum(a.d_word_end - a.d_word_start for a in alignments)
                 # A deliverable that is already a near-copy needs no paraphrase search
                 # (and comparing every sentence of two long copies is the costly case).
-                if self.paraphrase and covered < self.params.near_duplicate_containment * fp.n_words:
-                    extra = [f for f in self._align_paraphrase(deliverable, src, skip, templates)
+                # Reworded passages are looked for in documents the LSH bands named, that
+                # share a copied run, or that share the most fingerprints: a stray shared
+                # 5-word phrase ("at the end of the year") names documents in proportion
+                # to the index, and aligning every sentence of each was most of a scan's time.
+                if (self.paraphrase and (doc_key in reworded or alignments)
+                        and covered < self.params.near_duplicate_containment * fp.n_words):
+                    extra = [f for f in self._align_paraphrase(deliverable, d_stems(), src, skip, templates)
                              if not explained_by(f, alignments)]
                     alignments = merge_overlapping(alignments + extra)
                     alignments = summary_of_source(alignments, len(src.tokens),

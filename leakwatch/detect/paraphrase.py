@@ -24,7 +24,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy import sparse
 
-from leakwatch.text import Tokens, content_mask
+from leakwatch.text import Tokens, content_mask, normalize_word, word_hash
 
 # Sentence ends: terminal punctuation followed by white space, or a blank line.
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+|\n\s*\n")
@@ -234,3 +234,21 @@ def fragment_features(frag: Fragment, d_ids: np.ndarray, s_ids: np.ndarray, d_sh
         np.log1p(frag.n_seeds),
         100.0 * frag.n_seeds / d_len,
     ], dtype=np.float64)
+
+
+def stemmed(text: str, tokens: Tokens) -> Tokens:
+    """``tokens`` with every content word replaced by its Snowball stem (function words
+    keep their ids): a reworded or machine-translated passage keeps a word's stem more
+    often than its form ("explorers" / "explored")."""
+    import Stemmer
+
+    if len(tokens) == 0:
+        return tokens
+    uniq, first, inverse = np.unique(tokens.ids, return_index=True, return_inverse=True)
+    content = content_mask(uniq)
+    words = [normalize_word(text[a:b]) for a, b in zip(tokens.starts[first[content]].tolist(),
+                                                         tokens.ends[first[content]].tolist(), strict=True)]
+    stems = Stemmer.Stemmer("english").stemWords(words)
+    new = uniq.copy()
+    new[content] = np.fromiter((word_hash("\x1f" + w) for w in stems), dtype=np.uint64, count=len(stems))
+    return Tokens(new[inverse], tokens.starts, tokens.ends)
