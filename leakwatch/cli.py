@@ -718,6 +718,9 @@ def _pan_table(ev: dict[str, Any]) -> list[str]:
     doc = ev["document_level"]
     lines.append(f"{'':{len(ev['mode']) + 2}}document level: precision {doc['precision']:.3f}, "
                  f"recall {doc['recall']:.3f} over {doc['pairs']} pairs")
+    if ev.get("unlisted_detections"):
+        lines.append(f"{'':{len(ev['mode']) + 2}}{ev['unlisted_detections']} detection(s) on pairs the corpus "
+                     "does not list (not annotated: each counts against precision)")
     return lines
 
 

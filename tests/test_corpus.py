@@ -131,6 +131,9 @@ def test_evaluate_pan_reproduces_the_readme_table() -> None:
     assert listed["document_level"]["precision"] == 1.0
     # whole-index mode counts every finding, including reuse the sample does not annotate
     assert data["whole_index"]["overall"]["recall"] == listed["overall"]["recall"]
+    assert listed["unlisted_detections"] == 0
+    assert data["whole_index"]["overall"]["detections"] == (listed["overall"]["detections"]
+                                                          + data["whole_index"]["unlisted_detections"])
 
 
 def test_evaluate_labels_on_short_answers() -> None:

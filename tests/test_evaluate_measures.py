@@ -73,3 +73,19 @@ def test_evaluation_store_uses_the_fixed_public_key() -> None:
         assert config.store == store.location
     with evaluation_store(Config()) as (_, again):
         assert again.key.key_id == EVALUATION_KEY.key_id
+
+
+def test_score_pairs_listed_mode_ignores_unlisted_pairs_and_whole_mode_counts_them() -> None:
+    from leakwatch.evaluate.pan import PanPair, score_pairs
+
+    case = Passage("s1", "a", 0, 100, 0, 100)
+    pairs = [PanPair("02-no-obfuscation", "s1", "a", (case,)), PanPair("01-no-plagiarism", "s2", "b", ())]
+    hit = Passage("s1", "a", 0, 100, 0, 100)
+    elsewhere = Passage("s1", "c", 200, 300, 0, 100)  # another source, not listed
+    other_doc = Passage("s9", "a", 0, 100, 0, 100)  # a suspicious document the corpus lacks
+    listed = score_pairs(pairs, [hit, elsewhere, other_doc], "listed")
+    whole = score_pairs(pairs, [hit, elsewhere, other_doc], "whole")
+    assert listed.overall is not None and whole.overall is not None
+    assert (listed.overall.precision, listed.overall.recall, listed.unlisted_detections) == (1.0, 1.0, 0)
+    assert (whole.overall.precision, whole.overall.recall, whole.unlisted_detections) == (0.5, 1.0, 1)
+    assert listed.document_precision == whole.document_precision == 1.0

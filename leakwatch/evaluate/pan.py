@@ -81,6 +81,9 @@ class PanEvaluation:
     document_precision: float = 0.0
     document_recall: float = 0.0
     pairs: int = 0
+    # Whole-index mode: detections on suspicious/source pairs the corpus does not list
+    # (their reuse, if any, is not annotated, so each counts against precision).
+    unlisted_detections: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class PanEvaluation:
             "overall": self.overall.to_dict() if self.overall else None,
             "document_level": {"precision": round(self.document_precision, 4),
                                "recall": round(self.document_recall, 4), "pairs": self.pairs},
+            "unlisted_detections": self.unlisted_detections,
         }
 
 
@@ -101,7 +105,8 @@ def score_pairs(pairs: list[PanPair], detections: list[Passage], mode: str) -> P
         detections = [d for d in detections if (d.susp, d.src) in listed]
     else:
         detections = [d for d in detections if d.susp in susp_docs]
-    result = PanEvaluation(mode=mode, pairs=len(pairs))
+    result = PanEvaluation(mode=mode, pairs=len(pairs),
+                           unlisted_detections=sum((d.susp, d.src) not in listed for d in detections))
     for cls in sorted({p.obfuscation_class for p in pairs}):
         cls_pairs = {(p.susp, p.src) for p in pairs if p.obfuscation_class == cls}
         cls_cases = [c for p in pairs if p.obfuscation_class == cls for c in p.cases]
