@@ -468,9 +468,7 @@ class SQLiteStore(FingerprintStore):
             raise self._failure(doing, exc, outcome) from exc
         try:
             yield
-            # Every change bumps the generation (see generation()), in the same transaction.
-            self._db.execute("INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
-                             "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+            self._bump_generation()
             self._db.execute("COMMIT")
         except BaseException as exc:
             already_broken = self._broken is not None
@@ -481,6 +479,11 @@ class SQLiteStore(FingerprintStore):
                 raise self._failure(doing, exc, outcome) from exc
             raise StoreError(f"{self._message(doing, exc, outcome)} (the rollback failed too, {self._broken}; "
                              "the connection was closed, which discards the change)") from exc
+
+    def _bump_generation(self) -> None:
+        """Every change bumps the generation (see generation()), in its own transaction."""
+        self._db.execute("INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
+                         "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
     @contextmanager
     def bulk(self, max_seconds: float = BULK_SECONDS, max_changes: int = BULK_CHANGES) -> Iterator[None]:
@@ -527,8 +530,7 @@ class SQLiteStore(FingerprintStore):
             raise self._failure(doing, exc, outcome) from exc
         try:
             yield
-            self._db.execute("INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
-                             "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+            self._bump_generation()
             self._db.execute("RELEASE change")
         except BaseException as exc:
             # Undo this change alone, and keep what came before it (committed now, as
