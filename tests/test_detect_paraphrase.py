@@ -208,3 +208,19 @@ def test_reworded_text_many_registered_documents_share_is_not_an_alarm(tmp_path:
         found[name] = json.loads(result.stdout)["findings"]
     assert [f["method"] for f in found["rare"]] == ["paraphrase"]
     assert found["common"] == []
+
+
+def test_sentence_terms_are_each_sentences_distinct_content_words() -> None:
+    from leakwatch.detect.paraphrase import _sentence_terms
+    from leakwatch.text import content_mask
+
+    text = "Intro. " + ENGLISH + " " + UNRELATED + " The the the."
+    tokens = tokenize(text)
+    bounds = sentence_bounds(text, tokens)
+    flat = _sentence_terms(tokens.ids, bounds)
+    assert flat.count == len(bounds) - 1
+    content = content_mask(tokens.ids)
+    for n in range(flat.count):  # the reference: one np.unique per sentence
+        a, b = bounds[n], bounds[n + 1]
+        assert np.array_equal(flat.terms[flat.rows == n], np.unique(tokens.ids[a:b][content[a:b]]))
+    assert flat.sizes().sum() == flat.terms.shape[0]

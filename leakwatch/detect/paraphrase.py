@@ -14,7 +14,6 @@ re-read from its registered path (the store keeps no text).
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,12 +88,32 @@ def sentence_bounds(text: str, tokens: Tokens) -> np.ndarray:
     return np.asarray(bounds, dtype=np.int64)
 
 
-def _sentence_terms(ids: np.ndarray, bounds: np.ndarray) -> list[np.ndarray]:
+@dataclass(frozen=True)
+class _Sentences:
+    """The distinct content words of every sentence, as flat arrays sorted by sentence
+    and then word (one array operation per document, not one per sentence)."""
+
+    rows: np.ndarray  # int64 sentence index of each (sentence, word) pair
+    terms: np.ndarray  # uint64 word id
+    count: int  # sentences
+
+    def sizes(self) -> np.ndarray:
+        return np.bincount(self.rows, minlength=self.count)
+
+
+def _sentence_terms(ids: np.ndarray, bounds: np.ndarray) -> _Sentences:
+    count = bounds.shape[0] - 1
+    rows = np.repeat(np.arange(count, dtype=np.int64), np.diff(bounds))
     content = content_mask(ids)
-    return [np.unique(ids[a:b][content[a:b]]) for a, b in itertools.pairwise(bounds)]
+    rows, terms = rows[content], ids[content]
+    order = np.lexsort((terms, rows))
+    rows, terms = rows[order], terms[order]
+    first = np.ones(rows.shape[0], dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (terms[1:] != terms[:-1])
+    return _Sentences(rows[first], terms[first], count)
 
 
-def _tfisf_matrix(sentences: list[np.ndarray], vocab: np.ndarray, isf: np.ndarray) -> sparse.csr_matrix:
+def _tfisf_matrix(sentences: _Sentences, vocab: np.ndarray, isf: np.ndarray) -> sparse.csr_matrix:
     """Sparse L2-normalised binary tf x isf rows (sentences are short: tf is 0/1).
 
     Sparse because a long document has thousands of sentences and tens of
@@ -102,11 +121,10 @@ def _tfisf_matrix(sentences: list[np.ndarray], vocab: np.ndarray, isf: np.ndarra
     """
     from scipy import sparse  # only when aligning: keeps it off the start-up path
 
-    cols = [np.searchsorted(vocab, terms) for terms in sentences]
-    indptr = np.concatenate([[0], np.cumsum([c.size for c in cols])])
-    indices = np.concatenate([*cols, np.zeros(0, dtype=np.int64)])
+    indices = np.searchsorted(vocab, sentences.terms)
+    indptr = np.concatenate([[0], np.cumsum(sentences.sizes())])
     m = sparse.csr_matrix((isf[indices].astype(np.float64), indices, indptr),
-                          shape=(len(sentences), vocab.shape[0]))
+                          shape=(sentences.count, vocab.shape[0]))
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     return sparse.csr_matrix(sparse.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ m)
 
@@ -127,20 +145,19 @@ def align_sentences_all(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: To
     d_bounds, s_bounds = sentence_bounds(d_text, d_tokens), sentence_bounds(s_text, s_tokens)
     d_sent = _sentence_terms(d_tokens.ids, d_bounds)
     s_sent = _sentence_terms(s_tokens.ids, s_bounds)
-    if not d_sent or not s_sent:
+    if not d_sent.count or not s_sent.count:
         return []
-    all_sent = d_sent + s_sent
-    vocab = np.unique(np.concatenate([*all_sent, np.zeros(0, dtype=np.uint64)]))
+    all_terms = np.concatenate([d_sent.terms, s_sent.terms])
+    vocab = np.unique(all_terms)
     if vocab.size == 0:
         return []
-    sf = np.zeros(vocab.shape[0])
-    for terms in all_sent:
-        sf[np.searchsorted(vocab, terms)] += 1
-    isf = np.log(len(all_sent) / sf).astype(np.float32)
+    # Sentence frequency: each sentence lists a word once.
+    sf = np.bincount(np.searchsorted(vocab, all_terms), minlength=vocab.shape[0]).astype(np.float64)
+    isf = np.log((d_sent.count + s_sent.count) / sf).astype(np.float32)
     dm, sm = _tfisf_matrix(d_sent, vocab, isf), _tfisf_matrix(s_sent, vocab, isf)
     cosine = (dm @ sm.T).tocoo()
-    d_len = np.array([t.size for t in d_sent], dtype=np.float64)
-    s_len = np.array([t.size for t in s_sent], dtype=np.float64)
+    d_len = d_sent.sizes().astype(np.float64)
+    s_len = s_sent.sizes().astype(np.float64)
     # Shared terms of the sentence pairs that share any (the non-zeros of cosine).
     inter = np.asarray(((dm > 0).astype(np.float64) @ (sm > 0).astype(np.float64).T)[cosine.row, cosine.col]).ravel()
     dice = 2 * inter / np.maximum(1, d_len[cosine.row] + s_len[cosine.col])
