@@ -425,7 +425,8 @@ class ConfidentialDetector(Detector):
             allowed |= shingles_within(self.public_words(deliverable), self.fp_params.shingle_size)
         skip = boilerplate_shingles(fp.keyed, frequent, self.fp_params) | allowed
         docs = self.store.documents(sorted(set(by_doc) | lsh_docs))
-        shared = np.array([k for k, h in by_doc.items() for _ in range(len(h))], dtype=np.int64)
+        shared = np.repeat(np.fromiter(by_doc, dtype=np.int64, count=len(by_doc)),
+                           [len(h) for h in by_doc.values()])  # one doc key per fingerprint hit
         reworded = lsh_docs | top_documents(shared, self.params.max_reworded_candidates)
         findings: list[Finding] = []
         d_stems = functools.cache(lambda: stemmed(deliverable.extracted.text, fp.tokens))
