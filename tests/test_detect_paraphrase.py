@@ -224,3 +224,35 @@ def test_sentence_terms_are_each_sentences_distinct_content_words() -> None:
         a, b = bounds[n], bounds[n + 1]
         assert np.array_equal(flat.terms[flat.rows == n], np.unique(tokens.ids[a:b][content[a:b]]))
     assert flat.sizes().sum() == flat.terms.shape[0]
+
+
+@pytest.mark.parametrize("filler_words", [60, 0])
+def test_a_passage_condensing_a_whole_source_is_reported_as_its_summary(tmp_path: Path, filler_words: int) -> None:
+    """One reworded sentence from each part of a report, in a row: a summary of all of it.
+    The same sentences from a source that holds only them are a reworded copy."""
+    sentences = re.split(r"(?<=\.) ", ENGLISH)
+    source = "\n\n".join(s + (" " + make_text(100 + i, filler_words) if filler_words else "")
+                         for i, s in enumerate(sentences))
+    if not filler_words:
+        source += "\n\n" + make_text(99, 600)  # the copied part is a small share of the source
+    summary = " ".join(_shuffled_sentences(s, i) for i, s in enumerate(sentences))
+    (tmp_path / "report.txt").write_text(source, encoding="utf-8")
+    deliverable = tmp_path / "memo.txt"
+    deliverable.write_text(UNRELATED + "\n\n" + summary + "\n\n" + make_text(7, 100), encoding="utf-8")
+    runner = CliRunner()
+    store = str(tmp_path / "store")
+    assert runner.invoke(cli, ["index", "add", str(tmp_path / "report.txt"), "--store", store]).exit_code == 0
+    result = runner.invoke(cli, ["scan", str(deliverable), "--store", store, "--format", "json"])
+    [finding] = json.loads(result.stdout)["findings"]
+    text = deliverable.read_text(encoding="utf-8")
+    start = text.index(summary)
+    d = finding["deliverable"]
+    assert min(d["end"], start + len(summary)) - max(d["start"], start) > 0.8 * len(summary)
+    if filler_words:
+        assert finding["method"] == "summary"
+        # the whole document: from its first word to its last (the final full stop is no word)
+        assert (finding["source"]["start"], finding["source"]["end"]) == (0, len(source) - 1)
+        assert finding["kind"] == "confidential-excerpt"  # a summary is no near-duplicate
+    else:
+        assert finding["method"] == "paraphrase"
+        assert finding["source"]["end"] <= source.index(sentences[-1]) + len(sentences[-1])
