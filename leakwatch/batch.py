@@ -204,11 +204,13 @@ class _Scanner:
 
         stack = ExitStack()
         try:
+            # The extraction worker first: it starts in the background while the store,
+            # the reference library and the detectors are opened.
+            extract = stack.enter_context(extraction(config))
             store = stack.enter_context(open_store(config))
             library = ReferenceLibrary.open(config, store)
             if library is not None:
                 stack.callback(library.close)
-            extract = stack.enter_context(extraction(config))
             detectors = default_detectors(store, config, verify_sources=verify_sources, library=library)
         except BaseException:
             stack.close()

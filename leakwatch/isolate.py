@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -123,20 +124,36 @@ class IsolatedExtractor:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(_PRELOAD)
         self._worker: _Worker | None = None
+        self._starting: threading.Thread | None = None
         self.restarts = 0
         # The most memory any worker reported needing (a worker killed over a limit
         # reports nothing: its file's status says it).
         self.peak_rss_kb = 0
 
     def __enter__(self) -> IsolatedExtractor:
-        # Started now, so that it comes up while the caller opens its store.
-        self._ensure_worker()
+        # Started in the background: the first start launches the forkserver, which
+        # imports the extractors (about half a second) while the caller opens its store
+        # and builds its detectors. A start that fails here is retried by extract().
+        self._starting = threading.Thread(target=self._start_quietly, name="leakwatch-extract-start",
+                                          daemon=True)
+        self._starting.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _start_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self._ensure_worker()
+
+    def _started(self) -> None:
+        """Wait for the background start, so that only one thread touches the worker."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+
     def close(self) -> None:
+        self._started()
         if self._worker is not None:
             self._stop(self._worker, graceful=True)
             self._worker = None
@@ -204,6 +221,7 @@ class IsolatedExtractor:
             ExtractionError: the file's status, including ``timeout`` and ``memory``
                 when the worker ran over its limits or died.
         """
+        self._started()
         fresh = self._worker is None or self._worker.files == 0
         try:
             return self._extract_once(path)

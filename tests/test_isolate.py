@@ -109,6 +109,7 @@ def test_memory_limit_is_a_status_not_a_crash(tmp_path: Path, small: Path) -> No
 
 def test_a_worker_killed_mid_file_gives_a_status_and_is_replaced(slow_pdf: Path, small: Path) -> None:
     with IsolatedExtractor(ExtractLimits(pdf_engine=PDFMINER)) as iso:
+        iso._started()  # the worker starts in the background on entering
         worker = iso._worker
         assert worker is not None
         killer = threading.Timer(0.3, worker.process.kill)
@@ -175,3 +176,21 @@ def test_extract_check_counts_statuses_and_names_the_slowest_file(tmp_path: Path
     assert data["slowest"]["path"].endswith("slow.pdf")
     assert 10 < data["peak_memory_mb"] < 1000
     assert [Path(e["path"]).name for e in data["errors"]] == ["image.txt"]
+
+
+def test_a_worker_that_failed_to_start_in_the_background_is_started_by_extract(
+        monkeypatch: pytest.MonkeyPatch, small: Path) -> None:
+    real = IsolatedExtractor._ensure_worker
+    calls = []
+
+    def flaky(self: IsolatedExtractor) -> object:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            raise OSError("no forkserver today")
+        return real(self)
+
+    monkeypatch.setattr(IsolatedExtractor, "_ensure_worker", flaky)
+    with IsolatedExtractor(ExtractLimits()) as iso:
+        assert iso.extract(small)[1].format == "markdown"
+    assert calls[0] == "leakwatch-extract-start"  # entering started it in the background
+    assert len(calls) >= 2
