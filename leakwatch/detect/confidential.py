@@ -306,6 +306,11 @@ class ConfidentialDetector(Detector):
                 templates = template_words(starts[usable][bag_hits.query_passages], bag_hits.doc_keys, length,
                                            fp.n_words, df_limit(n_docs, self.params))
                 lsh_docs |= top_documents(bag_hits.doc_keys, self.params.max_reworded_candidates)
+                if n_docs <= self.params.max_reworded_candidates:
+                    # The budget covers the whole index: search every document. A summary
+                    # shares too few words with any one stored passage for the bag bands to
+                    # name its source reliably (whether they do depends on the store's key).
+                    lsh_docs |= {d.doc_key for d in self.store.list_documents()}
         return by_doc, lsh_docs, frequent, templates
 
     # --- alignment ----------------------------------------------------------------------
