@@ -126,7 +126,7 @@ def test_evaluate_pan_reproduces_the_readme_table() -> None:
     assert listed["classes"]["03-random-obfuscation"]["plagdet"] >= 0.85
     assert listed["classes"]["04-translation-obfuscation"]["plagdet"] >= 0.85
     assert listed["classes"]["05-summary-obfuscation"]["plagdet"] >= 0.6
-    assert listed["overall"]["plagdet"] >= 0.89
+    assert listed["overall"]["plagdet"] >= 0.90
     assert listed["overall"]["granularity"] <= 1.05
     assert listed["document_level"]["precision"] == 1.0
     # whole-index mode counts every finding, including reuse the sample does not annotate

@@ -256,3 +256,31 @@ def test_a_passage_condensing_a_whole_source_is_reported_as_its_summary(tmp_path
     else:
         assert finding["method"] == "paraphrase"
         assert finding["source"]["end"] <= source.index(sentences[-1]) + len(sentences[-1])
+
+
+def test_source_span_runs_over_best_matches_and_the_matches_continuing_them() -> None:
+    from leakwatch.detect.paraphrase import _source_span
+
+    # deliverable sentences 0-2 are best matched by source sentences 10-12; 9 and 13
+    # are weaker matches next to them, 30 a weaker match on the same topic far away
+    ci = np.array([0, 0, 1, 1, 2, 2, 2])
+    cj = np.array([10, 30, 11, 9, 12, 13, 40])
+    cos = np.array([0.8, 0.4, 0.7, 0.3, 0.9, 0.5, 0.3])
+    assert _source_span(ci, cj, cos) == (9, 14)
+    # a weaker match after a gap of one unmatched sentence stays out
+    assert _source_span(np.array([0, 0]), np.array([5, 7]), np.array([0.9, 0.5])) == (5, 6)
+    # the core itself keeps its gaps: two best matches apart span what lies between
+    assert _source_span(np.array([0, 1]), np.array([5, 8]), np.array([0.9, 0.5])) == (5, 9)
+
+
+def test_the_source_span_of_a_reworded_paragraph_stays_on_the_paragraph_it_came_from() -> None:
+    """Past one unrelated sentence after the copied paragraph, the source says its last
+    point again in other words: the deliverable's last sentence resembles that too, more
+    weakly, but the source span stops where the paragraph ends."""
+    sentences = re.split(r"(?<=\.) ", ENGLISH)
+    paragraph = " ".join(sentences[:4])
+    echo = "Sales leaders warned again that longer delivery times breach the agreements with customers."
+    source = paragraph + "\n\n" + make_text(41, 8) + "\n\n" + echo + "\n\n" + make_text(42, 150)
+    d_text = make_text(43, 120) + "\n\n" + " ".join(_shuffled_sentences(s, i) for i, s in enumerate(sentences[:4]))
+    [fragment] = align_sentences(d_text, tokenize(d_text), source, tokenize(source))
+    assert fragment.s_word_end == len(tokenize(paragraph))

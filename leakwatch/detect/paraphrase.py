@@ -169,7 +169,8 @@ def align_sentences_all(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: To
     clusters = [(q, c) for q in settings for c in _cluster(di, sj, q.max_gap, q.max_source_gap)]
     for p, cluster in clusters:
         ci, cj = di[cluster], sj[cluster]
-        d0, d1, s0, s1 = int(ci.min()), int(ci.max()) + 1, int(cj.min()), int(cj.max()) + 1
+        d0, d1 = int(ci.min()), int(ci.max()) + 1
+        s0, s1 = _source_span(ci, cj, seed_cos[cluster])
         d_vec = np.asarray(dm[d0:d1].sum(axis=0)).ravel()
         s_vec = np.asarray(sm[s0:s1].sum(axis=0)).ravel()
         denom = float(np.linalg.norm(d_vec) * np.linalg.norm(s_vec)) or 1.0
@@ -187,6 +188,32 @@ def align_sentences_all(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: To
             fragments.setdefault((dw0, dw1, sw0, sw1),
                                  Fragment(dw0, dw1, sw0, sw1, sim, len(cluster), p.max_source_gap))
     return list(fragments.values())
+
+
+def _source_span(ci: np.ndarray, cj: np.ndarray, cos: np.ndarray) -> tuple[int, int]:
+    """The source sentences [s0, s1) of a cluster of seeds (deliverable sentence ``ci``,
+    source sentence ``cj``, cosine ``cos``).
+
+    The span runs from the first to the last source sentence that is the best match of
+    some deliverable sentence, and grows over the other matched source sentences that
+    continue it without a gap. A deliverable sentence also resembles a few source
+    sentences on its topic further away; taking those in made the source span of
+    reworded passages overshoot (most where two reworded copies sit side by side).
+    """
+    order = np.lexsort((-cos, ci))
+    best = np.ones(order.shape[0], dtype=bool)
+    best[1:] = ci[order][1:] != ci[order][:-1]
+    core = cj[order][best]
+    s0, s1 = int(core.min()), int(core.max()) + 1
+    matched = np.unique(cj)
+    # Walk outwards over matched sentences next to the span (sorted, so one pass each way).
+    below = matched[matched < s0][::-1]
+    steps = np.nonzero(below != s0 - 1 - np.arange(below.shape[0]))[0]
+    s0 -= int(steps[0]) if steps.size else below.shape[0]
+    above = matched[matched >= s1]
+    steps = np.nonzero(above != s1 + np.arange(above.shape[0]))[0]
+    s1 += int(steps[0]) if steps.size else above.shape[0]
+    return s0, s1
 
 
 def _trim(ids: np.ndarray, start: int, end: int, other: np.ndarray) -> tuple[int, int]:
