@@ -64,17 +64,21 @@ def _reply(conn: Connection, header: dict[str, Any]) -> None:
 
 def _worker_main(conn: Connection, limits_json: str) -> None:
     """The worker loop: one request (a path) at a time, until the pipe closes."""
+    # A parent killed (kill -9, OOM) while this worker extracts leaves it writing into a
+    # closed pipe: it ends quietly. A traceback here would land in the parent's stderr,
+    # which is the daemon's JSON-lines log.
+    with contextlib.suppress(EOFError, OSError):
+        _serve(conn, ExtractLimits(**json.loads(limits_json)))
+
+
+def _serve(conn: Connection, limits: ExtractLimits) -> None:
     from leakwatch.extract import extract_file
 
-    limits = ExtractLimits(**json.loads(limits_json))
     # The parent handles interruption; a Ctrl-C must not leave a half-written reply.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_memory_limit(limits)
     while True:
-        try:
-            request = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
+        request = conn.recv_bytes()  # EOFError once the parent closes the pipe
         _arm_cpu_limit(limits)
         path = Path(os.fsdecode(request))
         try:

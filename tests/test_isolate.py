@@ -194,3 +194,25 @@ def test_a_worker_that_failed_to_start_in_the_background_is_started_by_extract(
         assert iso.extract(small)[1].format == "markdown"
     assert calls[0] == "leakwatch-extract-start"  # entering started it in the background
     assert len(calls) >= 2
+
+
+def test_a_worker_whose_parent_died_mid_file_ends_quietly(small: Path) -> None:
+    """The scanner killed (kill -9) while its worker extracts: the worker's reply meets a
+    closed pipe. It must end without a traceback, which would land in the stderr it
+    shares with the daemon (a JSON-lines log)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import multiprocessing, sys\n"
+        "from leakwatch.config import ExtractLimits\n"
+        "from leakwatch.isolate import _limits_json, _worker_main\n"
+        "parent, child = multiprocessing.Pipe()\n"
+        "parent.send_bytes(sys.argv[1].encode())\n"
+        "parent.close()  # the parent is gone before the reply\n"
+        "_worker_main(child, _limits_json(ExtractLimits()))\n"
+        "print('ended')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(small)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.strip() == "ended"
