@@ -724,6 +724,15 @@ def _pan_table(ev: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _key_spread_table(keys: dict[str, Any]) -> list[str]:
+    title = f"plagdet over {len(keys['runs'])} keys:"
+    lines = [f"{title:50} {'mean':>6} {'min':>6} {'max':>6}"]
+    for name, s in keys["spread"].items():
+        label = "overall (whole index)" if name == "whole_index_overall" else name
+        lines.append(f"{'':8}{label:42} {s['mean']:6.3f} {s['min']:6.3f} {s['max']:6.3f}")
+    return lines
+
+
 def _evaluation(ctx: click.Context, store: str | None, config_path: str | None, fmt: str,
                 run: Callable[[Config], Any]) -> dict[str, Any] | None:
     """Run one evaluation; print it as JSON (and return None) for ``--format json``,
@@ -746,26 +755,34 @@ def _evaluation(ctx: click.Context, store: str | None, config_path: str | None, 
 @evaluate.command("pan")
 @click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--keys", "keys", type=click.IntRange(1, 50), default=1, show_default=True,
+              help="Repeat the evaluation with this many public store keys and report the spread "
+                   "(LSH candidates depend on the key).")
 @common_options
 @click.pass_context
-def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str | None,
+def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, store: str | None,
                      config_path: str | None) -> None:
     """PAN character-level precision, recall, granularity and plagdet per obfuscation class.
 
     Indexes CORPUS_DIR/src into a temporary store and scans CORPUS_DIR/susp; scores
     listed pairs only (PAN's setting) and the whole index (every finding counts).
+    The tables are those of the fixed evaluation key; with --keys N, the plagdet of N
+    keys' runs follows (mean, min, max).
 
     \b
     Example:
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample
+      leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample --keys 5
     """
     from leakwatch.evaluate import evaluate_pan
 
-    data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_pan(corpus_dir, config))
+    data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_pan(corpus_dir, config, keys))
     if data is None:
         return
     for mode in ("listed_pairs", "whole_index"):
         click.echo("\n".join(_pan_table(data[mode])))
+    if "keys" in data:
+        click.echo("\n".join(_key_spread_table(data["keys"])))
     click.echo(f"indexing {data['seconds']['index']:.1f}s, scanning {data['seconds']['scan']:.1f}s, "
                f"{data['scan_errors']} file(s) not scanned")
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from leakwatch.cli import cli
 from leakwatch.evaluate.measures import Passage, detects, pan_scores
+from tests.conftest import make_text
 
 
 def P(t0: int, t1: int, s0: int, s1: int, susp: str = "d", src: str = "s") -> Passage:
@@ -89,3 +94,50 @@ def test_score_pairs_listed_mode_ignores_unlisted_pairs_and_whole_mode_counts_th
     assert (listed.overall.precision, listed.overall.recall, listed.unlisted_detections) == (1.0, 1.0, 0)
     assert (whole.overall.precision, whole.overall.recall, whole.unlisted_detections) == (0.5, 1.0, 1)
     assert listed.document_precision == whole.document_precision == 1.0
+
+
+def test_evaluation_keys_are_fixed_and_distinct() -> None:
+    from leakwatch.evaluate.pan import EVALUATION_KEY, evaluation_key
+
+    assert evaluation_key(0).key_id == EVALUATION_KEY.key_id
+    assert len({evaluation_key(n).key_id for n in range(4)}) == 4
+    assert evaluation_key(2).key_id == evaluation_key(2).key_id
+
+
+def test_key_spread_is_mean_min_and_max_of_each_figure() -> None:
+    from leakwatch.evaluate.pan import key_spread
+
+    spread = key_spread([{"overall": 0.9, "x": 1.0}, {"overall": 0.8, "x": 1.0}, {"overall": 0.85, "x": 1.0}])
+    assert spread["overall"] == {"mean": 0.85, "min": 0.8, "max": 0.9}
+    assert spread["x"] == {"mean": 1.0, "min": 1.0, "max": 1.0}
+
+
+def test_evaluate_pan_with_several_keys_reports_every_keys_run(tmp_path: Path) -> None:
+    """A one-pair PAN corpus with a verbatim case: found with every key."""
+
+    source = make_text(1, 400)
+    copied = source[source.index(" ", 800) + 1 : source.index(" ", 1400)]
+    before = make_text(2, 200) + "\n\n"
+    susp = before + copied + "\n\n" + make_text(3, 100)
+    for folder, name, text in (("src", "source-document00001.txt", source),
+                               ("susp", "suspicious-document00001.txt", susp)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / name).write_text(text, encoding="utf-8")
+    cls = tmp_path / "02-no-obfuscation"
+    cls.mkdir()
+    (cls / "pairs").write_text("suspicious-document00001.txt source-document00001.txt\n", encoding="utf-8")
+    (cls / "suspicious-document00001-source-document00001.xml").write_text(
+        '<document reference="suspicious-document00001.txt"><feature name="plagiarism" '
+        f'source_length="{len(copied)}" source_offset="{source.index(copied)}" '
+        f'source_reference="source-document00001.txt" this_length="{len(copied)}" '
+        f'this_offset="{len(before)}" /></document>', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "pan", str(tmp_path), "--keys", "3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["keys"]["runs"]) == 3
+    assert data["keys"]["runs"][0]["overall"] == data["listed_pairs"]["overall"]["plagdet"]
+    assert data["keys"]["spread"]["overall"]["min"] > 0.9
+    text = CliRunner().invoke(cli, ["evaluate", "pan", str(tmp_path), "--keys", "2"]).output
+    assert "plagdet over 2 keys:" in text and "overall (whole index)" in text
+    assert "keys" not in json.loads(CliRunner().invoke(cli, ["evaluate", "pan", str(tmp_path),
+                                                             "--format", "json"]).stdout)

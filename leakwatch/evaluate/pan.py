@@ -130,11 +130,33 @@ class PanRun:
     seconds_index: float
     seconds_scan: float
     scan_errors: int
+    # With several evaluation keys: the first key's run above, and the plagdet of
+    # every key's run (the first included), per class and overall, in both modes.
+    per_key: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"listed_pairs": self.listed.to_dict(), "whole_index": self.whole.to_dict(),
-                "seconds": {"index": round(self.seconds_index, 2), "scan": round(self.seconds_scan, 2)},
-                "scan_errors": self.scan_errors}
+        out: dict[str, Any] = {
+            "listed_pairs": self.listed.to_dict(), "whole_index": self.whole.to_dict(),
+            "seconds": {"index": round(self.seconds_index, 2), "scan": round(self.seconds_scan, 2)},
+            "scan_errors": self.scan_errors}
+        if len(self.per_key) > 1:
+            out["keys"] = {"runs": self.per_key, "spread": key_spread(self.per_key)}
+        return out
+
+
+def plagdet_by_name(listed: PanEvaluation, whole: PanEvaluation) -> dict[str, float]:
+    """One run's plagdet per class (listed pairs), overall listed, and overall whole-index."""
+    out = {name: round(s.plagdet, 4) for name, s in listed.classes.items()}
+    out["overall"] = round(listed.overall.plagdet, 4) if listed.overall else 0.0
+    out["whole_index_overall"] = round(whole.overall.plagdet, 4) if whole.overall else 0.0
+    return out
+
+
+def key_spread(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean, minimum and maximum of each figure over the runs of several keys."""
+    return {name: {"mean": round(sum(r[name] for r in runs) / len(runs), 4),
+                   "min": min(r[name] for r in runs), "max": max(r[name] for r in runs)}
+            for name in runs[0]}
 
 
 # Evaluation stores use a fixed, public key: LSH candidates depend on the keyed
@@ -143,12 +165,19 @@ class PanRun:
 EVALUATION_KEY = StoreKey(hashlib.sha256(b"leakwatch evaluation key (public, not secret)").digest())
 
 
+def evaluation_key(n: int) -> StoreKey:
+    """The n-th public evaluation key; the 0th is :data:`EVALUATION_KEY`."""
+    if n == 0:
+        return EVALUATION_KEY
+    return StoreKey(hashlib.sha256(f"leakwatch evaluation key {n} (public, not secret)".encode()).digest())
+
+
 @contextmanager
-def evaluation_store(config: Config) -> Iterator[tuple[Config, SQLiteStore]]:
-    """A temporary store with the fixed evaluation key, removed afterwards."""
+def evaluation_store(config: Config, key: StoreKey = EVALUATION_KEY) -> Iterator[tuple[Config, SQLiteStore]]:
+    """A temporary store with a fixed, public evaluation key, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="leakwatch-eval-") as tmp:
         key_file = Path(tmp) / "evaluation.key"
-        write_key(key_file, EVALUATION_KEY)
+        write_key(key_file, key)
         config = replace(config, store=str(Path(tmp) / "store"), key_file=str(key_file))
         store = SQLiteStore(config.store, params=config.fingerprint, key_file=key_file, create=True)
         try:
@@ -157,10 +186,24 @@ def evaluation_store(config: Config) -> Iterator[tuple[Config, SQLiteStore]]:
             store.close()
 
 
-def evaluate_pan(root: Path, config: Config) -> PanRun:
-    """Index the corpus sources into a temporary store, scan every suspicious document."""
+def evaluate_pan(root: Path, config: Config, keys: int = 1) -> PanRun:
+    """Index the corpus sources into a temporary store, scan every suspicious document.
+
+    With ``keys`` > 1 the whole evaluation is repeated with that many public keys: which
+    documents the LSH bands name as candidates depends on the keyed values, so one key's
+    figures carry some luck; the spread over keys shows how much.
+    """
+    if keys < 1:
+        raise ValueError("keys must be 1 or more")
     pairs = read_pan_corpus(root)
-    with evaluation_store(config) as (config, store):
+    runs = [_run_pan(root, pairs, config, evaluation_key(n)) for n in range(keys)]
+    first = runs[0]
+    first.per_key = [plagdet_by_name(r.listed, r.whole) for r in runs]
+    return first
+
+
+def _run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey) -> PanRun:
+    with evaluation_store(config, key) as (config, store):
         t0 = time.monotonic()
         index_paths([root / "src"], store, config, label="evaluation", owner=None)
         t1 = time.monotonic()
