@@ -161,6 +161,13 @@ class RecordTable:
     text_lengths: tuple[int, ...]
     signature: np.ndarray
 
+    def registers(self, table: NewTable) -> bool:
+        """True when adding ``table`` again would change nothing (same content, label,
+        owner, sheet and columns): both backends then answer "unchanged"."""
+        return (self.content_mac == table.content_mac
+                and (self.label, self.owner, self.sheet) == (table.label, table.owner, table.sheet)
+                and (self.columns, self.key_columns) == (table.columns, table.key_columns))
+
 
 @dataclass(frozen=True)
 class CellHits:

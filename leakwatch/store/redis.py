@@ -766,9 +766,7 @@ class RedisStore(FingerprintStore):
     def add_table(self, table: NewTable) -> tuple[RecordTable, AddAction]:
         table_id = self.key.table_id(table.path)
         old = self.find_table(table_id)
-        if old is not None and old.content_mac == table.content_mac and (old.label, old.owner, old.sheet) == (
-            table.label, table.owner, table.sheet
-        ) and (old.columns, old.key_columns) == (table.columns, table.key_columns):
+        if old is not None and old.registers(table):
             return old, "unchanged"
         rows, cols = np.nonzero(table.anchors)
         record = RecordTable(
