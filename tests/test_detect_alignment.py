@@ -11,6 +11,7 @@ from leakwatch.detect.alignment import (
     MAX_REPEATS,
     Alignment,
     Seeds,
+    SortedQuery,
     chain_seeds,
     covered_words,
     drop_overlapping,
@@ -58,6 +59,9 @@ def test_match_positions_equals_brute_force(trial: int) -> None:
     pairs = list(zip(i.tolist(), j.tolist(), strict=True))
     assert pairs == brute_pairs(query, target)  # also checks the (i, then j) order
     assert np.all(query[i] == target[j])
+    # a deliverable sorted once for many sources gives the same pairs
+    si, sj = match_positions(SortedQuery.of(query), target)
+    assert np.array_equal(si, i) and np.array_equal(sj, j)
 
 
 @pytest.mark.parametrize("side", ["query", "target"])

@@ -54,28 +54,51 @@ class Alignment:
     probability: float | None = None
 
 
-def match_positions(query: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j) with ``query[i] == target[j]``, skipping values repeated too often."""
-    if query.size == 0 or target.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
+@dataclass(frozen=True)
+class SortedQuery:
+    """A deliverable's keyed shingles sorted once, to be matched against many sources."""
+
+    order: np.ndarray  # int64 positions in sorted order (stable)
+    values: np.ndarray  # the shingles in that order
+
+    @classmethod
+    def of(cls, query: np.ndarray) -> SortedQuery:
+        order = np.argsort(query, kind="stable").astype(np.int64)
+        return cls(order, query[order])
+
+
+def match_positions(query: np.ndarray | SortedQuery, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (i, j) with ``query[i] == target[j]``, skipping values repeated too often,
+    sorted by i and then j.
+
+    The query may come sorted already (:class:`SortedQuery`): a scan matches one
+    deliverable against every candidate source, and sorting it once per source was a
+    visible share of a cold scan. The work per source is then a sort of the source and
+    a search of its distinct values in the deliverable.
+    """
+    q = query if isinstance(query, SortedQuery) else SortedQuery.of(query)
+    empty = np.zeros(0, dtype=np.int64)
+    if q.values.size == 0 or target.size == 0:
         return empty, empty
     t_order = np.argsort(target, kind="stable")
     t_sorted = target[t_order]
-    lo = np.searchsorted(t_sorted, query, side="left")
-    hi = np.searchsorted(t_sorted, query, side="right")
-    counts = hi - lo
-    q_vals, q_counts = np.unique(query, return_counts=True)
-    q_repeats = q_counts[np.searchsorted(q_vals, query)]
-    keep = (counts > 0) & (counts <= MAX_REPEATS) & (q_repeats <= MAX_REPEATS)
-    qi = np.nonzero(keep)[0]
-    if qi.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
+    t_first = np.flatnonzero(np.concatenate(([True], t_sorted[1:] != t_sorted[:-1])))
+    t_counts = np.diff(np.append(t_first, t_sorted.shape[0]))
+    t_values = t_sorted[t_first]
+    lo = np.searchsorted(q.values, t_values, side="left")
+    q_counts = np.searchsorted(q.values, t_values, side="right") - lo
+    keep = np.nonzero((q_counts > 0) & (q_counts <= MAX_REPEATS) & (t_counts <= MAX_REPEATS))[0]
+    if keep.size == 0:
         return empty, empty
-    reps = counts[qi]
-    i = np.repeat(qi, reps).astype(np.int64)
-    offsets = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-    j = t_order[np.repeat(lo[qi], reps) + offsets].astype(np.int64)
-    return i, j
+    # Every pair of a kept value: its query positions times its target positions.
+    qc, tc = q_counts[keep], t_counts[keep]
+    per_value = qc * tc
+    value = np.repeat(np.arange(keep.shape[0]), per_value)
+    within = np.arange(int(per_value.sum())) - np.repeat(np.cumsum(per_value) - per_value, per_value)
+    i = q.order[lo[keep][value] + within // tc[value]]
+    j = t_order[t_first[keep][value] + within % tc[value]].astype(np.int64)
+    order = np.lexsort((j, i))
+    return i[order], j[order]
 
 
 def chain_seeds(seeds: Seeds, max_gap: int, shingle_size: int) -> list[np.ndarray]:

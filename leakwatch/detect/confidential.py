@@ -29,6 +29,7 @@ from leakwatch.config import Config, DetectParams, FingerprintParams
 from leakwatch.detect.alignment import (
     Alignment,
     Seeds,
+    SortedQuery,
     by_probability,
     chain_seeds,
     covered_words,
@@ -315,11 +316,10 @@ class ConfidentialDetector(Detector):
 
     # --- alignment ----------------------------------------------------------------------
 
-    def _align_verified(self, fp_d: Deliverable, src: VerifiedSource, skip: np.ndarray,
+    def _align_verified(self, fp_d: Deliverable, d_sorted: SortedQuery, src: VerifiedSource, skip: np.ndarray,
                         allowed: np.ndarray) -> list[Alignment]:
         k = self.fp_params.shingle_size
-        d_keyed = fp_d.fingerprints.keyed
-        i, j = match_positions(d_keyed, src.keyed)
+        i, j = match_positions(d_sorted, src.keyed)
         keep = ~skip[i] if skip.size else np.ones(i.shape[0], dtype=bool)
         i, j = i[keep], j[keep]
         seeds = Seeds(i, j, src.tokens.starts[j], src.tokens.ends[j + k - 1])
@@ -435,11 +435,12 @@ class ConfidentialDetector(Detector):
         reworded = lsh_docs | top_documents(shared, self.params.max_reworded_candidates)
         findings: list[Finding] = []
         d_stems = functools.cache(lambda: stemmed(deliverable.extracted.text, fp.tokens))
+        d_sorted = functools.cache(lambda: SortedQuery.of(fp.keyed))  # once, for every source
         for doc_key, doc in docs.items():
             hits = by_doc.get(doc_key)
             src = self.sources.get(doc) if self.verify_sources else None
             if src is not None:
-                alignments = self._align_verified(deliverable, src, skip, allowed)
+                alignments = self._align_verified(deliverable, d_sorted(), src, skip, allowed)
                 covered = sum(a.d_word_end - a.d_word_start for a in alignments)
                 # A deliverable that is already a near-copy needs no paraphrase search
                 # (and comparing every sentence of two long copies is the costly case).
