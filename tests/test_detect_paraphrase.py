@@ -284,3 +284,20 @@ def test_the_source_span_of_a_reworded_paragraph_stays_on_the_paragraph_it_came_
     d_text = make_text(43, 120) + "\n\n" + " ".join(_shuffled_sentences(s, i) for i, s in enumerate(sentences[:4]))
     [fragment] = align_sentences(d_text, tokenize(d_text), source, tokenize(source))
     assert fragment.s_word_end == len(tokenize(paragraph))
+
+
+def test_range_cosine_equals_the_dense_sum_of_the_sentence_vectors() -> None:
+    from scipy import sparse
+
+    from leakwatch.detect.paraphrase import _range_cosine
+
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        dm = sparse.random(12, 40, density=0.15, format="csr", random_state=rng)
+        sm = sparse.random(9, 40, density=0.15, format="csr", random_state=rng)
+        d0, s0 = int(rng.integers(0, 11)), int(rng.integers(0, 8))
+        d1, s1 = int(rng.integers(d0 + 1, 13)), int(rng.integers(s0 + 1, 10))
+        d_vec = np.asarray(dm[d0:d1].sum(axis=0)).ravel()
+        s_vec = np.asarray(sm[s0:s1].sum(axis=0)).ravel()
+        denom = float(np.linalg.norm(d_vec) * np.linalg.norm(s_vec)) or 1.0
+        assert _range_cosine(dm, d0, d1, sm, s0, s1) == pytest.approx(float(d_vec @ s_vec) / denom, abs=1e-12)
