@@ -267,8 +267,7 @@ class Daemon:
                                                            "findings_alerts": self.totals.findings_alerts,
                                                            "unscannable": self.totals.unscannable}})
             return self.totals.exit_code()
-        self.observers = self._observers()
-        self.observers.start()
+        self.observers = self._started_observers()
         log.info("watching", extra={"fields": {"folders": [f.path for f in watch.folders],
                                                "polling": self.observers.polled}})
         try:
@@ -285,6 +284,13 @@ class Daemon:
             self._stop_webhook(grace_s=2.0)
             log.info("stopped", extra={"fields": {"scanned": self.totals.scanned}})
         return EXIT_CLEAN
+
+    def _started_observers(self) -> Observers:
+        """New observers, started before they are published: a thread that reads
+        ``self.observers`` (the health check, a test) never sees unstarted ones."""
+        observers = self._observers()
+        observers.start()
+        return observers
 
     def _observers(self) -> Observers:
         hints = Hints(written=self._hint("written"), closed=self._hint("closed"), gone=self._hint("gone"),
@@ -309,8 +315,7 @@ class Daemon:
             if not self.observers.healthy():
                 log.error("an observer thread died: restarting it and sweeping")
                 self.observers.stop()
-                self.observers = self._observers()
-                self.observers.start()
+                self.observers = self._started_observers()
                 self._lost_reason = self._lost_reason or "observer restarted"
             if self._lost_reason is not None or (next_sweep is not None and now >= next_sweep):
                 if self._lost_reason is not None:
@@ -349,8 +354,7 @@ class Daemon:
         self.config, self.suppressions = new, suppressions
         self.settler.debounce_s, self.settler.settle_s = new.watch.debounce_s, new.watch.settle_s
         self.scanner = Scanner(new, self.scanner.extract)
-        self.observers = self._observers()
-        self.observers.start()
+        self.observers = self._started_observers()
         log.info("configuration reloaded", extra={"fields": {"folders": [f.path for f in new.watch.folders]}})
         self._lost_reason = "configuration reloaded"
 
