@@ -288,15 +288,12 @@ class Daemon:
     def _started_observers(self) -> Observers:
         """New observers, started before they are published: a thread that reads
         ``self.observers`` (the health check, a test) never sees unstarted ones."""
-        observers = self._observers()
-        observers.start()
-        return observers
-
-    def _observers(self) -> Observers:
         hints = Hints(written=self._hint("written"), closed=self._hint("closed"), gone=self._hint("gone"),
                       folder_arrived=self._hint("folder"), events_lost=self._events_lost)
         watch = self.config.watch
-        return Observers(watch.folders, watch.temporary, hints, watch.poll_interval_s)
+        observers = Observers(watch.folders, watch.temporary, hints, watch.poll_interval_s)
+        observers.start()
+        return observers
 
     def _stop_webhook(self, grace_s: float) -> None:
         if self.webhook is not None:
