@@ -96,11 +96,7 @@ def _serve(conn: Connection, limits: ExtractLimits) -> None:
         except Exception as exc:  # a parser bug on hostile input: that file's status, not the worker's end
             _reply(conn, {"ok": False, "status": str(Status.PARSE_ERROR), "message": f"{type(exc).__name__}: {exc}"})
             continue
-        _reply(conn, {
-            "ok": True, "format": extracted.format, "encoding": extracted.encoding,
-            "page_starts": list(extracted.page_starts), "extractor_version": extracted.extractor_version,
-            "language": extracted.language,
-        })
+        _reply(conn, {"ok": True, **extracted.header()})
         conn.send_bytes(data)
         conn.send_bytes(extracted.text.encode("utf-8", "surrogatepass"))
 
@@ -255,11 +251,10 @@ class IsolatedExtractor:
             raise ExtractionError(status, str(header.get("message", "")))
         data = self._receive(w, deadline)
         text = self._receive(w, deadline).decode("utf-8", "surrogatepass")
-        return data, ExtractedText(
-            text=text, format=str(header["format"]), encoding=header["encoding"],
-            page_starts=tuple(int(p) for p in header["page_starts"]),
-            extractor_version=str(header["extractor_version"]), language=header["language"],
-        )
+        try:
+            return data, ExtractedText.from_header(header, text)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply") from exc
 
 
 def _parse_header(raw: bytes) -> dict[str, Any]:

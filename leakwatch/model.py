@@ -79,6 +79,19 @@ class ExtractedText:
             return None
         return bisect.bisect_right(self.page_starts, offset) + 1
 
+    def header(self) -> dict[str, Any]:
+        """Everything but the text, as JSON-able values (the isolated worker's reply)."""
+        return {"format": self.format, "encoding": self.encoding, "page_starts": list(self.page_starts),
+                "extractor_version": self.extractor_version, "language": self.language}
+
+    @classmethod
+    def from_header(cls, header: dict[str, Any], text: str) -> ExtractedText:
+        """The inverse of :meth:`header`; values are checked, as they come from a worker
+        that read an untrusted file."""
+        return cls(text=text, format=str(header["format"]), encoding=header["encoding"],
+                   page_starts=tuple(int(p) for p in header["page_starts"]),
+                   extractor_version=str(header["extractor_version"]), language=header["language"])
+
 
 PAGED_FORMATS = frozenset({"pdf", "pptx", "xlsx"})
 
