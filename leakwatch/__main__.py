@@ -1,5 +1,5 @@
 """``python -m leakwatch``: the same as the ``leakwatch`` command."""
 
-from leakwatch.cli import main
+from leakwatch.entry import main
 
 main()

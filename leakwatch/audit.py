@@ -13,7 +13,6 @@ A check that could not read every file certifies nothing: it says so and exits 3
 from __future__ import annotations
 
 import json
-import os
 import platform
 import socket
 from collections import Counter, defaultdict
@@ -21,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import leakwatch
 from leakwatch.batch import TreeScanOptions, scan_tree
@@ -29,8 +28,11 @@ from leakwatch.config import Config, WatchFolder
 from leakwatch.evaluate.measures import union_length
 from leakwatch.model import Finding
 from leakwatch.pipeline import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, ScanReport
+from leakwatch.report.base import write_private
 
-CONFIDENTIAL_KINDS = ("confidential-near-duplicate", "confidential-excerpt")
+# Findings of registered confidential material (documents and tables); third-party
+# kinds (licences, notices, references) are not the client's to have returned.
+CONFIDENTIAL_KINDS = ("confidential-near-duplicate", "confidential-excerpt", "confidential-records")
 
 
 def vendors_of(config: Config) -> dict[str, list[WatchFolder]]:
@@ -74,7 +76,9 @@ class VendorAudit:
                 "by_kind": dict(sorted(Counter(f.kind for f in findings).items())),
                 "by_label": dict(sorted(Counter(f.source.label for f in findings if f.source).items())),
                 "by_severity": dict(sorted(Counter(str(f.severity) for f in findings).items())),
-                "complete": not self.report.errors,
+                "confidential_findings": sum(f.kind in CONFIDENTIAL_KINDS for f in findings),
+                "complete": self.report.complete,
+                **({"interrupted": True} if self.report.interrupted is not None else {}),
             },
             "files": self.files,
             "not_scanned": [e.to_dict() for e in self.report.errors],
@@ -101,13 +105,16 @@ def audit_vendor(vendor: str, folders: Sequence[WatchFolder], config: Config,
 
 
 def write_record(record: dict[str, Any], output_dir: Path, name: str) -> Path:
-    """Write a record 0600 (it names confidential documents and where they were found)."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    """Write a record 0600, whole or not at all (it names confidential documents and
+    where they were found), in a folder made 0700."""
+    output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = output_dir / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+
+    def dump(fh: TextIO) -> None:
         json.dump(record, fh, indent=2, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
+
+    write_private(path, dump)
     return path
 
 
@@ -116,6 +123,9 @@ def safe_name(vendor: str) -> str:
 
 
 def audit_exit_code(audits: Sequence[VendorAudit]) -> int:
+    stopped = next((a.report.interrupted for a in audits if a.report.interrupted is not None), None)
+    if stopped is not None:
+        return 128 + stopped
     if any(a.report.findings for a in audits):
         return EXIT_FINDINGS
     return EXIT_INCOMPLETE if any(a.report.errors for a in audits) else EXIT_CLEAN
@@ -123,51 +133,72 @@ def audit_exit_code(audits: Sequence[VendorAudit]) -> int:
 
 # --- the return check -------------------------------------------------------------------------
 
-def return_check(audit: VendorAudit, documents: Sequence[Any]) -> dict[str, Any]:
-    """Every registered confidential document, and whether (whole or which share of it)
-    it is still in the vendor's folders, and where."""
-    by_doc: dict[str, list[Finding]] = defaultdict(list)
+def return_check(audit: VendorAudit, documents: Sequence[Any], tables: Sequence[Any] = ()) -> dict[str, Any]:
+    """Every registered confidential document and table, and whether (whole, or which
+    share of it) it is still in the vendor's folders, and where. References are
+    third-party material, not the client's: they are not part of the check."""
+    by_source: dict[str, list[Finding]] = defaultdict(list)
     for f in audit.report.findings:
         if f.kind in CONFIDENTIAL_KINDS and f.source is not None:
-            by_doc[f.source.doc_id].append(f)
+            by_source[f.source.doc_id].append(f)
     present, absent = [], []
     for doc in sorted(documents, key=lambda d: d.path):
-        found = by_doc.get(doc.doc_id, [])
-        entry: dict[str, Any] = {"doc_id": doc.doc_id, "path": doc.path, "label": doc.label, "owner": doc.owner,
-                                 "version": doc.version}
+        entry: dict[str, Any] = {"material": "document", "doc_id": doc.doc_id, "path": doc.path, "label": doc.label,
+                                 "owner": doc.owner, "version": doc.version}
+        found = by_source.get(doc.doc_id, [])
         if not found:
             absent.append(entry)
             continue
         whole = any(f.kind == "confidential-near-duplicate" for f in found)
         spans = [(f.source.span.start, f.source.span.end) for f in found if f.source and f.source.span]
         share = 1.0 if whole else (union_length(spans) / doc.n_chars if doc.n_chars else 0.0)
-        entry.update({
-            "still_present": "whole" if whole else "parts",
-            "share_of_document": round(min(1.0, share), 4),
-            "where": [{"path": f.deliverable_path, "sha256": f.deliverable_sha256, "kind": f.kind,
-                       "start": f.deliverable_span.start, "end": f.deliverable_span.end,
-                       "page": f.deliverable_span.page, "finding": f.id} for f in found],
-        })
+        entry.update({"still_present": "whole" if whole else "parts", "share_of_document": round(min(1.0, share), 4),
+                      "where": [_where(f) for f in found]})
         present.append(entry)
-    complete = not audit.report.errors
-    if present:
+    for table in sorted(tables, key=lambda t: (t.path, t.sheet or "")):
+        entry = {"material": "table", "doc_id": table.table_id, "path": table.path, "sheet": table.sheet,
+                 "label": table.label, "owner": table.owner, "version": table.version, "rows": table.n_rows}
+        found = by_source.get(table.table_id, [])
+        if not found:
+            absent.append(entry)
+            continue
+        whole = any(f.kind == "confidential-near-duplicate" for f in found)
+        # Rows found in several files are counted in each: the share is an upper bound then.
+        rows = sum(int(f.extra.get("records", {}).get("rows_matched", 0)) for f in found)
+        share = 1.0 if whole else (rows / table.n_rows if table.n_rows else 0.0)
+        entry.update({"still_present": "whole" if whole else "parts", "share_of_document": round(min(1.0, share), 4),
+                      "rows_still_present": table.n_rows if whole else rows, "where": [_where(f) for f in found]})
+        present.append(entry)
+    complete = audit.report.complete
+    if audit.report.interrupted is not None:
+        verdict = "interrupted: the check did not finish, so nothing is certified"
+    elif present:
         verdict = "confidential material is still present"
     elif complete:
-        verdict = "no registered confidential document found: returned or destroyed"
+        verdict = "no registered confidential document or table found: returned or destroyed"
     else:
         verdict = "incomplete: some files could not be read, so nothing is certified"
     return {
         "return_check": {"vendor": audit.vendor, "folders": audit.folders, "started_at": audit.started_at,
                          "finished_at": audit.finished_at, "leakwatch": leakwatch.__version__,
                          "index": audit.report.index, "config": audit.report.config,
-                         "files_looked_at": len(audit.files), "complete": complete, "verdict": verdict},
+                         "files_looked_at": len(audit.files), "complete": complete, "verdict": verdict,
+                         **({"interrupted": True} if audit.report.interrupted is not None else {})},
         "still_present": present,
         "not_found": absent,
         "not_scanned": [e.to_dict() for e in audit.report.errors],
     }
 
 
-def return_check_exit_code(check: dict[str, Any]) -> int:
+def _where(f: Finding) -> dict[str, Any]:
+    return {"path": f.deliverable_path, "sha256": f.deliverable_sha256, "kind": f.kind,
+            "start": f.deliverable_span.start, "end": f.deliverable_span.end, "page": f.deliverable_span.page,
+            "finding": f.id}
+
+
+def return_check_exit_code(check: dict[str, Any], interrupted: int | None = None) -> int:
+    if interrupted is not None:
+        return 128 + interrupted
     if check["still_present"]:
         return EXIT_FINDINGS
     return EXIT_CLEAN if check["return_check"]["complete"] else EXIT_INCOMPLETE

@@ -39,6 +39,7 @@ import leakwatch
 from leakwatch.config import Config, config_identity
 from leakwatch.detect import Detector
 from leakwatch.executors import ExecutorError
+from leakwatch.interrupt import ignore_in_worker, signum_of
 from leakwatch.model import FileError, Finding, Status
 from leakwatch.pipeline import (
     FileExtract,
@@ -226,6 +227,7 @@ _WORKER: _Scanner | None = None
 
 def _worker_init(config: Config, verify_sources: bool) -> None:
     global _WORKER
+    ignore_in_worker()
     _WORKER = _Scanner.open(config, verify_sources)
     # Pool workers end through multiprocessing's exit path, which runs finalizers, not atexit.
     mp_util.Finalize(None, _WORKER.stack.close, exitpriority=10)
@@ -296,19 +298,51 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
         if pool is not None:
             stack.callback(pool.shutdown)
         window = pool.window if pool is not None else 4
-        for path, scanned, cached, stat_before in _in_order(_jobs(paths, config, cache, local, pool),
-                                                            window=window, fallback=local.scan):
-            progress.update(scanned, cached)
-            if on_file is not None:
-                on_file(scanned, cached)
-            if cached and options.changed_only:
-                report.files_unchanged += 1
-                continue
-            if cache is not None and not cached and stat_before is not None:
-                cache.store(path, scanned, stat_before)
-            report.add(scanned)
+        done: set[Path] = set()
+        try:
+            for path, scanned, cached, stat_before in _in_order(_jobs(paths, config, cache, local, pool),
+                                                                window=window, fallback=local.scan):
+                progress.update(scanned, cached)
+                done.add(path)
+                if on_file is not None:
+                    on_file(scanned, cached)
+                if cached:
+                    report.files_unchanged += 1
+                    if options.changed_only:
+                        continue
+                if cache is not None and not cached and stat_before is not None:
+                    cache.store(path, scanned, stat_before)
+                report.add(scanned)
+        except KeyboardInterrupt as exc:  # Ctrl-C, kill -INT or kill -TERM (leakwatch.interrupt)
+            if pool is not None:
+                pool.cancel()  # nothing more is waited for: the workers' files are not scanned
+            report.interrupted = signum_of(exc)
+            report.listing_complete = _add_not_reached(report, paths, config, done, progress_stream)
     report.duration_s = time.monotonic() - started
     return report
+
+
+# How long an interrupted run goes on listing the files it had not reached, so that its
+# report can count them: the user asked it to stop.
+INTERRUPT_LISTING_S = 5.0
+
+
+def _add_not_reached(report: ScanReport, paths: Iterable[Path], config: Config, done: set[Path],
+                     stream: IO[str] | None) -> bool:
+    """Add every file under ``paths`` not in ``done`` to the report as not scanned
+    (``interrupted``); False when the listing itself ran out of time."""
+    deadline = time.monotonic() + INTERRUPT_LISTING_S
+    for listing in iter_files(list(paths), config.follow_symlinks, _excluded(config)):
+        if time.monotonic() > deadline:
+            print("leakwatch: warning: the rest of the tree was not listed: the report's count of files not "
+                  "scanned is a lower bound", file=stream or sys.stderr)
+            return False
+        if listing.path in done:
+            continue
+        shown = display_path(listing.path)
+        report.errors.append(FileError(shown, Status.INTERRUPTED, "the run was interrupted before this file "
+                                       "was scanned"))
+    return True
 
 
 class _Pending(Protocol):
@@ -329,6 +363,8 @@ class _Executor(Protocol):
     def flush(self) -> None: ...  # the listing is over: send what waits to be sent
 
     def shutdown(self) -> None: ...
+
+    def cancel(self) -> None: ...  # the run was interrupted: stop without waiting for files in flight
 
 
 def _executor(options: TreeScanOptions, config: Config, identity: str) -> _Executor | None:
@@ -352,6 +388,11 @@ def _executor(options: TreeScanOptions, config: Config, identity: str) -> _Execu
 
 
 _Job = tuple[Path, "_Pending | FileScan", bool, os.stat_result | None]
+
+
+def _excluded(config: Config) -> tuple[Path, ...]:
+    """Folders a scan never enters: the store's own, when it sits inside a scanned tree."""
+    return (Path(config.store),) if "://" not in config.store else ()
 
 
 class _Pool:
@@ -398,14 +439,16 @@ class _Pool:
     def shutdown(self) -> None:
         self._executor.shutdown(wait=self.usable, cancel_futures=True)
 
+    def cancel(self) -> None:
+        self.restarts = self.MAX_RESTARTS + 1  # unusable: shutdown() no longer waits
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
 
 def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local: _Scanner,
           pool: _Executor | None) -> Iterator[_Job]:
     """Each file as a finished scan (a listing error, a cache hit, a serial scan) or a
     future from the pool, in walk order."""
-    store_dir = Path(config.store) if "://" not in config.store else None
-    exclude = (store_dir,) if store_dir is not None else ()
-    for listing in iter_files(list(paths), config.follow_symlinks, exclude):
+    for listing in iter_files(list(paths), config.follow_symlinks, _excluded(config)):
         path = listing.path
         if listing.error is not None:
             yield path, FileScan(listing.error.path, [], listing.error), False, None

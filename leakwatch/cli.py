@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import sys
@@ -36,6 +38,8 @@ from leakwatch.pipeline import (
     index_paths,
 )
 from leakwatch.report import REPORTERS
+from leakwatch.report.base import write_private
+from leakwatch.report.redact import redact as redacted
 from leakwatch.store import StoreError, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,6 +135,8 @@ def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: st
         f"{len(result.added)} added, {len(result.replaced)} replaced, {len(result.unchanged)} unchanged, "
         f"{len(result.errors)} not indexed (store {config.store})"
     )
+    if result.interrupted is not None:
+        click.echo("leakwatch: interrupted: the files not listed above were not indexed", err=True)
     sys.exit(result.exit_code)
 
 
@@ -443,7 +449,7 @@ def allow_clear(ctx: click.Context, store: str | None, config_path: str | None) 
 @click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True,
               help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE instead of standard output.")
+              help="Write the report to FILE (mode 0600, whole or not at all) instead of standard output.")
 @click.option("--fail-on", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True,
               help="Lowest severity that makes the exit code 1.")
 @click.option("--no-verify", is_flag=True,
@@ -466,12 +472,14 @@ def allow_clear(ctx: click.Context, store: str | None, config_path: str | None) 
               help="Report only files new or changed since the last scan (by the scan cache).")
 @click.option("--no-cache", is_flag=True,
               help="Extract every file again: do not read or write the scan cache (in the store folder).")
+@click.option("--redact", is_flag=True,
+              help="Keep locations, ids and scores only: no text of any document in the report (every format).")
 @common_options
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str,
          no_verify: bool, baseline_path: Path | None, ignore_path: Path | None, workers: int,
          executor: str | None, scheduler: str | None, changed_only: bool,
-         no_cache: bool, store: str | None, config_path: str | None) -> None:
+         no_cache: bool, redact: bool, store: str | None, config_path: str | None) -> None:
     """Scan deliverables (files, folders recursively) for confidential material and
     third-party content (licence texts, copyright notices, registered references).
 
@@ -517,6 +525,8 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
         return
     if baseline is not None or ignore is not None:
         report.findings, report.suppressed = apply_suppressions(report.findings, baseline, ignore)
+    if redact:
+        report = redacted(report)
     reporter = REPORTERS[fmt]
     if fmt == "html":  # re-reads deliverables with the scan's limits; the scanned paths name the vendors
         from leakwatch.report.html import HtmlReporter
@@ -527,12 +537,17 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
         reporter.write(report, sys.stdout)
     else:
         try:
-            with open(output, "w", encoding="utf-8") as fh:
-                reporter.write(report, fh)
+            write_private(output, lambda fh: reporter.write(report, fh))
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}")
         click.echo(f"report written to {output}: {len(report.findings)} finding(s), "
                    f"{len(report.errors)} file(s) not scanned", err=True)
+    if report.interrupted is not None:
+        click.echo(f"leakwatch: interrupted: {report.files_scanned} file(s) scanned, {len(report.errors)} not "
+                   "scanned; the report is marked incomplete", err=True)
+    elif changed_only and report.files_unchanged:
+        click.echo(f"leakwatch: {report.files_unchanged} file(s) unchanged since the last scan (not reported)",
+                   err=True)
     sys.exit(report.exit_code(Severity.parse(fail_on)))
 
 
@@ -925,31 +940,43 @@ def audit(ctx: click.Context, output_dir: Path, only: tuple[str, ...], return_ve
         for name in wanted:
             result = audit_vendor(name, vendors[name], config, options)
             audits.append(result)
+            stopped = result.report.interrupted
             if return_vendor:
                 with open_store(config) as st:
-                    documents = st.list_documents()
-                check = return_check(result, documents)
+                    documents, tables = st.list_documents(), st.list_tables()
+                check = return_check(result, documents, tables)
                 path = write_record(check, output_dir, f"{safe_name(name)}-return-check-{stamp}.json")
-                click.echo(f"{name}: {check['return_check']['verdict']}; "
-                           f"{len(check['still_present'])} of {len(documents)} document(s) still present, "
+                docs_left = sum(e["material"] == "document" for e in check["still_present"])
+                tables_left = len(check["still_present"]) - docs_left
+                click.echo(f"{name}: {check['return_check']['verdict']}; {docs_left} of {len(documents)} "
+                           f"document(s) and {tables_left} of {len(tables)} table(s) still present, "
                            f"{len(check['not_scanned'])} file(s) not scanned; record: {path}")
-                for doc in check["still_present"]:
-                    click.echo(f"  {doc['still_present']:5} {doc['share_of_document']:6.1%}  {doc['path']} "
-                               f"[{doc['label']}] in {len({w['path'] for w in doc['where']})} file(s)")
-                sys.exit(return_check_exit_code(check))
+                for item in check["still_present"]:
+                    what = (f"{item['rows_still_present']:,} of {item['rows']:,} rows"
+                            if item["material"] == "table" else f"{item['share_of_document']:6.1%}")
+                    click.echo(f"  {item['still_present']:5} {what}  {item['path']} "
+                               f"[{item['label']}] in {len({w['path'] for w in item['where']})} file(s)")
+                if stopped is not None:
+                    click.echo("leakwatch: interrupted: the return check is incomplete and certifies nothing",
+                               err=True)
+                sys.exit(return_check_exit_code(check, stopped))
             record = result.record()
             path = write_record(record, output_dir, f"{safe_name(name)}-audit-{stamp}.json")
             if not no_html:
                 from leakwatch.report.html import HtmlReporter
 
                 html_path = output_dir / f"{safe_name(name)}-audit-{stamp}.html"
-                fd = os.open(html_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    HtmlReporter(limits=config.extract, roots=result.folders).write(result.report, fh)
+                reporter = HtmlReporter(limits=config.extract, roots=result.folders)
+                write_private(html_path, functools.partial(reporter.write, result.report))
             summary = record["summary"]
             click.echo(f"{name}: {summary['files']} file(s), {summary['findings']} finding(s) in "
                        f"{summary['files_with_findings']} file(s), {summary['files_not_scanned']} not scanned; "
-                       f"record: {path}")
+                       f"record: {path}" + (" (INTERRUPTED: incomplete)" if stopped is not None else ""))
+            if stopped is not None:
+                click.echo(f"leakwatch: interrupted: vendor {name} is incomplete"
+                           + (f"; not audited: {', '.join(wanted[len(audits):])}" if len(audits) < len(wanted) else ""),
+                           err=True)
+                break  # the vendors after this one are not audited: the exit code says so
     except (StoreError, ReferenceFormatError) as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -1016,17 +1043,39 @@ def datetime_stamp() -> str:
 
 
 def main() -> None:
-    """Console entry point: no traceback reaches a user."""
+    """Console entry point: no traceback reaches a user, and an interruption is never
+    mistaken for an outcome (130 for SIGINT, 143 for SIGTERM)."""
+    from leakwatch.interrupt import install, signum_of
+
+    install()
     try:
-        cli.main(prog_name="leakwatch", standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("leakwatch: interrupted", err=True)
-        sys.exit(130)
+        code = cli.main(prog_name="leakwatch", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.Abort as exc:
+        # click turns a KeyboardInterrupt (ours included) into Abort; its cause says which signal.
+        cause = exc.__cause__ or exc.__context__
+        code = _interrupted(signum_of(cause) if isinstance(cause, KeyboardInterrupt) else None)
+    except KeyboardInterrupt as exc:  # Interrupted too: raised outside click's own handling
+        code = _interrupted(signum_of(exc))
     except Exception as exc:
         if os.environ.get("LEAKWATCH_DEBUG"):
             raise
         click.echo(f"leakwatch: internal error: {type(exc).__name__}: {exc} "
                    "(set LEAKWATCH_DEBUG=1 for details)", err=True)
-        sys.exit(EXIT_INCOMPLETE)
+        code = EXIT_INCOMPLETE
+    sys.exit(code if isinstance(code, int) else 0)
 
 
+def _interrupted(signum: int | None) -> int:
+    import signal
+
+    from leakwatch.interrupt import Interrupted
+
+    # A second Ctrl-C while saying so must not print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(Exception):
+        click.echo("leakwatch: interrupted", err=True)
+    return Interrupted(signum if signum is not None else signal.SIGINT).exit_code

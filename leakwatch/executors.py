@@ -381,6 +381,10 @@ class DaskExecutor:
             self._send(single)
         return [self.results(single)[0] for single in singles]
 
+    def cancel(self) -> None:
+        """Interrupted: the cluster's work in flight is dropped with the client."""
+        self.shutdown()
+
     def shutdown(self) -> None:
         if self._client is not None:
             try:

@@ -20,6 +20,8 @@ class Status(enum.StrEnum):
     VANISHED = "vanished"
     PARSE_ERROR = "parse-error"
     UNSUPPORTED = "unsupported"
+    # The run was interrupted (SIGINT, SIGTERM) before this file was scanned.
+    INTERRUPTED = "interrupted"
 
 
 class ExtractionError(Exception):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -128,6 +130,15 @@ def display_path(path: Path | str) -> str:
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def absolute_error(error: FileError) -> FileError:
+    """The error naming its file by absolute path, as findings do (one rule for every
+    report: a path relative to whatever the scan was given is ambiguous in a nightly
+    job's record). Links are not resolved: an error names the path as listed."""
+    if os.path.isabs(error.path):
+        return error
+    return FileError(os.path.abspath(error.path), error.status, error.message)
+
+
 # --- corpus runs ---------------------------------------------------------------------------
 
 @dataclass
@@ -189,9 +200,13 @@ class IndexResult:
     replaced: list[SourceDocument] = field(default_factory=list)
     unchanged: list[SourceDocument] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    # The signal that stopped the run (the documents before it are registered, whole).
+    interrupted: int | None = None
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted is not None:
+            return 128 + self.interrupted
         return EXIT_INCOMPLETE if self.errors else EXIT_CLEAN
 
 
@@ -216,21 +231,27 @@ def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, 
                 owner: str | None, extract: FileExtract = extract_file) -> IndexResult:
     """Register every file under ``paths`` as confidential material."""
     result = IndexResult()
-    # Grouped commits (the store's bulk mode): one sync per few seconds, not per file.
-    with store.bulk():
-        for analysed in analyse_paths(paths, config, store, extract):
-            if isinstance(analysed, FileError):
-                result.errors.append(analysed)
-                continue
-            path = analysed.path
-            if analysed.fingerprints.keyed.size == 0:
-                result.errors.append(FileError(
-                    display_path(path), Status.UNSUPPORTED,
-                    f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
-                ))
-                continue
-            doc, action = store.add_document(new_document(analysed, store, label, owner))
-            getattr(result, action).append(doc)
+    # Grouped commits (the store's bulk mode): one sync per few seconds, not per file. On
+    # an interruption the documents registered so far are committed, each whole.
+    try:
+        with store.bulk():
+            for analysed in analyse_paths(paths, config, store, extract):
+                if isinstance(analysed, FileError):
+                    result.errors.append(analysed)
+                    continue
+                path = analysed.path
+                if analysed.fingerprints.keyed.size == 0:
+                    result.errors.append(FileError(
+                        display_path(path), Status.UNSUPPORTED,
+                        f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
+                    ))
+                    continue
+                doc, action = store.add_document(new_document(analysed, store, label, owner))
+                getattr(result, action).append(doc)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM (leakwatch.interrupt)
+        from leakwatch.interrupt import signum_of
+
+        result.interrupted = signum_of(exc)
     return result
 
 
@@ -284,17 +305,32 @@ class ScanReport:
     # The settings the scan ran with (:func:`leakwatch.config.config_identity`), and when.
     config: dict[str, Any] = field(default_factory=dict)
     started_at: str | None = None
+    # The signal that stopped the run before every file was scanned (SIGINT, SIGTERM), or
+    # None. The files it left are in ``errors`` with status ``interrupted``.
+    interrupted: int | None = None
+    # An interrupted run lists what it had not reached for a few seconds at most: False
+    # when that listing was cut short too (more files may be missing from the errors).
+    listing_complete: bool = True
+    # Findings keep locations, ids and scores only, and no report quotes text (``--redact``).
+    redacted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors and self.interrupted is None
 
     def add(self, scanned: FileScan) -> None:
         if scanned.error is not None:
-            self.errors.append(scanned.error)
+            self.errors.append(absolute_error(scanned.error))
         else:
             self.findings.extend(scanned.findings)
             self.files_scanned += 1
 
     def exit_code(self, fail_on: Severity) -> int:
-        """1 for findings at or above ``fail_on`` (this wins: a leak is the news),
-        else 3 when any file could not be scanned, else 0."""
+        """128 + the signal for an interrupted run (130, 143: it answers nothing), else 1
+        for findings at or above ``fail_on`` (this wins: a leak is the news), else 3 when
+        any file could not be scanned, else 0."""
+        if self.interrupted is not None:
+            return 128 + self.interrupted
         if any(f.severity >= fail_on for f in self.findings):
             return EXIT_FINDINGS
         if self.errors:
@@ -311,9 +347,12 @@ class ScanReport:
             "suppressed": len(self.suppressed),
             "by_kind": dict(sorted(Counter(f.kind for f in self.findings).items())),
             "by_severity": dict(sorted(Counter(str(f.severity) for f in self.findings).items())),
-            "complete": not self.errors,
+            "complete": self.complete,
+            "redacted": self.redacted,
             "duration_s": round(self.duration_s, 3),
             "index": self.index,
+            **({"interrupted": signal.Signals(self.interrupted).name,
+                "listing_complete": self.listing_complete} if self.interrupted is not None else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:

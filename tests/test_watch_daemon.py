@@ -188,7 +188,7 @@ def test_file_written_slowly_is_scanned_once_after_its_last_byte(env: Env, polli
     assert len(alerts) == 1 and alerts[0]["event"] == "findings" and alerts[0]["vendor"] == "acme"
     assert alerts[0]["findings"][0]["kind"] == "confidential-excerpt"
     assert len(rows) == 1
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def test_temporary_name_is_scanned_after_the_rename(env: Env) -> None:
@@ -200,7 +200,7 @@ def test_temporary_name_is_scanned_after_the_rename(env: Env) -> None:
     part.rename(env.drop / "report.md")
     rows = env.wait_rows(1)
     assert list(rows) == [str(env.drop / "report.md")] and rows[str(env.drop / "report.md")]["findings"] >= 1
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def test_alerts_hold_no_confidential_text(env: Env) -> None:
@@ -211,7 +211,7 @@ def test_alerts_hold_no_confidential_text(env: Env) -> None:
     words = env.secret.split()
     runs = {" ".join(words[i:i + 4]) for i in range(0, len(words) - 4)}
     assert not any(run in raw for run in runs)
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def test_2000_files_dropped_while_stopped_each_get_one_status(env: Env) -> None:
@@ -231,7 +231,7 @@ def test_2000_files_dropped_while_stopped_each_get_one_status(env: Env) -> None:
     assert {r["status"] for r in rows.values()} == {"ok"}
     alerts = env.wait_alerts(20)
     assert len(alerts) == 20 and len({a["path"] for a in alerts}) == 20
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def test_kill_9_during_a_delivery_misses_nothing(env: Env) -> None:
@@ -272,7 +272,7 @@ def test_kill_9_during_a_delivery_misses_nothing(env: Env) -> None:
           f"{len(alerts) - len(per_path)} duplicate alerts")
     assert scans == {1: n}
     assert len(per_path) == n // 50 and max(per_path.values()) == 1, per_path.most_common(3)
-    assert env.stop() == 0
+    assert env.stop() == 143
     assert kills >= 5
 
 
@@ -281,7 +281,7 @@ def test_sigterm_drains_and_nothing_is_lost(env: Env) -> None:
     env.start()
     for i in range(60):
         (env.drop / f"t{i:02d}.txt").write_text(env.leak(i) if i % 10 == 0 else filler(i, 80))
-    assert env.stop(signal.SIGTERM) == 0
+    assert env.stop(signal.SIGTERM) == 143
     drained = len(env.rows())
     assert env.wait_log("stopped", since=0)["scanned"] == drained
     # What was still settling at the stop is found by the next start's sweep, once.
@@ -312,7 +312,7 @@ def test_unscannable_files_are_alerted_and_the_next_file_still_scanned(env: Env)
     assert events[("unscannable", "fake.docx")] == 1
     assert (env.drop / "leak.txt").exists()  # quarantine failed: left in place, logged
     assert any(line["event"].startswith("quarantine failed") for line in env.log_lines())
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def test_quarantine_moves_the_file_with_a_record(env: Env) -> None:
@@ -332,7 +332,7 @@ def test_quarantine_moves_the_file_with_a_record(env: Env) -> None:
     assert oct(moved.stat().st_mode & 0o777) == "0o600" and oct(qdir.stat().st_mode & 0o777) == "0o700"
     assert env.rows()[str(env.drop / "leak.txt")]["quarantined_to"] == str(moved)
     assert len(rows) == 2
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 class Hook(http.server.BaseHTTPRequestHandler):
@@ -376,21 +376,21 @@ def test_webhook_is_retried_until_accepted(env: Env, hook_server: str) -> None:
     assert body == env.alerts()[0]
     retries = [line for line in env.log_lines() if line["event"] == "webhook failed, will retry"]
     assert [r["attempt"] for r in retries] == [1, 2]
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def test_restart_catches_up_and_unchanged_files_are_not_rescanned(env: Env) -> None:
     (env.drop / "before.txt").write_text(env.leak(7))
     env.start()
     env.wait_rows(1)
-    assert env.stop() == 0
+    assert env.stop() == 143
     (env.drop / "while-down.txt").write_text(env.leak(8))
     (env.drop / "sub").mkdir()
     (env.drop / "sub" / "nested.txt").write_text(filler(9, 200))
     env.start()
     rows = env.wait_rows(3)
-    assert env.stop() == 0
-    assert env.start() and env.stop() == 0
+    assert env.stop() == 143
+    assert env.start() and env.stop() == 143
     rows = env.rows()
     assert {Path(k).name: r["scans"] for k, r in rows.items()} == {"before.txt": 1, "while-down.txt": 1,
                                                                   "nested.txt": 1}
@@ -426,7 +426,7 @@ def test_documents_indexed_while_running_are_used(env: Env, vocabulary: list[str
     rows = env.wait_rows(1)
     assert rows[str(env.drop / "copy.txt")]["findings"] >= 1
     assert env.wait_alerts(1)[0]["findings"][0]["source"]["path"] == str(doc)
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def test_sighup_reloads_the_folders(env: Env) -> None:
@@ -442,7 +442,7 @@ def test_sighup_reloads_the_folders(env: Env) -> None:
     rows = env.wait_rows(1)
     assert rows[str(other / "leak.txt")]["vendor"] == "globex"
     assert env.wait_alerts(1)[0]["vendor"] == "globex"
-    assert env.stop(signal.SIGINT) == 0
+    assert env.stop(signal.SIGINT) == 130
 
 
 def test_bad_reload_keeps_the_old_config(env: Env) -> None:
@@ -453,7 +453,7 @@ def test_bad_reload_keeps_the_old_config(env: Env) -> None:
     env.wait_log("configuration not reloaded", since=0)
     (env.drop / "leak.txt").write_text(env.leak(14))
     assert env.wait_rows(1)
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 
 def run_in_thread(env: Env, tweak: Callable[[Any], None] | None = None) -> tuple[Any, threading.Thread]:
@@ -526,7 +526,7 @@ def test_a_folder_that_goes_away_and_comes_back_is_watched_again(env: Env, polli
     (env.drop / "second.txt").write_text(env.leak(19))
     rows = env.wait_rows(2, timeout=60)
     assert rows[str(env.drop / "second.txt")]["findings"] >= 1
-    assert env.stop() == 0
+    assert env.stop() == 143
 
 def test_systemd_unit_runs_the_daemon_and_reloads_with_sighup() -> None:
     import configparser

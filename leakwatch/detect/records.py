@@ -108,7 +108,21 @@ def match_row(row: int, values: np.ndarray, distinctive: np.ndarray, anchors: li
             match = match or RowMatch(row)
             for span, v in taken:
                 match.spans.setdefault(span, set()).update(columns_of[v])
+    if match is not None:
+        match.spans = _without_overlaps(match.spans)
     return match
+
+
+def _without_overlaps(spans: dict[tuple[int, int], set[int]]) -> dict[tuple[int, int], set[int]]:
+    """One value per stretch of text across every anchor's reading of a row: each anchor's
+    cells are disjoint, but two anchors can read one stretch differently (the name
+    "Samuel Thorne" inside the e-mail address samuel.thorne@... is a second cell only
+    when the e-mail anchors). The longest value wins; a value inside it is not a cell."""
+    kept: list[tuple[int, int]] = []
+    for s, e in sorted(spans, key=lambda se: (se[0] - se[1], se[0])):
+        if all(e <= ks or s >= ke for ks, ke in kept):
+            kept.append((s, e))
+    return {span: spans[span] for span in sorted(kept)}
 
 
 class RecordsDetector(Detector):

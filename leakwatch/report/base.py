@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import abc
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar, TextIO
 
+from leakwatch.model import Finding
 from leakwatch.pipeline import ScanReport
 
 
@@ -16,3 +21,37 @@ class Reporter(abc.ABC):
     @abc.abstractmethod
     def write(self, report: ScanReport, out: TextIO) -> None:
         """Write the whole report to ``out``."""
+
+
+def records_summary(f: Finding) -> str | None:
+    """A ``confidential-records`` finding in the table's own terms (rows and cells, not
+    words): "4 of 2,000 rows of clients.csv; 16 cells (Name, Company, Email, Account)".
+    None for other findings."""
+    rec = f.extra.get("records")
+    if not isinstance(rec, dict) or f.source is None:
+        return None
+    table = os.path.basename(f.source.path) + (f" [{rec['sheet']}]" if rec.get("sheet") else "")
+    columns = rec.get("columns") or []
+    return (f"{rec.get('rows_matched', 0):,} of {rec.get('rows_registered', 0):,} rows of {table}; "
+            f"{rec.get('cells_matched', 0):,} cells" + (f" ({', '.join(map(str, columns))})" if columns else ""))
+
+
+def write_private(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Write a report file readable by its owner only (0600: reports name confidential
+    documents, and the HTML report quotes their text), whole or not at all: it is
+    written beside ``path`` and renamed over it when complete, so an interrupted run
+    (Ctrl-C, SIGTERM, a full disk) never leaves a truncated report that looks whole.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -38,7 +38,7 @@ import leakwatch
 from leakwatch.config import ExtractLimits
 from leakwatch.model import ExtractionError, Finding, Severity
 from leakwatch.pipeline import ScanReport
-from leakwatch.report.base import Reporter
+from leakwatch.report.base import Reporter, records_summary
 
 # Characters of deliverable text shown on each side of a passage.
 CONTEXT_CHARS = 300
@@ -167,6 +167,7 @@ mark.passage{background:#ffe08a;color:#000;padding:0;border-bottom:2px solid #e0
 .elided{background:#ddd;color:#333;font-style:italic}
 .no-text{color:var(--high);font-style:italic}
 .muted{color:var(--muted)}
+.quotes{margin:8px 0;padding:8px 12px;border:1px solid #c9a227;background:#fff8e1;border-radius:6px}
 footer{max-width:1200px;margin:30px auto;padding:0 24px;color:var(--muted);font-size:12px}
 """
 
@@ -280,7 +281,11 @@ def _finding_html(n: int, f: Finding, shown: DeliverableText) -> str:
         ]
     facts += _details(f)
     s = f.scores
-    if s is not None:
+    records = records_summary(f)
+    if records is not None:
+        facts.append(("records", f'<span class="scores">{esc(records)}</span>'
+                      + (f" · confidence {s.confidence:.2f}" if s is not None else "")))
+    elif s is not None:
         method = f.extra.get("method")
         check = ("" if f.verified or not f.kind.startswith("confidential")
                  else ' <span class="muted">(fingerprints only: not checked against the source file)</span>')
@@ -347,13 +352,24 @@ def render_html(report: ScanReport, text_of: TextSource, roots: Sequence[str] = 
     when = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S %Z")
     summary = report.summary()
     index = report.index or {}
-    if report.errors:
+    if report.interrupted is not None:
+        banner = (f'<div class="banner incomplete">Scan interrupted ({esc(summary["interrupted"])}): '
+                  f'{len(report.errors):,} file(s) were not scanned and are NOT known to be clean.</div>')
+    elif report.errors:
         banner = (f'<div class="banner incomplete">Scan incomplete: {len(report.errors):,} file(s) could not be '
                   "scanned and are NOT known to be clean.</div>")
     elif report.findings:
         banner = f'<div class="banner found">{len(report.findings):,} finding(s).</div>'
     else:
         banner = '<div class="banner clean">No findings; every file was scanned.</div>'
+    if report.redacted:
+        notice = ('<p class="quotes">Redacted report: locations, ids and scores only. No text of any '
+                  "deliverable or registered document is shown.</p>")
+    else:
+        notice = ('<p class="quotes"><strong>Confidential:</strong> this report quotes the text found in '
+                  "deliverables, which is the confidential material itself when a finding is real. Keep it "
+                  "as you keep the documents it protects (this file is written readable by its owner only); "
+                  "use <code>--redact</code> for a report without text.</p>")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -367,7 +383,7 @@ def render_html(report: ScanReport, text_of: TextSource, roots: Sequence[str] = 
         f'{esc(index.get("documents", 0))} indexed document(s)'
         + (f' · store <span class="path">{esc(index["store"])}</span>' if index.get("store") else "")
         + (f' · key id {esc(index["key_id"])}' if index.get("key_id") else "") + "</p>",
-        banner + "</header><main>",
+        notice + banner + "</header><main>",
         _summary_html(report, roots),
     ]
     if report.errors:
@@ -397,9 +413,13 @@ def render_html(report: ScanReport, text_of: TextSource, roots: Sequence[str] = 
             parts.append(_finding_html(n, f, here))
         parts.append("</section>")
     parts.append("</section></main>")
-    parts.append('<footer>Deliverable text is shown as re-read from each file at report time (offsets are '
-                 "characters of the extracted text). No text of any registered source document is included."
-                 "</footer></body></html>")
+    parts.append(
+        '<footer>Redacted: no text is shown. Offsets are characters of each file\'s extracted text.</footer>'
+        if report.redacted else
+        '<footer>Deliverable passages are shown as re-read from each file at report time (offsets are '
+        "characters of the extracted text): where a finding is real, that passage is the confidential text. "
+        "The store holds no text, so nothing here was read from a registered document.</footer>")
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
@@ -413,4 +433,8 @@ class HtmlReporter(Reporter):
         self.roots = tuple(roots)
 
     def write(self, report: ScanReport, out: TextIO) -> None:
+        if report.redacted:
+            out.write(render_html(report, lambda path, sha: DeliverableText(problem="redacted: text not shown"),
+                                  self.roots))
+            return
         out.write(render_html(report, lambda path, sha: read_deliverable_text(path, sha, self.limits), self.roots))

@@ -79,6 +79,7 @@ _STATUS_TEXT = {
     Status.VANISHED: "The file disappeared during the scan: it was not scanned.",
     Status.PARSE_ERROR: "The file could not be parsed: it was not scanned.",
     Status.UNSUPPORTED: "The file's format is not supported or it holds no text: it was not scanned.",
+    Status.INTERRUPTED: "The run was interrupted before the file was scanned: it was not scanned.",
 }
 
 
@@ -171,7 +172,7 @@ def sarif_log(report: ScanReport) -> dict[str, Any]:
     results = [_result(f, index[f.kind], None) for f in report.findings]
     results += [_result(s.finding, index[s.finding.kind], s.suppression) for s in report.suppressed]
     invocation: dict[str, Any] = {
-        "executionSuccessful": not report.errors,
+        "executionSuccessful": report.complete,
         "toolExecutionNotifications": [_notification(e) for e in report.errors],
     }
     if report.started_at:

@@ -6,7 +6,7 @@ from typing import TextIO
 
 from leakwatch.model import Finding
 from leakwatch.pipeline import ScanReport, display_path
-from leakwatch.report.base import Reporter
+from leakwatch.report.base import Reporter, records_summary
 
 
 def _where(start: int, end: int, page: int | None) -> str:
@@ -51,7 +51,10 @@ def _finding_block(f: Finding) -> list[str]:
                      + (f" {_where(span.start, span.end, span.page)}" if span else "") + f" ({f.source.doc_id})")
     lines.extend(_details(f))
     s = f.scores
-    if s is not None:
+    records = records_summary(f)
+    if records is not None:
+        lines.append(f"       {records}; confidence {s.confidence:.2f}" if s is not None else f"       {records}")
+    elif s is not None:
         lines.append(
             f"       {s.matched_words} words matched, resemblance {s.resemblance:.2f}, "
             f"{s.containment_deliverable:.1%} of the deliverable, {s.containment_source:.1%} of the source, "
@@ -82,6 +85,8 @@ class TextReporter(Reporter):
             f"{summary['findings']} finding(s) in {summary['files_with_findings']} file(s)"
             if report.findings else "no findings"
         ) + (f" ({len(report.suppressed)} more suppressed by a baseline or ignore file)" if report.suppressed else "")
+        if report.interrupted is not None:
+            lines.append(f"INTERRUPTED ({summary['interrupted']}): this report is incomplete.")
         lines.append(
             f"Scanned {summary['files_scanned']} file(s) against {summary['index'].get('documents', 0)} "
             f"indexed document(s) in {summary['duration_s']:.2f}s: {verdict}"

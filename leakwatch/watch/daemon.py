@@ -192,6 +192,9 @@ class Daemon:
         self._events: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # The signal that stopped the run: the exit code is 128 + it (130, 143), as for
+        # every command, after the queue is drained.
+        self._stopped_by: int | None = None
         self._reload_requested = False
         self._lost_reason: str | None = None
         self._ready: deque[Path] = deque()
@@ -202,7 +205,9 @@ class Daemon:
 
     # --- signals and hints (any thread) -----------------------------------------------
 
-    def request_stop(self, *_: object) -> None:
+    def request_stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        if signum is not None and self._stopped_by is None:
+            self._stopped_by = signum
         self._stop.set()
         self._wake.set()
 
@@ -223,9 +228,11 @@ class Daemon:
     # --- running ------------------------------------------------------------------------
 
     def run(self, once: bool = False, install_signals: bool = True) -> int:
-        """Watch until SIGTERM/SIGINT (then drain the ready queue and return 0), or with
-        ``once`` run one reconciliation sweep, scan what it found and return the scan
-        exit code (1 findings, 3 files not scanned, 0 clean)."""
+        """Watch until SIGTERM/SIGINT (then drain the ready queue and return 143 or 130;
+        0 when stopped by :meth:`request_stop` without a signal), or with ``once`` run one
+        reconciliation sweep, scan what it found and return the scan exit code (1
+        findings, 3 files not scanned, 0 clean). A sweep stopped by a signal returns 130
+        or 143 at the next file: what it did not reach is picked up by the next sweep."""
         if install_signals:
             signal.signal(signal.SIGTERM, self.request_stop)
             signal.signal(signal.SIGINT, self.request_stop)
@@ -261,12 +268,13 @@ class Daemon:
         if once:
             log.info("sweep started", extra={"fields": {"folders": [f.path for f in watch.folders]}})
             self._sweep(settle=False)
-            self._drain_ready()
+            while self._ready and not self._stop.is_set():
+                self._process(self._ready_pop())
             self._stop_webhook(grace_s=watch.webhook_timeout_s * 2)
-            log.info("sweep finished", extra={"fields": {"scanned": self.totals.scanned,
-                                                           "findings_alerts": self.totals.findings_alerts,
-                                                           "unscannable": self.totals.unscannable}})
-            return self.totals.exit_code()
+            log.info("sweep interrupted" if self._stop.is_set() else "sweep finished", extra={"fields": {
+                "scanned": self.totals.scanned, "findings_alerts": self.totals.findings_alerts,
+                "unscannable": self.totals.unscannable, "not_reached": len(self._ready)}})
+            return self._exit_after_stop() if self._stop.is_set() else self.totals.exit_code()
         self.observers = self._started_observers()
         log.info("watching", extra={"fields": {"folders": [f.path for f in watch.folders],
                                                "polling": self.observers.polled}})
@@ -283,7 +291,10 @@ class Daemon:
             self._drain_ready()
             self._stop_webhook(grace_s=2.0)
             log.info("stopped", extra={"fields": {"scanned": self.totals.scanned}})
-        return EXIT_CLEAN
+        return self._exit_after_stop()
+
+    def _exit_after_stop(self) -> int:
+        return 128 + self._stopped_by if self._stopped_by is not None else EXIT_CLEAN
 
     def _started_observers(self) -> Observers:
         """New observers, started before they are published: a thread that reads
@@ -402,6 +413,8 @@ class Daemon:
         folders = self.config.watch.folders
         for root in roots if roots is not None else [Path(f.path) for f in folders]:
             for listing in iter_files([root], self.config.follow_symlinks, self._excluded()):
+                if self._stop.is_set():
+                    break  # what it did not reach is compared at the next start
                 folder = folder_of(listing.path, folders)
                 if folder is None or not is_wanted(listing.path, folder, self.config.watch.temporary):
                     continue
