@@ -592,3 +592,42 @@ def test_two_daemons_detect_a_document_indexed_by_a_third_process(tmp_path: Path
     finally:
         codes = [d.stop() for d in daemons]
     assert codes == [143, 143]  # SIGTERM: drained, then 128 + 15
+
+
+def test_concurrent_adds_of_one_path_serialize_into_versions(any_store: FingerprintStore, tmp_path: Path) -> None:
+    """Two hosts indexing the same new file at once: one adds it, the other replaces it with
+    the next version (or finds it unchanged): never two "added v1" (issue 17)."""
+    import threading
+
+    key = tmp_path / "host" / "leakwatch.key"
+    sqlite = isinstance(any_store, SQLiteStore)
+
+    def connect() -> FingerprintStore:  # one connection per host (and per thread: SQLite's rule)
+        return SQLiteStore(tmp_path / "store", key_file=key) if sqlite else RedisStore(any_store.location,
+                                                                                        key_file=key)
+
+    for round_ in range(4):
+        path = f"/share/contract-{round_}.txt"
+        barrier = threading.Barrier(2)
+        results: list[Any] = [None, None]
+
+        def add(i: int, path: str = path, barrier: threading.Barrier = barrier, round_: int = round_) -> None:
+            store = connect()
+            try:
+                doc = new_doc(store, make_text(1000 * round_ + i, 3000, FILLER), path=path)  # type: ignore[arg-type]
+                barrier.wait()
+                results[i] = store.add_document(doc)
+            finally:
+                store.close()
+
+        threads = [threading.Thread(target=add, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert None not in results, "an add failed"
+        assert sorted(action for _, action in results) == ["added", "replaced"], (round_, results)
+        assert sorted(doc.version for doc, _ in results) == [1, 2]
+        final = any_store.find_document(results[0][0].doc_id)
+        assert final is not None and final.version == 2
+        assert len([d for d in any_store.list_documents() if d.path == path]) == 1

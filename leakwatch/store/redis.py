@@ -455,20 +455,25 @@ class RedisStore(FingerprintStore):
         """Store ``doc`` (its doc_key assigned here) in place of any document with its id."""
 
         def body(pipe: Any) -> SourceDocument:
-            old_key = pipe.hget(self._k("doc_ids"), doc.doc_id)
-            old = None
-            if old_key is not None:
-                old = (int(old_key), *pipe.mget(self._doc_key_names(int(old_key))))
-            doc_key = self._next_key(pipe, "next_doc_key")
-            placed = dataclasses.replace(doc, doc_key=doc_key)
-            pipe.multi()
-            if old is not None:
-                self._queue_drop_document(pipe, *old)
-            pipe.hset(self._k("meta"), "next_doc_key", doc_key)
-            self._queue_put_document(pipe, placed, fps, pas)
-            return placed
+            return self._queue_replace(pipe, doc, fps, pas, pipe.hget(self._k("doc_ids"), doc.doc_id))
 
         return self._run_change(f"{what}; the store is as it was before it", body)
+
+    def _queue_replace(self, pipe: Any, doc: SourceDocument, fps: np.ndarray, pas: np.ndarray,
+                       old_key: bytes | None) -> SourceDocument:
+        """Inside a WATCHed change: queue ``doc`` (given its doc_key here) in place of
+        the document ``old_key`` (None: a new one)."""
+        old = None
+        if old_key is not None:
+            old = (int(old_key), *pipe.mget(self._doc_key_names(int(old_key))))
+        doc_key = self._next_key(pipe, "next_doc_key")
+        placed = dataclasses.replace(doc, doc_key=doc_key)
+        pipe.multi()
+        if old is not None:
+            self._queue_drop_document(pipe, *old)
+        pipe.hset(self._k("meta"), "next_doc_key", doc_key)
+        self._queue_put_document(pipe, placed, fps, pas)
+        return placed
 
     def add_document(self, doc: NewDocument) -> tuple[SourceDocument, AddAction]:
         doc_id = self.key.doc_id(doc.path)
@@ -494,12 +499,33 @@ class RedisStore(FingerprintStore):
         record = SourceDocument(
             doc_key=0, doc_id=doc_id, path=doc.path, content_mac=doc.content_mac, size=doc.size, label=doc.label,
             owner=doc.owner, added_at=datetime.now(UTC).isoformat(timespec="seconds"), format=doc.format,
-            extractor_version=doc.extractor_version, version=old.version + 1 if old else 1, n_words=fp.n_words,
+            extractor_version=doc.extractor_version, version=1, n_words=fp.n_words,
             n_chars=doc.n_chars, page_starts=tuple(doc.page_starts),
             signature=np.asarray(fp.signature, dtype=np.uint32),
         )
         what = f"{_printable(doc.path)} was not {'replaced' if old else 'added'}"
-        return self._replace_document(record, fps, pas, what), ("replaced" if old else "added")
+        outcome: list[AddAction] = []
+
+        def body(pipe: Any) -> SourceDocument:
+            # The document as it is now, read under WATCH: another host may have registered
+            # the same path since the look-up above. The later add replaces it with the
+            # next version (or finds it unchanged): never two "added v1".
+            outcome.clear()
+            old_key = pipe.hget(self._k("doc_ids"), doc_id)
+            current = None
+            if old_key is not None:
+                raw = pipe.hget(self._k("docs"), int(old_key))
+                current = self._doc_from_json(int(old_key), raw) if raw is not None else None
+            if is_unchanged(current, doc):
+                assert current is not None
+                outcome.append("unchanged")
+                return current  # nothing queued: no transaction, no generation bump
+            outcome.append("replaced" if old_key is not None else "added")
+            version = current.version + 1 if current is not None else 1
+            return self._queue_replace(pipe, dataclasses.replace(record, version=version), fps, pas, old_key)
+
+        placed = self._run_change(f"{what}; the store is as it was before it", body)
+        return placed, outcome[0]
 
     def remove_document(self, doc_id: str) -> bool:
         def body(pipe: Any) -> bool:

@@ -651,9 +651,15 @@ class SQLiteStore(FingerprintStore):
             assert old is not None
             return old, "unchanged"
         fp = doc.fingerprints
-        version = old.version + 1 if old else 1
         what = f"{_printable(doc.path)} was not {'replaced' if old else 'added'}"
         with self._transaction(f"{what}; the store is as it was before it"):
+            # Read again under the write lock: another process may have registered the
+            # same path since (two hosts indexing one share). The later add then replaces
+            # it with the next version, or finds it unchanged: never two "added v1".
+            old = self.find_document(doc_id)
+            if is_unchanged(old, doc):
+                assert old is not None
+                return old, "unchanged"
             if old is not None:
                 self._delete_document(old.doc_key)
             # No cursor outlives its statement here: a cursor kept alive (by a traceback,
@@ -665,7 +671,7 @@ class SQLiteStore(FingerprintStore):
                 (
                     doc_id, doc.path, doc.content_mac, doc.size, doc.label, doc.owner,
                     datetime.now(UTC).isoformat(timespec="seconds"), doc.format, doc.extractor_version,
-                    version, fp.n_words, doc.n_chars, json.dumps(list(doc.page_starts)),
+                    old.version + 1 if old else 1, fp.n_words, doc.n_chars, json.dumps(list(doc.page_starts)),
                     np.ascontiguousarray(fp.signature, dtype="<u4").tobytes(),
                 ),
             ).lastrowid or 0
