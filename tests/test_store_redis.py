@@ -611,7 +611,8 @@ def test_concurrent_adds_of_one_path_serialize_into_versions(any_store: Fingerpr
         barrier = threading.Barrier(2)
         results: list[Any] = [None, None]
 
-        def add(i: int, path: str = path, barrier: threading.Barrier = barrier, round_: int = round_) -> None:
+        def add(i: int, path: str = path, barrier: threading.Barrier = barrier, round_: int = round_,
+                results: list[Any] = results) -> None:
             store = connect()
             try:
                 doc = new_doc(store, make_text(1000 * round_ + i, 3000, FILLER), path=path)  # type: ignore[arg-type]
