@@ -24,6 +24,7 @@ import os
 import sqlite3
 import sys
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,7 +41,7 @@ from leakwatch.config import Config, config_identity
 from leakwatch.detect import Detector
 from leakwatch.executors import ExecutorError
 from leakwatch.interrupt import ignore_in_worker, signum_of
-from leakwatch.model import FileError, Finding, Status
+from leakwatch.model import FileError, Finding, LeakwatchWarning, Status
 from leakwatch.pipeline import (
     FileExtract,
     FileScan,
@@ -80,6 +81,16 @@ def run_identity(config: Config, store: FingerprintStore, library: Any, verify_s
                            "config": config_identity(config, store.params)["sha256"],
                            "verify": verify_sources, "leakwatch": leakwatch.__version__}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def warn_if_empty(store: FingerprintStore, library: Any) -> None:
+    """A scan against an empty index finds licences and notices only: say so, as a user
+    who mistyped ``--store`` would otherwise read "no findings" as "no leak"."""
+    if store.count_documents() == 0 and not store.list_tables():
+        references = " (registered references are still checked)" if library is not None else ""
+        warnings.warn(f"the store {store.location} holds no registered document or table: no confidential "
+                      f"material can be found{references}; register some with leakwatch index add",
+                      LeakwatchWarning, stacklevel=2)
 
 
 # --- the scan cache -----------------------------------------------------------------------
@@ -282,6 +293,7 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
         local = _Scanner.open(config, options.verify_sources)
         stack.callback(local.stack.close)
         identity = run_identity(config, local.store, local.library, options.verify_sources)
+        warn_if_empty(local.store, local.library)
         report = ScanReport(index=index_summary(local.store), config=config_identity(config, local.store.params),
                             started_at=started_at)
         cache: ScanCache | None = None

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -583,6 +584,10 @@ def baseline_create(ctx: click.Context, reports: tuple[Path, ...], output: Path,
     import getpass
     from datetime import UTC, datetime
 
+    if not reason.strip():
+        # The reason is what a reviewer reads a year later: an empty one is no decision.
+        raise click.BadParameter("say why these findings are accepted (it is kept with each entry)",
+                                 param_hint="'--reason'")
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if accepted_by is None:
         try:
@@ -1048,6 +1053,7 @@ def main() -> None:
     from leakwatch.interrupt import install, signum_of
 
     install()
+    warnings.showwarning = _show_warning
     try:
         code = cli.main(prog_name="leakwatch", standalone_mode=False)
     except click.ClickException as exc:
@@ -1066,6 +1072,18 @@ def main() -> None:
                    "(set LEAKWATCH_DEBUG=1 for details)", err=True)
         code = EXIT_INCOMPLETE
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """leakwatch's own warnings as one line on stderr, like its errors; a library's
+    warnings only with LEAKWATCH_DEBUG (a user cannot act on them)."""
+    from leakwatch.model import LeakwatchWarning
+
+    if issubclass(category, LeakwatchWarning):
+        click.echo(f"leakwatch: warning: {message}", err=True)
+    elif os.environ.get("LEAKWATCH_DEBUG"):
+        click.echo(f"{filename}:{lineno}: {category.__name__}: {message}", err=True)
 
 
 def _interrupted(signum: int | None) -> int:

@@ -14,12 +14,15 @@ import hmac
 import os
 import secrets
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from leakwatch.model import LeakwatchWarning
 
 KEY_HEADER = "leakwatch-key-v1:"
 KEY_BYTES = 32
@@ -127,6 +130,7 @@ def load_or_create_key(path: Path, create: bool) -> StoreKey:
         return key
     try:
         raw = path.read_text(encoding="ascii").strip()
+        mode = path.stat().st_mode
     except (OSError, UnicodeDecodeError) as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc}") from exc
     if not raw.startswith(KEY_HEADER):
@@ -137,4 +141,10 @@ def load_or_create_key(path: Path, create: bool) -> StoreKey:
         raise KeyFileError(f"{path} is not a leakwatch key file: {exc}") from exc
     if len(secret) != KEY_BYTES:
         raise KeyFileError(f"{path} holds a key of the wrong length")
+    if mode & 0o077:
+        # Used anyway: refusing would stop a nightly job over a permission, and the
+        # warning says how to fix it. Whoever can read the key can test guesses of the
+        # confidential text against the store.
+        warnings.warn(f"key file {path} can be read by others (mode {mode & 0o777:04o}): run chmod 600 {path}",
+                      LeakwatchWarning, stacklevel=2)
     return StoreKey(secret)

@@ -24,6 +24,12 @@ class Status(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class LeakwatchWarning(UserWarning):
+    """Something a user should know that does not stop the run (a key file others can
+    read, an empty index). The CLI prints these as ``leakwatch: warning: ...``; the daemon
+    logs them."""
+
+
 class ExtractionError(Exception):
     """A file could not be turned into text; carries the per-file status."""
 

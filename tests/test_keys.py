@@ -102,7 +102,18 @@ def test_malformed_key_file(tmp_path: Path, content: bytes) -> None:
 def test_key_file_roundtrip_of_known_secret(tmp_path: Path, key: StoreKey) -> None:
     path = tmp_path / "known.key"
     path.write_text(KEY_HEADER + key.secret.hex() + "\n", encoding="ascii")
+    path.chmod(0o600)
     assert load_or_create_key(path, create=False) == key
+
+
+def test_a_key_file_others_can_read_is_used_with_a_warning(tmp_path: Path, key: StoreKey) -> None:
+    from leakwatch.model import LeakwatchWarning
+
+    path = tmp_path / "shared.key"
+    path.write_text(KEY_HEADER + key.secret.hex() + "\n", encoding="ascii")
+    path.chmod(0o640)
+    with pytest.warns(LeakwatchWarning, match=r"can be read by others \(mode 0640\): run chmod 600"):
+        assert load_or_create_key(path, create=False) == key
 
 
 def test_key_id_does_not_reveal_the_secret(key: StoreKey) -> None:

@@ -576,3 +576,59 @@ def test_folder_baseline_and_ignore_file_keep_accepted_findings_quiet(env: Env) 
     env.write_config(folders=f'[[watch.folders]]\npath = "{env.drop}"\nbaseline = "{env.tmp / "missing.json"}"')
     result = leakwatch("watch", "--once", "--config", str(env.config))
     assert result.returncode == 2 and "missing.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def _status(env: Env) -> dict[str, dict[str, Any]]:
+    result = leakwatch("watch", "--status", "--config", str(env.config))
+    assert result.returncode == 0, result.stderr
+    return {row["path"]: row for row in map(json.loads, result.stdout.splitlines())}
+
+
+def test_a_renamed_leak_is_one_incident_and_gone_files_are_marked(env: Env) -> None:
+    env.start()
+    first, renamed = env.drop / "q3-notes.txt", env.drop / "final" / "q3-deck.txt"
+    clean = env.drop / "clean.txt"
+    first.write_text(env.leak(5))
+    clean.write_text(filler(77, 80))
+    [alert] = env.wait_alerts(1)
+    env.wait_rows(2)
+    assert alert["event"] == "findings" and alert["incident"] == alert["id"]
+    renamed.parent.mkdir()
+    first.rename(renamed)
+    clean.unlink()
+    alerts = env.wait_alerts(2)
+    assert len(alerts) == 2
+    moved = alerts[1]
+    # The same leak under a new name: one incident, its alert names the first one and where it was.
+    assert moved["event"] == "renamed" and moved["incident"] == alert["id"]
+    assert moved["renamed_from"] == str(first) and moved["path"] == str(renamed)
+    assert moved["findings"] and moved["max_severity"] == alert["max_severity"]
+    deadline = time.monotonic() + 30
+    while not _status(env).get(str(clean), {}).get("gone") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    status = _status(env)
+    assert status[str(first)]["gone"] is True and status[str(first)]["gone_at"]
+    assert status[str(clean)]["gone"] is True
+    assert status[str(renamed)]["gone"] is False and status[str(renamed)]["incident"] == alert["id"]
+    assert env.stop() == 143
+
+
+def test_a_rename_while_the_daemon_is_down_is_found_by_the_sweep_as_one_incident(env: Env) -> None:
+    leak, copy = env.drop / "a.txt", env.drop / "b.txt"
+    leak.write_text(env.leak(6))
+    assert leakwatch("watch", "--once", "--config", str(env.config)).returncode == 1
+    [first] = env.alerts()
+    leak.rename(copy)
+    result = leakwatch("watch", "--once", "--config", str(env.config))
+    assert result.returncode == 1, result.stderr  # the leak is still there
+    alerts = env.alerts()
+    assert [a["event"] for a in alerts] == ["findings", "renamed"] and alerts[1]["incident"] == first["id"]
+    status = _status(env)
+    assert status[str(leak)]["gone"] is True and status[str(copy)]["gone"] is False
+    # A copy beside the renamed file is a new place of the leak, named after the same incident.
+    third = env.drop / "c.txt"
+    third.write_text(copy.read_text())
+    leakwatch("watch", "--once", "--config", str(env.config))
+    alerts = env.alerts()
+    assert alerts[-1]["event"] == "findings" and alerts[-1]["incident"] == first["id"]
+    assert alerts[-1]["path"] == str(third) and "renamed_from" not in alerts[-1]

@@ -333,7 +333,15 @@ class SQLiteStore(FingerprintStore):
         self._broken: str | None = None
         # Set while a bulk load groups changes into larger transactions.
         self._bulk: _Bulk | None = None
+        if self.folder.exists() and not self.folder.is_dir():
+            hint = " (name its folder)" if self.folder.name == DB_NAME else ""
+            raise StoreError(f"{self.folder} is a file, not a store folder: the store is the folder that holds "
+                             f"{DB_NAME} and its key{hint}")
         is_new = not db_path.exists()
+        if not is_new and _empty_database(db_path):
+            # A copy cut short or a full disk: refused, and left as it is for the user to look at.
+            raise StoreError(f"{db_path} is empty (0 bytes): not a leakwatch store. If a failed copy or a full "
+                             "disk left it, remove it (and any -wal and -shm file beside it) to start a new store")
         if is_new and not create:
             raise StoreError(
                 f"no fingerprint store at {self.folder}: register documents first "
@@ -392,6 +400,11 @@ class SQLiteStore(FingerprintStore):
             new_params: the parameters of a store being created, None for an existing one.
         """
         try:
+            # Nothing is written into a database that is not a leakwatch store (switching
+            # it to WAL would already change its header).
+            if new_params is None and self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+                raise StoreError(f"{db_path} is not a leakwatch store (it has no meta table); nothing was changed")
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: the WAL is synced at every commit, so a committed document survives
             # a power loss (NORMAL only syncs at checkpoints).
@@ -973,6 +986,17 @@ class SQLiteStore(FingerprintStore):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot close the store {self.location}: {_reason(exc)}; "
                              "what was committed is kept") from exc
+
+
+def _empty_database(db_path: Path) -> bool:
+    """A database file of 0 bytes with no write-ahead log holding its content."""
+    try:
+        if db_path.stat().st_size:
+            return False
+        wal = db_path.with_name(db_path.name + "-wal")
+        return not (wal.exists() and wal.stat().st_size)
+    except OSError:
+        return False
 
 
 def _discard_database(db_path: Path) -> None:

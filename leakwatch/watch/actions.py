@@ -57,10 +57,12 @@ class FileOutcome:
         return "ok" if self.error is None else str(self.error.status)
 
 
-def build_alert(outcome: FileOutcome, alerted: Sequence[Finding]) -> dict[str, Any]:
+def build_alert(outcome: FileOutcome, alerted: Sequence[Finding], incident: str | None = None,
+                renamed_from: str | None = None) -> dict[str, Any]:
     """The alert for a file with findings at or above the folder's threshold, or one
-    that could not be scanned."""
-    event = "unscannable" if outcome.error is not None else "findings"
+    that could not be scanned. Content alerted before in the vendor's folders names that
+    first alert (``incident``); a renamed file's alert says ``renamed`` and where from."""
+    event = "unscannable" if outcome.error is not None else "renamed" if renamed_from is not None else "findings"
     body: dict[str, Any] = {
         "id": alert_id(outcome.path, outcome.sha256, outcome.status),
         "time": now_iso(),
@@ -73,6 +75,10 @@ def build_alert(outcome: FileOutcome, alerted: Sequence[Finding]) -> dict[str, A
         "sha256": outcome.sha256,
         "status": outcome.status,
     }
+    if outcome.error is None:
+        body["incident"] = incident or body["id"]
+    if renamed_from is not None:
+        body["renamed_from"] = renamed_from
     if outcome.error is not None:
         body["message"] = outcome.error.message
     else:

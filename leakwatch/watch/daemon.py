@@ -380,6 +380,10 @@ class Daemon:
                 self.settler.closed(path, now)
             elif kind == "gone":
                 self.settler.forget(path)
+                # An editor's save (write a temporary, rename it over) also ends with the
+                # path present: only a path that is really gone is marked.
+                if not os.path.lexists(path) and self.state.mark_gone(path):
+                    log.info("gone", extra={"fields": {"path": display_path(path)}})
             elif kind == "folder":
                 self._sweep(settle=True, roots=[path])
 
@@ -411,15 +415,19 @@ class Daemon:
         started = time.monotonic()
         queued = 0
         folders = self.config.watch.folders
+        seen: set[Path] = set()
+        unavailable: set[str] = set()
         for root in roots if roots is not None else [Path(f.path) for f in folders]:
             for listing in iter_files([root], self.config.follow_symlinks, self._excluded()):
                 if self._stop.is_set():
                     break  # what it did not reach is compared at the next start
+                seen.add(listing.path)
                 folder = folder_of(listing.path, folders)
                 if folder is None or not is_wanted(listing.path, folder, self.config.watch.temporary):
                     continue
                 if listing.error is not None:
                     if listing.path == Path(folder.path):
+                        unavailable.add(folder.path)
                         log.error("watched folder unavailable", extra={"fields": {
                             "folder": folder.path, "error": listing.error.message}})
                         continue
@@ -431,8 +439,22 @@ class Daemon:
                         self.settler.written(listing.path, time.monotonic())
                     else:
                         self._enqueue(listing.path)
-        log.info("sweep", extra={"fields": {"queued": queued, "seconds": round(time.monotonic() - started, 3),
+        gone = self._mark_gone(seen, unavailable) if roots is None and not self._stop.is_set() else 0
+        log.info("sweep", extra={"fields": {"queued": queued, "gone": gone,
+                                            "seconds": round(time.monotonic() - started, 3),
                                             "roots": [str(r) for r in roots] if roots else "all"}})
+
+    def _mark_gone(self, seen: set[Path], unavailable: set[str]) -> int:
+        """Files the state knows as present that a whole sweep did not find: deleted or
+        renamed while no event said so (or while the daemon was down). A folder that could
+        not be listed (a share that is down) proves nothing about its files."""
+        gone = 0
+        for path in self.state.present_paths():
+            folder = folder_of(path, self.config.watch.folders)
+            if path in seen or folder is None or folder.path in unavailable or os.path.lexists(path):
+                continue
+            gone += self.state.mark_gone(path)
+        return gone
 
     def _recently_modified(self, path: Path) -> bool:
         try:
@@ -442,7 +464,7 @@ class Daemon:
 
     def _changed(self, path: Path) -> bool:
         row = self.state.get(path)
-        if row is None or row.quarantined_to is not None or row.status in _RETRIED:
+        if row is None or row.quarantined_to is not None or row.status in _RETRIED or row.gone_at is not None:
             return True
         try:
             st = os.stat(path)
@@ -505,11 +527,11 @@ class Daemon:
             self._listing_error(path, folder, FileError(shown, Status.UNSUPPORTED, message))
             return
         row = self.state.get(path)
-        if (row is not None and row.quarantined_to is None and row.status not in _RETRIED
-                and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)):
+        known = row is not None and row.quarantined_to is None and row.status not in _RETRIED and row.gone_at is None
+        if known and row is not None and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns):
             return  # already scanned as it is (an event and a sweep both queued it)
         limit = self.config.extract.max_file_bytes
-        if row is not None and row.quarantined_to is None and row.status not in _RETRIED:
+        if known and row is not None:
             # Known before: a touched but unchanged file is neither scanned nor alerted again.
             try:
                 sha = file_sha256(path, limit)
@@ -541,11 +563,15 @@ class Daemon:
 
             raised, _accepted = apply_suppressions(outcome.findings, baseline, ignore)
         alerted = [f for f in raised if f.severity >= threshold]
-        alert = build_alert(outcome, alerted) if outcome.error is not None or alerted else None
+        incident, moved_from, gone = self._incident_of(path, outcome) if alerted else (None, None, ())
+        alert = (build_alert(outcome, alerted, incident, moved_from) if outcome.error is not None or alerted
+                 else None)
+        if alert is not None and incident is None and outcome.error is None:
+            incident = alert["id"]  # the first report of this content: later renames name it
         size, mtime_ns = meta if meta is not None else (outcome.size, None)
         self.state.record(path, outcome.path, folder.name, size, mtime_ns, outcome.sha256, outcome.status,
                           len(outcome.findings), outcome.error.message if outcome.error else None,
-                          alert=alert, webhook=self.webhook is not None)
+                          alert=alert, webhook=self.webhook is not None, incident=incident, gone=gone)
         fields: dict[str, Any] = {"path": outcome.path, "vendor": folder.name, "status": outcome.status,
                                   "findings": len(outcome.findings), "suppressed": len(outcome.findings) - len(raised)}
         if outcome.error is not None:
@@ -560,9 +586,30 @@ class Daemon:
         deliver_to_log(self.state, self.alerts)
         if self.webhook is not None:
             self.webhook.notify()
-        # quarantine is off, findings, unscannable or both; an alert's event is one of the middle two.
-        if folder.quarantine in ("both", alert["event"]) and os.path.lexists(path):
+        # quarantine is off, findings, unscannable or both; a renamed leak is still a leak.
+        event = "findings" if alert["event"] == "renamed" else alert["event"]
+        if folder.quarantine in ("both", event) and os.path.lexists(path):
             self._quarantine(path, folder, alert)
+
+    def _incident_of(self, path: Path, outcome: FileOutcome) -> tuple[str | None, str | None, tuple[Path, ...]]:
+        """Whether this content was alerted before in the vendor's folders: the incident
+        that first reported it, the path it was renamed from (None: the earlier file is
+        still there, so this is a copy), and the earlier paths a rename left gone.
+
+        A rename of alerted content is one incident: its alert says ``renamed`` and names
+        the first alert, instead of reporting the same leak as new under a new id."""
+        if outcome.sha256 is None:
+            return None, None, ()
+        earlier = self.state.alerted_with(outcome.folder.name, outcome.sha256, path)
+        if not earlier:
+            return None, None, ()
+        incident = earlier[0].incident
+        # A file we quarantined was moved by us, not renamed by the vendor; while the
+        # content is still at another path, this file is a copy of it, not its new name.
+        gone = [r for r in earlier if not os.path.lexists(os.fsdecode(r.path))]
+        if len(gone) < len(earlier) or any(r.quarantined_to is not None for r in gone):
+            return incident, None, ()
+        return incident, gone[-1].display, tuple(Path(os.fsdecode(r.path)) for r in gone)
 
     def _quarantine(self, path: Path, folder: WatchFolder, alert: dict[str, Any]) -> None:
         try:
@@ -582,6 +629,7 @@ def iter_state(config: Config) -> Iterator[dict[str, Any]]:
         for row in state.files():
             yield {"path": row.display, "vendor": row.vendor, "status": row.status, "findings": row.findings,
                    "size": row.size, "sha256": row.sha256, "scanned_at": row.scanned_at, "scans": row.scans,
-                   "quarantined_to": row.quarantined_to, "message": row.message}
+                   "quarantined_to": row.quarantined_to, "message": row.message,
+                   "gone": row.gone_at is not None, "gone_at": row.gone_at, "incident": row.incident}
     finally:
         state.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from datetime import UTC, datetime
+from typing import Any
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,3 +38,11 @@ def setup_logging(level: int = logging.INFO) -> None:
         logger.handlers = [handler]
         logger.setLevel(level if name == "leakwatch" else logging.WARNING)
         logger.propagate = False
+    # Warnings (a key file others can read) become log lines too: stderr is JSON lines only.
+    warnings.showwarning = _log_warning
+
+
+def _log_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    logging.getLogger("leakwatch.watch").warning("warning", extra={"fields": {
+        "message": str(message), "category": category.__name__}})

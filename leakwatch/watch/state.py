@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS files (
     message TEXT,
     scanned_at TEXT NOT NULL,
     scans INTEGER NOT NULL DEFAULT 0,
-    quarantined_to TEXT
+    quarantined_to TEXT,
+    gone_at TEXT,                   -- when the file was seen deleted or renamed away (NULL: present)
+    incident TEXT                   -- the alert that first reported this content (renames keep it)
 );
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY,
@@ -48,6 +50,10 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_undelivered ON alerts (logged, webhook);
 """
+# Columns added after the first release: a state database made before them gets them on
+# open (each NULL for the files it already knows).
+_ADDED_COLUMNS = (("gone_at", "TEXT"), ("incident", "TEXT"))
+_INDEXES = "CREATE INDEX IF NOT EXISTS files_by_content ON files (vendor, sha256);"
 
 
 class StateError(Exception):
@@ -68,6 +74,8 @@ class FileState:
     scanned_at: str
     scans: int
     quarantined_to: str | None
+    gone_at: str | None = None
+    incident: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,11 @@ class StateDB:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            known = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+            for name, kind in _ADDED_COLUMNS:
+                if name not in known:
+                    self._db.execute(f"ALTER TABLE files ADD COLUMN {name} {kind}")
+            self._db.executescript(_INDEXES)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the state database {self.path}: {exc}") from exc
 
@@ -104,31 +117,61 @@ class StateDB:
 
     # --- files ------------------------------------------------------------------------
 
+    _COLUMNS = ("path, display, vendor, size, mtime_ns, sha256, status, findings, message, scanned_at, scans, "
+                "quarantined_to, gone_at, incident")
+
     def get(self, path: Path) -> FileState | None:
-        row = self._db.execute("SELECT * FROM files WHERE path = ?", (os.fsencode(path),)).fetchone()
+        row = self._db.execute(f"SELECT {self._COLUMNS} FROM files WHERE path = ?", (os.fsencode(path),)).fetchone()
         return None if row is None else FileState(*row)
 
     def files(self) -> Iterator[FileState]:
-        for row in self._db.execute("SELECT * FROM files ORDER BY path").fetchall():
+        for row in self._db.execute(f"SELECT {self._COLUMNS} FROM files ORDER BY path").fetchall():
             yield FileState(*row)
+
+    def alerted_with(self, vendor: str, sha256: str, other_than: Path) -> list[FileState]:
+        """Other files of the vendor with this content that raised a findings alert: where
+        a renamed (or copied) leak was first reported."""
+        rows = self._db.execute(
+            f"SELECT {self._COLUMNS} FROM files WHERE vendor = ? AND sha256 = ? AND path != ? AND incident IS NOT NULL"
+            " ORDER BY scanned_at", (vendor, sha256, os.fsencode(other_than))).fetchall()
+        return [FileState(*row) for row in rows]
+
+    def mark_gone(self, path: Path) -> bool:
+        """The file was deleted or renamed away; True if a present file is now marked gone."""
+        try:
+            cur = self._db.execute("UPDATE files SET gone_at = ? WHERE path = ? AND gone_at IS NULL",
+                                   (now_iso(), os.fsencode(path)))
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot write the state database {self.path}: {exc}") from exc
+        return cur.rowcount > 0
+
+    def present_paths(self) -> list[Path]:
+        """Files recorded as present (not gone, not quarantined)."""
+        rows = self._db.execute("SELECT path FROM files WHERE gone_at IS NULL AND quarantined_to IS NULL").fetchall()
+        return [Path(os.fsdecode(r[0])) for r in rows]
 
     def record(self, path: Path, display: str, vendor: str, size: int | None, mtime_ns: int | None,
                sha256: str | None, status: str, findings: int, message: str | None,
-               alert: dict[str, Any] | None = None, webhook: bool = False, scanned: bool = True) -> None:
-        """Record a file's outcome and, in the same transaction, the alert it raised."""
+               alert: dict[str, Any] | None = None, webhook: bool = False, scanned: bool = True,
+               incident: str | None = None, gone: tuple[Path, ...] = ()) -> None:
+        """Record a file's outcome and, in the same transaction, the alert it raised, the
+        incident its content belongs to, and the files a rename took it from (now gone)."""
         key = os.fsencode(path)
         try:
             with self._transaction():
                 self._db.execute(
                     "INSERT INTO files (path, display, vendor, size, mtime_ns, sha256, status, findings,"
-                    " message, scanned_at, scans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " message, scanned_at, scans, incident) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (path) DO UPDATE SET display = excluded.display, vendor = excluded.vendor,"
                     " size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,"
                     " status = excluded.status, findings = excluded.findings, message = excluded.message,"
                     " scanned_at = excluded.scanned_at, scans = files.scans + excluded.scans,"
-                    " quarantined_to = NULL",
+                    " quarantined_to = NULL, gone_at = NULL, incident = excluded.incident",
                     (key, display, vendor, size, mtime_ns, sha256, status, findings, message, now_iso(),
-                     int(scanned)))
+                     int(scanned), incident))
+                for old in gone:
+                    self._db.execute("UPDATE files SET gone_at = coalesce(gone_at, ?) WHERE path = ?",
+                                     (now_iso(), os.fsencode(old)))
                 if alert is not None:
                     self._db.execute("INSERT OR IGNORE INTO alerts (id, created_at, body, webhook) VALUES (?, ?, ?, ?)",
                                      (alert["id"], alert["time"], json.dumps(alert, sort_keys=True),
