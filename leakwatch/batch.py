@@ -17,12 +17,14 @@ shape findings or to the leakwatch version makes every entry stale.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import sqlite3
 import sys
+import threading
 import time
 import warnings
 from collections import deque
@@ -156,18 +158,30 @@ class ScanCache:
 # --- progress -----------------------------------------------------------------------------
 
 class Progress:
-    """A progress bar on a terminal; plain log lines every ``every_s`` seconds otherwise."""
+    """A progress bar on a terminal; plain log lines every ``every_s`` seconds otherwise.
 
-    def __init__(self, stream: IO[str] | None = None, every_s: float = 30.0, enabled: bool = True) -> None:
+    The tree is listed lazily (memory stays flat), so the bar starts without a total;
+    ``count`` (run in a background thread on a terminal only) lists it once more, cheaply,
+    and the bar gains its total and an ETA when that is done."""
+
+    def __init__(self, stream: IO[str] | None = None, every_s: float = 30.0, enabled: bool = True,
+                 count: Callable[[], int] | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled, self.every_s = enabled, every_s
         self.files = self.findings = self.errors = self.cached = 0
         self._started = self._last = time.monotonic()
         self._bar: Any = None
+        self._total: int | None = None
         if enabled and self.stream.isatty():
             from tqdm import tqdm
 
             self._bar = tqdm(unit="file", file=self.stream, dynamic_ncols=True, leave=False)
+            if count is not None:
+                threading.Thread(target=self._count, args=(count,), name="leakwatch-count", daemon=True).start()
+
+    def _count(self, count: Callable[[], int]) -> None:
+        with contextlib.suppress(Exception):  # a total is a nicety: the scan never depends on it
+            self._total = count()
 
     def update(self, scanned: FileScan, cached: bool) -> None:
         self.files += 1
@@ -177,6 +191,8 @@ class Progress:
         if not self.enabled:
             return
         if self._bar is not None:
+            if self._total is not None and self._bar.total is None:
+                self._bar.total = max(self._total, self.files)  # set here: tqdm is not thread-safe
             self._bar.set_postfix(findings=self.findings, errors=self.errors, refresh=False)
             self._bar.update(1)
             return
@@ -289,6 +305,7 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
     """
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    paths = list(paths)  # listed again for the progress total and after an interruption
     with ExitStack() as stack:
         local = _Scanner.open(config, options.verify_sources)
         stack.callback(local.stack.close)
@@ -304,7 +321,9 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
             except StoreError as exc:  # a read-only store folder, say: scan everything, say so
                 print(f"leakwatch: warning: {exc}; scanning without the cache",
                       file=progress_stream or sys.stderr)
-        progress = Progress(progress_stream, enabled=options.progress)
+        progress = Progress(progress_stream, enabled=options.progress,
+                            count=lambda: sum(1 for _ in iter_files(list(paths), config.follow_symlinks,
+                                                                    _excluded(config))))
         stack.callback(progress.close)
         pool = _executor(options, config, identity)
         if pool is not None:

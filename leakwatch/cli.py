@@ -25,7 +25,7 @@ from leakwatch.baseline import (
     merge,
     read_report_findings,
 )
-from leakwatch.config import STORE_ENV, Config, ConfigError, load_config
+from leakwatch.config import CONFIG_ENV, LOCAL_CONFIG, STORE_ENV, Config, ConfigError, find_config, load_config
 from leakwatch.licences import ReferenceFormatError, is_spdx_expression
 from leakwatch.model import Severity
 from leakwatch.pipeline import (
@@ -46,11 +46,44 @@ from leakwatch.store import StoreError, open_store
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _count_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """-q and -v, wherever they are given (before or after the command name), add up on
+    the root context."""
+    if value:
+        meta = ctx.find_root().meta
+        key = f"leakwatch.{param.name}"
+        meta[key] = meta.get(key, 0) + (value if isinstance(value, int) else 1)
+        if param.name == "verbose" and meta[key] >= 2:
+            os.environ["LEAKWATCH_DEBUG"] = "1"  # -vv: an internal error shows its traceback
+
+
+def quiet() -> bool:
+    """-q: no progress and no informational lines; reports, listings, warnings and errors stay."""
+    return bool(click.get_current_context().find_root().meta.get("leakwatch.quiet"))
+
+
+def verbose() -> int:
+    """-v: one line per file as it finishes; -vv: also tracebacks of internal errors."""
+    return int(click.get_current_context().find_root().meta.get("leakwatch.verbose", 0))
+
+
+def say(message: str) -> None:
+    """An informational line on stderr (what was written where, totals), unless -q."""
+    if not quiet():
+        click.echo(message, err=True)
+
+
 def common_options(func: F) -> F:
-    """--store and --config, accepted by every command (after the command name too)."""
+    """--store, --config, -q and -v, accepted by every command (after the command name too)."""
+    func = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_count_verbosity,
+                        help="No progress bar and no informational messages (reports, warnings and errors stay).")(func)
+    func = click.option("-v", "--verbose", count=True, expose_value=False, callback=_count_verbosity,
+                        help="A line per file as it is done; -vv also shows internal errors' tracebacks "
+                        "(as LEAKWATCH_DEBUG=1).")(func)
     func = click.option(
         "--config", "config_path", type=click.Path(dir_okay=False), default=None,
-        help="TOML configuration file (see configs/leakwatch.toml).",
+        help=f"TOML configuration file (see configs/leakwatch.toml) [default: ${CONFIG_ENV}, else ./{LOCAL_CONFIG} "
+        "if there is one].",
     )(func)
     func = click.option(
         "--store", "store", default=None, metavar="DIR|URL",
@@ -63,7 +96,7 @@ def common_options(func: F) -> F:
 def _config(ctx: click.Context, store: str | None, config_path: str | None) -> Config:
     parent = ctx.find_root().obj or {}
     try:
-        config = load_config(config_path or parent.get("config_path"))
+        config = load_config(find_config(config_path or parent.get("config_path")))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     return config.with_store(store or parent.get("store"))
@@ -127,15 +160,16 @@ def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: st
         return
     for action, docs in (("added", result.added), ("replaced", result.replaced),
                          ("unchanged", result.unchanged)):
-        for doc in docs:
+        for doc in docs if not quiet() else ():
             click.echo(f"{action:9} {doc.doc_id}  {display_path(doc.path)}  ({doc.n_words} words, "
                        f"{doc.format}, v{doc.version})")
     for err in result.errors:
         click.echo(f"{'error':9} {err.status}: {display_path(err.path)}: {err.message}", err=True)
-    click.echo(
-        f"{len(result.added)} added, {len(result.replaced)} replaced, {len(result.unchanged)} unchanged, "
-        f"{len(result.errors)} not indexed (store {config.store})"
-    )
+    if not quiet():
+        click.echo(
+            f"{len(result.added)} added, {len(result.replaced)} replaced, {len(result.unchanged)} unchanged, "
+            f"{len(result.errors)} not indexed (store {config.store})"
+        )
     if result.interrupted is not None:
         click.echo("leakwatch: interrupted: the files not listed above were not indexed", err=True)
     sys.exit(result.exit_code)
@@ -234,7 +268,7 @@ def index_remove(ctx: click.Context, documents: tuple[str, ...], store: str | No
                     click.echo(f"removed   {table.table_id}  {display_path(table.path)}")
                 else:
                     missing += 1
-                    click.echo(f"leakwatch: no indexed document {ref!r}", err=True)
+                    click.echo(f"leakwatch: error: no indexed document or table {ref!r}", err=True)
     except StoreError as exc:
         _fail(str(exc))
     sys.exit(EXIT_USAGE if missing else 0)
@@ -330,9 +364,10 @@ def reference_add(ctx: click.Context, paths: tuple[Path, ...], name: str, licenc
 
 
 @reference.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @common_options
 @click.pass_context
-def reference_list(ctx: click.Context, store: str | None, config_path: str | None) -> None:
+def reference_list(ctx: click.Context, fmt: str, store: str | None, config_path: str | None) -> None:
     """List the registered references."""
     from leakwatch.references import ReferenceLibrary
 
@@ -345,6 +380,11 @@ def reference_list(ctx: click.Context, store: str | None, config_path: str | Non
                 library.close()
     except StoreError as exc:
         _fail(str(exc))
+        return
+    if fmt == "json":
+        click.echo(json.dumps({"leakwatch": leakwatch.__version__, "store": config.store, "references": [
+            {"name": r.name, "licence": r.licence, "files": r.files, "code_files": r.code_files,
+             "added_at": r.added_at} for r in refs]}, indent=2))
         return
     for r in refs:
         click.echo(f"{r.name:30} {r.licence or '-':18} {r.files:>6} file(s), {r.code_files:>6} code  {r.added_at}")
@@ -368,7 +408,7 @@ def reference_remove(ctx: click.Context, names: tuple[str, ...], store: str | No
             for name in names:
                 if library is None or library.reference(name) is None:
                     missing += 1
-                    click.echo(f"leakwatch: no reference {name!r}", err=True)
+                    click.echo(f"leakwatch: error: no reference {name!r}", err=True)
                     continue
                 click.echo(f"removed   {name} ({library.remove(name)} file(s))")
             if library is not None:
@@ -411,9 +451,10 @@ def allow_add(ctx: click.Context, paths: tuple[Path, ...], store: str | None, co
 
 
 @allow.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @common_options
 @click.pass_context
-def allow_list(ctx: click.Context, store: str | None, config_path: str | None) -> None:
+def allow_list(ctx: click.Context, fmt: str, store: str | None, config_path: str | None) -> None:
     """Show the files added to the allow-list."""
     config = _config(ctx, store, config_path)
     try:
@@ -422,9 +463,13 @@ def allow_list(ctx: click.Context, store: str | None, config_path: str | None) -
     except StoreError as exc:
         _fail(str(exc))
         return
-    for key, value in notes.items():
-        info = json.loads(value)
-        click.echo(f"{info['added_at']}  {info['shingles']:>8} shingles  {display_path(key[len(ALLOW_NOTE_PREFIX):])}")
+    files = [{"path": key[len(ALLOW_NOTE_PREFIX):], **json.loads(value)} for key, value in notes.items()]
+    if fmt == "json":
+        click.echo(json.dumps({"leakwatch": leakwatch.__version__, "store": config.store, "shingles": total,
+                               "files": files}, indent=2))
+        return
+    for info in files:
+        click.echo(f"{info['added_at']}  {info['shingles']:>8} shingles  {display_path(info['path'])}")
     click.echo(f"{total} shingle(s) on the allow-list of {config.store}")
 
 
@@ -516,9 +561,14 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
         return
     options = TreeScanOptions(workers=workers, verify_sources=not no_verify, changed_only=changed_only,
                               cache=None if no_cache else default_cache_path(config), executor=executor,
-                              scheduler=scheduler)
+                              scheduler=scheduler, progress=not quiet())
+    # The text report on a terminal (or a pipe) shows each file's findings as it finishes;
+    # the other formats and report files are written whole at the end.
+    stream = fmt == "text" and output is None
+    color = stream and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    on_file = _file_printer(stream, color, changed_only, redact, baseline, ignore)
     try:
-        report = scan_tree(list(paths), config, options)
+        report = scan_tree(list(paths), config, options, on_file=on_file)
     except ExecutorError as exc:
         raise click.UsageError(str(exc)) from exc
     except (StoreError, ReferenceFormatError) as exc:
@@ -534,22 +584,55 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
 
         reporter = HtmlReporter(limits=config.extract, roots=sorted(
             {display_path(q) for p in paths for q in (p.resolve(), Path(os.path.abspath(p)))}))
-    if output is None:
+    if stream:
+        from leakwatch.report.text import TextReporter
+
+        TextReporter(color).write_tail(report, sys.stdout)
+    elif output is None:
         reporter.write(report, sys.stdout)
     else:
         try:
             write_private(output, lambda fh: reporter.write(report, fh))
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror or exc}")
-        click.echo(f"report written to {output}: {len(report.findings)} finding(s), "
-                   f"{len(report.errors)} file(s) not scanned", err=True)
+        say(f"report written to {output} (mode 0600): {len(report.findings)} finding(s), "
+            f"{len(report.errors)} file(s) not scanned")
     if report.interrupted is not None:
         click.echo(f"leakwatch: interrupted: {report.files_scanned} file(s) scanned, {len(report.errors)} not "
                    "scanned; the report is marked incomplete", err=True)
     elif changed_only and report.files_unchanged:
-        click.echo(f"leakwatch: {report.files_unchanged} file(s) unchanged since the last scan (not reported)",
-                   err=True)
+        say(f"leakwatch: {report.files_unchanged} file(s) unchanged since the last scan (not reported)")
     sys.exit(report.exit_code(Severity.parse(fail_on)))
+
+
+def _file_printer(stream: bool, color: bool, changed_only: bool, redact: bool, baseline: Any,
+                  ignore: Any) -> Callable[[Any, bool], None] | None:
+    """What a scan says as each file finishes: its findings (text report on stdout, after
+    the baseline and ignore file), and with -v a line per file on stderr."""
+    from tqdm import tqdm
+
+    from leakwatch.report.redact import redact_finding
+    from leakwatch.report.text import finding_text
+
+    lines = verbose() > 0
+    if not stream and not lines:
+        return None
+
+    def printed(scanned: Any, cached: bool) -> None:
+        if cached and changed_only:
+            return
+        findings = scanned.findings
+        if baseline is not None or ignore is not None:
+            findings, _ = apply_suppressions(findings, baseline, ignore)
+        if lines:
+            what = (f"not scanned ({scanned.error.status}: {scanned.error.message})" if scanned.error is not None
+                    else f"{len(findings)} finding(s)" + (" (unchanged, from the scan cache)" if cached else ""))
+            tqdm.write(f"leakwatch: {scanned.path}: {what}", file=sys.stderr)
+        if stream and findings:
+            text = "".join(finding_text(redact_finding(f) if redact else f, color) for f in findings)
+            tqdm.write(text.rstrip("\n") + "\n", file=sys.stdout)  # above the progress bar, if there is one
+
+    return printed
 
 
 @cli.group()
@@ -677,12 +760,14 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], vendor: str | None, pol
         except StateError as exc:
             _fail(str(exc))
         return
-    setup_logging()
+    import logging
+
+    setup_logging(logging.WARNING if quiet() else logging.DEBUG if verbose() else logging.INFO)
     root_config = (ctx.find_root().obj or {}).get("config_path")
 
     def reload() -> Config:
         # Re-read the same file; folders named on the command line still win.
-        fresh = load_config(config_path or root_config)
+        fresh = load_config(find_config(config_path or root_config))
         return _watch_config(ctx, store, config_path, folders, vendor, polling) if folders else \
             fresh.with_store(store or (ctx.find_root().obj or {}).get("store")).validate()
 
@@ -974,9 +1059,10 @@ def audit(ctx: click.Context, output_dir: Path, only: tuple[str, ...], return_ve
                 reporter = HtmlReporter(limits=config.extract, roots=result.folders)
                 write_private(html_path, functools.partial(reporter.write, result.report))
             summary = record["summary"]
-            click.echo(f"{name}: {summary['files']} file(s), {summary['findings']} finding(s) in "
-                       f"{summary['files_with_findings']} file(s), {summary['files_not_scanned']} not scanned; "
-                       f"record: {path}" + (" (INTERRUPTED: incomplete)" if stopped is not None else ""))
+            if not quiet():
+                click.echo(f"{name}: {summary['files']} file(s), {summary['findings']} finding(s) in "
+                           f"{summary['files_with_findings']} file(s), {summary['files_not_scanned']} not "
+                           f"scanned; record: {path}" + (" (INTERRUPTED: incomplete)" if stopped is not None else ""))
             if stopped is not None:
                 click.echo(f"leakwatch: interrupted: vendor {name} is incomplete"
                            + (f"; not audited: {', '.join(wanted[len(audits):])}" if len(audits) < len(wanted) else ""),
@@ -1057,7 +1143,7 @@ def main() -> None:
     try:
         code = cli.main(prog_name="leakwatch", standalone_mode=False)
     except click.ClickException as exc:
-        exc.show()
+        _show_error(exc)
         code = exc.exit_code
     except click.Abort as exc:
         # click turns a KeyboardInterrupt (ours included) into Abort; its cause says which signal.
@@ -1072,6 +1158,16 @@ def main() -> None:
                    "(set LEAKWATCH_DEBUG=1 for details)", err=True)
         code = EXIT_INCOMPLETE
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_error(exc: click.ClickException) -> None:
+    """Every error with one prefix, ``leakwatch: error:``; a usage error first shows the
+    command's usage line and where to find its help, as click does."""
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        click.echo(ctx.get_usage(), err=True)
+        click.echo(f"Try '{ctx.command_path} -h' for help.", err=True)
+    click.echo(f"leakwatch: error: {exc.format_message()}", err=True)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

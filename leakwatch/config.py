@@ -357,7 +357,7 @@ def _build_section(defaults: Any, name: str, values: Any) -> Any:
     known = {f.name: f for f in dataclasses.fields(defaults)}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(unknown)}")
+        raise ConfigError(f"unknown key(s) in [{name}]: {_with_suggestions(unknown, known)}")
     typed: dict[str, Any] = {}
     for key, value in values.items():
         expected = type(getattr(defaults, key))
@@ -371,12 +371,32 @@ def _build_section(defaults: Any, name: str, values: Any) -> Any:
     return dataclasses.replace(defaults, **typed)
 
 
+def _with_suggestions(unknown: list[str], known: Any) -> str:
+    """Each unknown key, with the closest known one or the section that has it."""
+    import difflib
+
+    sections = {name: {f.name for f in dataclasses.fields(d)} for name, d in
+                (*_SECTIONS.items(), ("watch", WatchSettings()), ("watch.folders", WatchFolder(path="")))}
+    said = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        elsewhere = [name for name, fields in sections.items() if key in fields]
+        if close:
+            said.append(f"{key!r} (did you mean {close[0]!r}?)")
+        elif elsewhere:
+            said.append(f"{key!r} (it belongs in [{elsewhere[0]}])")
+        else:
+            said.append(repr(key))
+    return ", ".join(said)
+
+
 def config_from_mapping(data: dict[str, Any]) -> Config:
     """Build and validate a :class:`Config` from a parsed TOML mapping."""
     top_keys = {"store", "key_file", "follow_symlinks"}
-    unknown = sorted(set(data) - top_keys - set(_SECTIONS) - {"watch", "report", "audit"})
+    allowed = top_keys | set(_SECTIONS) | {"watch", "report", "audit"}
+    unknown = sorted(set(data) - allowed)
     if unknown:
-        raise ConfigError(f"unknown key(s) in config: {', '.join(unknown)}")
+        raise ConfigError(f"unknown key(s) at the top level: {_with_suggestions(unknown, allowed)}")
     kwargs: dict[str, Any] = {}
     for key in ("store", "key_file"):
         if key in data:
@@ -406,13 +426,29 @@ def _build_watch(values: Any) -> WatchSettings:
     return dataclasses.replace(settings, folders=built)
 
 
+CONFIG_ENV = "LEAKWATCH_CONFIG"
+# Found in the working directory when no file is named (as gitleaks and semgrep find theirs).
+LOCAL_CONFIG = "leakwatch.toml"
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> str | None:
+    """The configuration file to read: ``--config``, else ``$LEAKWATCH_CONFIG``, else
+    ``./leakwatch.toml`` when it exists, else None (the defaults)."""
+    if explicit is not None:
+        return os.fspath(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return os.environ[CONFIG_ENV]
+    return LOCAL_CONFIG if Path(LOCAL_CONFIG).is_file() else None
+
+
 def load_config(path: str | os.PathLike[str] | None) -> Config:
     """Read a TOML config file (or return the defaults when ``path`` is None).
 
     The store location falls back to ``$LEAKWATCH_STORE`` and then ``./fingerprints``.
 
     Raises:
-        ConfigError: the file is missing, is not valid TOML, or holds bad values.
+        ConfigError: the file is missing, is not valid TOML, or holds bad values
+            (the message names the file).
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -426,7 +462,12 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     if "store" not in data and os.environ.get(STORE_ENV):
         data = {**data, "store": os.environ[STORE_ENV]}
-    return config_from_mapping(data)
+    try:
+        return config_from_mapping(data)
+    except ConfigError as exc:
+        if path is None:
+            raise
+        raise ConfigError(f"config file {path}: {exc}") from exc
 
 
 def config_identity(config: Config, params: FingerprintParams) -> dict[str, Any]:

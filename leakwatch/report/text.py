@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from leakwatch.model import Finding
+import click
+
+from leakwatch.model import Finding, Severity
 from leakwatch.pipeline import ScanReport, display_path
 from leakwatch.report.base import Reporter, records_summary
 
@@ -39,8 +41,15 @@ def _details(f: Finding) -> list[str]:
     return lines
 
 
-def _finding_block(f: Finding) -> list[str]:
-    head = f"{str(f.severity).upper():6} {f.kind}  {display_path(f.deliverable_path)}"
+# Severity colours on a terminal (click.style names); none with NO_COLOR or when piped.
+_COLOURS = {"HIGH": "red", "MEDIUM": "yellow", "LOW": "cyan"}
+
+
+def _finding_block(f: Finding, color: bool = False) -> list[str]:
+    severity = f"{str(f.severity).upper():6}"
+    if color:
+        severity = click.style(severity, fg=_COLOURS.get(severity.strip()), bold=f.severity == Severity.HIGH)
+    head = f"{severity} {f.kind}  {display_path(f.deliverable_path)}"
     method = f.extra.get("method")
     also = f.extra.get("also_in", [])
     where = f.deliverable_span
@@ -67,13 +76,25 @@ def _finding_block(f: Finding) -> list[str]:
     return [*lines, f"       id: {f.id}"]
 
 
+def finding_text(f: Finding, color: bool = False) -> str:
+    """One finding as the text report shows it (a block and a blank line), for a scan that
+    prints each file's findings as it finishes."""
+    return "\n".join([*_finding_block(f, color), ""]) + "\n"
+
+
 class TextReporter(Reporter):
     format_name = "text"
 
+    def __init__(self, color: bool = False) -> None:
+        self.color = color
+
     def write(self, report: ScanReport, out: TextIO) -> None:
+        out.write("".join(finding_text(f, self.color) for f in report.findings))
+        self.write_tail(report, out)
+
+    def write_tail(self, report: ScanReport, out: TextIO) -> None:
+        """What follows the findings: the files not scanned, and the verdict."""
         lines: list[str] = []
-        for f in report.findings:
-            lines.extend([*_finding_block(f), ""])
         if report.errors:
             lines.append("Not scanned (these files are NOT known to be clean):")
             lines.extend(
