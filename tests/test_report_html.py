@@ -327,8 +327,17 @@ def test_html_report_in_headless_chromium(chromium: str, delivery: dict[str, Any
             # the hostile name is shown as text
             assert page.get_by_text(HOSTILE_NAME, exact=False).count() >= 1
 
+            # it says at the top that it quotes the confidential text it found
+            assert page.locator("header p.quotes").is_visible()
+            assert "quotes the text found in deliverables" in page.locator("header p.quotes").inner_text()
+
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
+            # README's picture: LEAKWATCH_SCREENSHOTS=docs/images python -m pytest -k chromium
+            if os.environ.get("LEAKWATCH_SCREENSHOTS"):
+                page.screenshot(path=str(Path(os.environ["LEAKWATCH_SCREENSHOTS"]) / "html-report.png"))
+                articles.nth(0).screenshot(path=str(Path(os.environ["LEAKWATCH_SCREENSHOTS"])
+                                                    / "html-report-finding.png"))
         finally:
             browser.close()
     assert not problems, problems
