@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bisect
 import enum
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 

@@ -79,7 +79,9 @@ _SUFFIX_FORMATS = {
 }
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"),
-    (b"Rar!", "RAR archive"),
+    # Archives leakwatch opens are recognised before these (sniff_container); a head
+    # alone that looks like one is still not text.
+    (b"\x1f\x8b", "gzip archive"), (b"7z\xbc\xaf", "7-Zip archive"), (b"Rar!", "RAR archive"),
     (b"\x7fELF", "executable"), (b"MZ", "Windows executable"), (b"{\\rtf", "RTF document"),
 )
 

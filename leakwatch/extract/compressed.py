@@ -22,7 +22,7 @@ import tarfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from leakwatch.config import ExtractLimits
 from leakwatch.extract.container import (
@@ -101,10 +101,11 @@ class _Bounded(io.RawIOBase):
         return len(chunk)
 
 
-_OPENERS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
+# Streams over bytes in memory: nothing to close but the memory, which the caller holds.
+_OPENERS: dict[str, Callable[[IO[bytes]], Any]] = {
     "gzip": lambda f: gzip.GzipFile(fileobj=f),
     "bzip2": lambda f: bz2.BZ2File(f),
-    "xz": lambda f: lzma.LZMAFile(f),
+    "xz": lambda f: lzma.LZMAFile(f),  # noqa: SIM115
 }
 
 
@@ -155,22 +156,26 @@ class TarReader(ContainerReader):
 
     def members(self, name: str, data: bytes, limits: ExtractLimits, budget: Budget) -> Iterator[RawMember]:
         try:
-            archive = tarfile.open(fileobj=decompressing(data, limits), mode="r|")
-            for info in archive:
-                if info.isdir():
-                    continue
-                if info.issym() or info.islnk():
-                    # A hard link names its target from the archive's root, a symbolic one from its folder.
-                    link = link_member(info.name, info.linkname, from_root=info.islnk())
-                    if link is not None:
-                        yield link
-                elif not info.isreg():
-                    yield RawMember(info.name, error=ExtractionError(
-                        Status.UNSUPPORTED, "a device, FIFO or other special file: not a document"))
-                else:
-                    yield RawMember(info.name, read=lambda info=info: _read_tar(archive, info, budget))  # type: ignore[misc]
+            with tarfile.open(fileobj=decompressing(data, limits), mode="r|") as archive:
+                yield from _tar_members(archive, budget)
         except tarfile.TarError as exc:
             raise ExtractionError(Status.PARSE_ERROR, f"corrupt or truncated tar archive ({exc})") from exc
+
+
+def _tar_members(archive: tarfile.TarFile, budget: Budget) -> Iterator[RawMember]:
+    for info in archive:
+        if info.isdir():
+            continue
+        if info.issym() or info.islnk():
+            # A hard link names its target from the archive's root, a symbolic one from its folder.
+            link = link_member(info.name, info.linkname, from_root=info.islnk())
+            if link is not None:
+                yield link
+        elif not info.isreg():
+            yield RawMember(info.name, error=ExtractionError(
+                Status.UNSUPPORTED, "a device, FIFO or other special file: not a document"))
+        else:
+            yield RawMember(info.name, read=lambda info=info: _read_tar(archive, info, budget))  # type: ignore[misc]
 
 
 def _read_tar(archive: tarfile.TarFile, info: tarfile.TarInfo, budget: Budget) -> bytes:

@@ -12,6 +12,7 @@ py7zr itself refuses (absolute, or climbing out with ``..``) is reported, not re
 
 from __future__ import annotations
 
+import contextlib
 import io
 import queue
 import threading
@@ -163,10 +164,8 @@ def _extracted(archive: Any, targets: list[str], links: set[str], budget: Budget
         except _Stop:
             pass
         except BaseException as exc:  # handed to the reader, which turns it into a status
-            try:
+            with contextlib.suppress(_Stop):
                 handover.put(exc)
-            except _Stop:
-                pass
 
     thread = threading.Thread(target=run, name="leakwatch-7z", daemon=True)
     thread.start()
