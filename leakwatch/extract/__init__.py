@@ -34,10 +34,10 @@ from leakwatch.extract.text import MarkdownExtractor, TextExtractor
 from leakwatch.extract.xlsx import XlsxExtractor
 from leakwatch.extract.xml import XmlExtractor
 from leakwatch.extract.zip import ZipReader
-from leakwatch.model import ExtractedText, ExtractionError, FileItem, Member, Status
+from leakwatch.model import MEMBER_SEPARATOR, ExtractedText, ExtractionError, FileItem, Member, Status
 
 __all__ = ["CONTAINERS", "EXTRACTORS", "Extractor", "detect_format", "extract_bytes", "extract_file",
-           "extract_members", "read_file", "read_member"]
+           "extract_members", "read_again", "read_file", "read_member", "split_member_path"]
 
 # The registry: adding a format is one module and one line here.
 EXTRACTORS: dict[str, Extractor] = {
@@ -259,16 +259,45 @@ def extract_members(path: Path, limits: ExtractLimits, on_start: OnStart | None 
     yield from iter_members(path.name, data, limits, on_start, skip)
 
 
+def split_member_path(path: str) -> tuple[Path, str] | None:
+    """``(file, member key)`` for a member's path (``/d/delivery.zip!/docs/a.docx`` ->
+    ``/d/delivery.zip``, ``docs/a.docx``): the first ``!/`` whose left side is an existing
+    file. None for the path of a file (or of nothing that exists)."""
+    at = path.find(MEMBER_SEPARATOR)
+    while at >= 0:
+        head = path[:at]
+        if os.path.isfile(head):
+            return Path(head), path[at + len(MEMBER_SEPARATOR):]
+        at = path.find(MEMBER_SEPARATOR, at + 1)
+    return None
+
+
 def read_member(path: Path, key: str, limits: ExtractLimits, accept: Callable[[bytes], bool]) -> Member | None:
     """The member ``key`` (:func:`leakwatch.extract.container.member_key`) of the
-    container file at ``path`` whose bytes ``accept`` takes (a hash check), extracted
-    with the same code as a scan; None when there is none.
+    container file at ``path`` whose bytes ``accept`` takes (a hash check, made before
+    the member is parsed), extracted with the same code as a scan; None when there is none.
 
     Raises:
         ExtractionError: the file itself cannot be read.
     """
     data = read_file(path, limits)
-    for item in iter_members(path.name, data, limits, only=key):
-        if isinstance(item, Member) and accept(item.data):
+    for item in iter_members(path.name, data, limits, only=key, accept=accept):
+        if isinstance(item, Member):
             return item
     return None
+
+
+def read_again(path: str, limits: ExtractLimits, accept: Callable[[bytes], bool]) -> tuple[bytes, ExtractedText] | None:
+    """A deliverable or a registered document read again at the path a report or the
+    store names it (a file, or a member ``file!/member``), if its bytes pass ``accept``
+    (checked before they are parsed); None when they do not, or the member is gone.
+
+    Raises:
+        ExtractionError: it cannot be read or extracted.
+    """
+    split = split_member_path(path)
+    if split is None:
+        data = read_file(Path(path), limits)
+        return (data, extract_bytes(Path(path), data, limits)) if accept(data) else None
+    member = read_member(*split, limits, accept)
+    return None if member is None else (member.data, member.extracted)

@@ -199,8 +199,9 @@ class _Walk:
     a worker was lost), and what to extract (all, or the one member asked for)."""
 
     def __init__(self, name: str, limits: ExtractLimits, on_start: OnStart | None, skip: int,
-                 only: str | None) -> None:
+                 only: str | None, accept: Callable[[bytes], bool] | None) -> None:
         self.name, self.limits, self.on_start, self.skip, self.only = name, limits, on_start, skip, only
+        self.accept = accept
         self.budget = Budget(limits)
         self.seq = 0
 
@@ -225,7 +226,7 @@ class _Walk:
             yield from self.container(CONTAINERS[fmt], data, chain, meta, ancestors)
             return
         n = self._number()
-        if n is None or not self._wanted(chain, leaf=True):
+        if n is None or not self._wanted(chain, leaf=True) or (self.accept is not None and not self.accept(data)):
             return
         if self.on_start is not None:
             self.on_start(chain, n)
@@ -301,7 +302,8 @@ def extract_as(fmt: str, path: Path, data: bytes, limits: ExtractLimits) -> Extr
 
 
 def iter_members(name: str, data: bytes, limits: ExtractLimits, on_start: OnStart | None = None,
-                 skip: int = 0, only: str | None = None) -> Iterator[FileItem]:
+                 skip: int = 0, only: str | None = None,
+                 accept: Callable[[bytes], bool] | None = None) -> Iterator[FileItem]:
     """Every deliverable in one file's bytes (``name`` is its file name, for detection):
     the file itself when it is not a container, else its members, recursively.
 
@@ -311,11 +313,12 @@ def iter_members(name: str, data: bytes, limits: ExtractLimits, on_start: OnStar
         skip: items numbered below this are not given again (a resumed walk).
         only: the chain (:func:`member_key`) of the one member wanted: nothing else is
             extracted.
+        accept: a member's bytes must pass it (a hash check) before its text is extracted.
 
     Raises:
         ExtractionError: the file itself cannot be read (nothing was given).
     """
-    walk = _Walk(name, limits, on_start, skip, only)
+    walk = _Walk(name, limits, on_start, skip, only, accept)
     try:
         yield from walk.item(name, data, (), {}, ())
     except BudgetExhausted as exc:

@@ -6,7 +6,7 @@ from typing import TextIO
 
 from leakwatch.model import Finding
 from leakwatch.pipeline import ScanReport, display_path
-from leakwatch.report.base import Reporter
+from leakwatch.report.base import Reporter, container_facts
 
 
 def _where(start: int, end: int, page: int | None) -> str:
@@ -45,6 +45,7 @@ def _finding_block(f: Finding) -> list[str]:
     also = f.extra.get("also_in", [])
     where = f.deliverable_span
     lines = [head, f"       where:  {_where(where.start, where.end, where.page)}"]
+    lines += [f"       {name}: {display_path(value)}" for name, value in container_facts(f)]
     if f.source is not None:
         span = f.source.span
         lines.append(f"       source: {display_path(f.source.path)} [{f.source.label}]"

@@ -514,8 +514,8 @@ class Daemon:
             except OSError:
                 sha = None
         self.totals.scanned += 1
-        self._finish(path, FileOutcome(shown, folder, st.st_size, sha, scanned.findings, scanned.error),
-                     (st.st_size, st.st_mtime_ns))
+        self._finish(path, FileOutcome(shown, folder, st.st_size, sha, scanned.findings, scanned.error,
+                                       scanned.member_errors), (st.st_size, st.st_mtime_ns))
 
     def _finish(self, path: Path, outcome: FileOutcome, meta: tuple[int, int] | None) -> None:
         """Commit the outcome with its alert, then act on the alert."""
@@ -528,21 +528,20 @@ class Daemon:
 
             raised, _accepted = apply_suppressions(outcome.findings, baseline, ignore)
         alerted = [f for f in raised if f.severity >= threshold]
-        alert = build_alert(outcome, alerted) if outcome.error is not None or alerted else None
+        alert = build_alert(outcome, alerted) if outcome.incomplete or alerted else None
         size, mtime_ns = meta if meta is not None else (outcome.size, None)
         self.state.record(path, outcome.path, folder.name, size, mtime_ns, outcome.sha256, outcome.status,
-                          len(outcome.findings), outcome.error.message if outcome.error else None,
-                          alert=alert, webhook=self.webhook is not None)
+                          len(outcome.findings), outcome.message, alert=alert, webhook=self.webhook is not None)
         fields: dict[str, Any] = {"path": outcome.path, "vendor": folder.name, "status": outcome.status,
                                   "findings": len(outcome.findings), "suppressed": len(outcome.findings) - len(raised)}
-        if outcome.error is not None:
-            fields["error"] = outcome.error.message
+        if outcome.incomplete:
+            fields["error"] = outcome.message
         log.info("scanned", extra={"fields": fields})
         if alert is None:
             return
-        if outcome.error is not None:
+        if outcome.incomplete:
             self.totals.unscannable += 1
-        else:
+        if alerted:
             self.totals.findings_alerts += 1
         deliver_to_log(self.state, self.alerts)
         if self.webhook is not None:
