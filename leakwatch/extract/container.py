@@ -164,8 +164,8 @@ def safe_member_name(raw: str) -> str:
     """A member name as reports show it: "/" separators, relative, no ``.``/``..``/empty
     parts (``../../etc/passwd`` becomes ``etc/passwd``, ``C:\\x\\y`` becomes ``C:/x/y``),
     control characters and undecodable bytes escaped; ``unnamed`` when nothing is left."""
-    text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\\", "/"))
+    text = raw.replace("\\", "/").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     parts = [p for p in text.split("/") if p not in ("", ".", "..")]
     return "/".join(parts)[:_MAX_NAME_CHARS] or "unnamed"
 

@@ -99,9 +99,13 @@ def _payload_of(part: EmailMessage) -> bytes:
 def _attached_message(part: EmailMessage) -> bytes:
     inner = part.get_payload()
     message = inner[0] if isinstance(inner, list) and inner else inner
-    if not isinstance(message, Message):
-        raise ExtractionError(Status.PARSE_ERROR, "attached message without a body")
-    return message.as_bytes(policy=email.policy.default.clone(linesep="\n"))
+    if isinstance(message, Message):
+        return message.as_bytes(policy=email.policy.default.clone(linesep="\n"))
+    # Sent base64-encoded (which RFC 2046 forbids, and mailers still do): the bytes.
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes) and payload:
+        return payload
+    raise ExtractionError(Status.PARSE_ERROR, "attached message without a body")
 
 
 def _part_name(part: EmailMessage, number: int) -> str:

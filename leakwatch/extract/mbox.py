@@ -29,7 +29,13 @@ def split_mbox(data: bytes) -> Iterator[tuple[int, int]]:
     starts = [m.start() for m in _FROM_LINE.finditer(data)]
     for i, start in enumerate(starts):
         body = data.find(b"\n", start) + 1 or len(data)
-        yield body, (starts[i + 1] if i + 1 < len(starts) else len(data))
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        # The blank line before the next "From " line separates; it is not the message's.
+        for separator in (b"\r\n\r\n", b"\n\n"):
+            if data.endswith(separator, body, end):
+                end -= len(separator) // 2
+                break
+        yield body, end
 
 
 class MboxReader(ContainerReader):
