@@ -157,7 +157,8 @@ def test_member_spans_index_the_members_own_text(
     texts = registered[2]
     report = json.loads(scan(store, folder, "json")[1])
     f = next(f for f in report["findings"] if f["deliverable"]["path"] == expected["bundle.tar.gz"][1])
-    member = tarfile.open(folder / "bundle.tar.gz").extractfile("report.md").read().decode()  # type: ignore[union-attr]
+    with tarfile.open(folder / "bundle.tar.gz") as archive:
+        member = archive.extractfile("report.md").read().decode()  # type: ignore[union-attr]
     copied = " ".join(member[f["deliverable"]["start"]:f["deliverable"]["end"]].split())
     assert copied in " ".join(excerpt(texts[1], 1).split()) or excerpt(texts[1], 1) in copied
     import hashlib
