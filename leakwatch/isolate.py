@@ -41,7 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import ExtractLimits
-from leakwatch.model import ExtractedText, ExtractionError, FileItem, Member, MemberError, Status, item_from_header
+from leakwatch.model import (
+    ExtractedText,
+    ExtractionError,
+    FileItem,
+    Member,
+    MemberError,
+    Status,
+    as_extraction_error,
+    item_from_header,
+)
 
 _MB = 1024 * 1024
 # Preloaded once in the fork server, so that each worker starts without re-importing
@@ -83,15 +92,9 @@ def _worker_main(conn: Connection, limits_json: str) -> None:
 
 def _failure(exc: BaseException, limits: ExtractLimits) -> dict[str, Any]:
     """The reply for a file that could not be read at all."""
-    if isinstance(exc, ExtractionError):
-        status, message = exc.status, exc.message
-    elif isinstance(exc, MemoryError):
-        status, message = Status.MEMORY, f"over the {limits.max_memory_mb} MB memory limit"
-    elif isinstance(exc, RecursionError):
-        status, message = Status.PARSE_ERROR, "structure nested too deeply"
-    else:  # a parser bug on hostile input: that file's status, not the worker's end
-        status, message = Status.PARSE_ERROR, f"{type(exc).__name__}: {exc}"
-    return {"kind": "error", "chain": [], "fatal": True, "status": str(status), "message": message}
+    error = as_extraction_error(exc)
+    message = f"over the {limits.max_memory_mb} MB memory limit" if isinstance(exc, MemoryError) else error.message
+    return {"kind": "error", "chain": [], "fatal": True, "status": str(error.status), "message": message}
 
 
 def _serve(conn: Connection, limits: ExtractLimits) -> None:
@@ -116,9 +119,7 @@ def _serve(conn: Connection, limits: ExtractLimits) -> None:
                 if isinstance(item, Member):
                     conn.send_bytes(item.data)
                     conn.send_bytes(item.extracted.text.encode("utf-8", "surrogatepass"))
-        except BaseException as exc:
-            if not isinstance(exc, Exception | MemoryError | RecursionError):
-                raise
+        except Exception as exc:  # MemoryError and RecursionError included
             _reply(conn, _failure(exc, limits))
         _reply(conn, {"kind": "end"})
 

@@ -45,6 +45,18 @@ def member_path(path: str, members: Sequence[str]) -> str:
     return path + "".join(MEMBER_SEPARATOR + m for m in members)
 
 
+def as_extraction_error(exc: BaseException) -> ExtractionError:
+    """What went wrong reading a file (or a member), as its status: a parser's bug on
+    hostile input is that file's ``parse-error``, not the run's end."""
+    if isinstance(exc, ExtractionError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ExtractionError(Status.MEMORY, "out of memory while extracting")
+    if isinstance(exc, RecursionError):
+        return ExtractionError(Status.PARSE_ERROR, "structure nested too deeply")
+    return ExtractionError(Status.PARSE_ERROR, f"{type(exc).__name__}: {exc}")
+
+
 @dataclass(frozen=True)
 class FileError:
     """A file, or a member of a container file, that could not be scanned or indexed.

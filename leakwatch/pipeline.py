@@ -36,11 +36,12 @@ from leakwatch.model import (
     Severity,
     Status,
     SuppressedFinding,
+    as_extraction_error,
     member_path,
 )
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
-from leakwatch.walk import iter_files
+from leakwatch.walk import Listing, iter_files
 
 if TYPE_CHECKING:
     from leakwatch.references import ReferenceLibrary
@@ -95,17 +96,6 @@ def extraction(config: Config) -> Iterator[FileExtract]:
         yield isolated.members
 
 
-def _as_extraction_error(exc: Exception) -> ExtractionError:
-    if isinstance(exc, ExtractionError):
-        return exc
-    if isinstance(exc, RecursionError):
-        return ExtractionError(Status.PARSE_ERROR, "structure nested too deeply")
-    if isinstance(exc, MemoryError):
-        return ExtractionError(Status.MEMORY, "out of memory while extracting")
-    # A parser bug on hostile input must not end the run.
-    return ExtractionError(Status.PARSE_ERROR, f"{type(exc).__name__}: {exc}")
-
-
 def analyse_members(path: Path, config: Config, store: FingerprintStore,
                     extract: FileExtract = extract_members) -> Iterator[AnalysedFile | FileError]:
     """Read one file and give each deliverable in it (the file itself, or every member
@@ -122,8 +112,8 @@ def analyse_members(path: Path, config: Config, store: FingerprintStore,
             if not given:  # never "clean" for want of an answer
                 yield FileError(shown, Status.PARSE_ERROR, "extraction gave nothing for this file")
             return
-        except (Exception, MemoryError, RecursionError) as exc:
-            error = _as_extraction_error(exc)
+        except Exception as exc:  # MemoryError and RecursionError included
+            error = as_extraction_error(exc)
             yield FileError(shown, error.status, error.message)
             return
         given = True
@@ -149,7 +139,7 @@ def analyse_paths(paths: Iterable[Path], config: Config, store: FingerprintStore
             yield from analyse_members(listing.path, config, store, extract)
 
 
-def _listings(paths: Iterable[Path], config: Config) -> Iterator[Any]:
+def _listings(paths: Iterable[Path], config: Config) -> Iterator[Listing]:
     store_dir = Path(config.store) if "://" not in config.store else None
     exclude = (store_dir,) if store_dir is not None else ()
     return iter_files(list(paths), config.follow_symlinks, exclude)

@@ -49,6 +49,7 @@ from leakwatch.model import (
     Member,
     MemberError,
     Status,
+    as_extraction_error,
 )
 
 # Small members legitimately compress very well; the ratio check is for big ones.
@@ -257,7 +258,7 @@ class _Walk:
             exc.chain = chain if exc.chain is None else exc.chain
             raise
         except Exception as exc:  # the container failed partway: an error for it, after what it gave
-            error = _as_error(exc)
+            error = as_extraction_error(exc)
             n = self._number()
             if n is not None and self._wanted(chain, leaf=False):
                 yield MemberError(chain, error.status, error.message)
@@ -275,20 +276,10 @@ class _Walk:
         except BudgetExhausted:
             raise
         except Exception as exc:
-            error = _as_error(exc)
+            error = as_extraction_error(exc)
             n = self._number()
             if n is not None and self._wanted(chain, leaf=True):
                 yield MemberError(chain, error.status, error.message)
-
-
-def _as_error(exc: BaseException) -> ExtractionError:
-    if isinstance(exc, ExtractionError):
-        return exc
-    if isinstance(exc, MemoryError):
-        return ExtractionError(Status.MEMORY, "out of memory while reading it")
-    if isinstance(exc, RecursionError):
-        return ExtractionError(Status.PARSE_ERROR, "structure nested too deeply")
-    return ExtractionError(Status.PARSE_ERROR, f"{type(exc).__name__}: {exc}")
 
 
 def extract_as(fmt: str, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
