@@ -171,6 +171,8 @@ class ExtractionRun:
 
     by_status: Counter[str] = field(default_factory=Counter)
     errors: list[FileError] = field(default_factory=list)
+    # Members of archives and e-mails read (a file's status is its first member error's).
+    members: int = 0
     slowest: tuple[str, float] | None = None
     peak_rss_kb: int = 0
     seconds: float = 0.0
@@ -179,6 +181,7 @@ class ExtractionRun:
         return {
             "files": sum(self.by_status.values()),
             "by_status": dict(sorted(self.by_status.items())),
+            "members": self.members,
             "slowest": None if self.slowest is None else {"path": self.slowest[0],
                                                           "seconds": round(self.slowest[1], 3)},
             "peak_memory_mb": round(self.peak_rss_kb / 1024, 1),
@@ -203,17 +206,20 @@ def check_extraction(paths: Iterable[Path], config: Config) -> ExtractionRun:
                 continue
             t0 = time.monotonic()
             shown = display_path(listing.path)
+            # A file counts once: ok, or the status of its (first member's) error.
+            status = Status.OK
             try:
                 for item in extract(listing.path, config.extract):
                     if isinstance(item, Member):
-                        run.by_status[str(Status.OK)] += 1
+                        run.members += bool(item.chain)
                     elif not isinstance(item, ContainerEntry):
-                        run.by_status[str(item.status)] += 1
+                        status = item.status if status == Status.OK else status
                         run.errors.append(FileError(member_path(shown, item.chain), item.status, item.message,
                                                     shown if item.chain else None, item.chain))
             except ExtractionError as exc:
-                run.by_status[str(exc.status)] += 1
+                status = exc.status
                 run.errors.append(FileError(shown, exc.status, exc.message))
+            run.by_status[str(status)] += 1
             elapsed = time.monotonic() - t0
             if run.slowest is None or elapsed > run.slowest[1]:
                 run.slowest = (shown, elapsed)

@@ -139,7 +139,7 @@ def _member_name(container: str, data: bytes) -> str:
     suffix = path.suffix.lower()
     if suffix in _SUFFIXES:
         return path.stem + _SUFFIXES[suffix]
-    return path.name + ".out"
+    return path.name  # no suffix to take off: the member has the file's name
 
 
 class CompressedReader(ContainerReader):

@@ -14,8 +14,9 @@ from leakwatch.config import ExtractLimits
 from leakwatch.extract.container import Budget, ContainerReader, RawMember
 
 _FROM_LINE = re.compile(rb"^From ", re.MULTILINE)
-# The first line of an mbox: "From sender@example.com Mon Jan  1 00:00:00 2024".
-_FIRST_LINE = re.compile(rb"From \S+.*\d{4}\s*\r?\n")
+# The first line of an mbox: "From sender@example.com Mon Jan  1 00:00:00 2024" (a time of
+# day, then the year, maybe a zone), not prose that happens to start with "From ".
+_FIRST_LINE = re.compile(rb"From \S+ [^\r\n]*\d{1,2}:\d{2}(:\d{2})?[^\r\n]*\d{4}[^\r\n]*\r?\n")
 
 
 def looks_like_mbox(head: bytes) -> bool:

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 
 import leakwatch
 from leakwatch.config import ExtractLimits
-from leakwatch.model import ExtractionError, Finding, Severity
+from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, Severity
 from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter, container_facts
 
@@ -83,7 +83,8 @@ def vendor_of(path: str, roots: Sequence[str] = ()) -> str:
     (scan the folder that holds one folder per vendor). A file directly in a root counts
     under the root folder's name, a file scanned by name (or with no root known) under its
     parent folder's name."""
-    absolute = os.path.abspath(path)
+    # A member (``delivery.zip!/docs/a.docx``) belongs where its file does.
+    absolute = os.path.abspath(path.split(MEMBER_SEPARATOR, 1)[0])
     best = ""
     for root in roots:
         root = os.path.abspath(root)
