@@ -100,7 +100,7 @@ def main() -> None:
             limits = ExtractLimits(max_total_uncompressed=1024 * 1024 * 1024)
             run = check_extraction([path], Config(store=str(work / "store"), extract=limits))
             print(f"  {count:3d} members ({count * 2} MB uncompressed, {path.stat().st_size / 1e6:.1f} MB file): "
-                  f"peak {run.peak_rss_kb / 1024:.0f} MB, {run.by_status.get('ok', 0)} members ok, "
+                  f"peak {run.peak_rss_kb / 1024:.0f} MB, {run.members} members read, {len(run.errors)} errors, "
                   f"{run.seconds:.1f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
