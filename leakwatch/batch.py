@@ -132,13 +132,16 @@ class ScanCache:
         except OSError:
             return None
         data = json.loads(row[4])
-        return FileScan(data["path"], [Finding.from_dict(f) for f in data["findings"]], None, row[2])
+        return FileScan(data["path"], [Finding.from_dict(f) for f in data["findings"]], None, row[2],
+                        members=int(data.get("members", 0)))
 
     def store(self, path: Path, scanned: FileScan, stat_before: os.stat_result) -> None:
-        """Remember a successful scan (errors are always retried)."""
-        if scanned.error is not None or scanned.sha256 is None:
+        """Remember a complete scan (errors are always retried, and so is a container
+        some of whose members could not be read)."""
+        if not scanned.complete or scanned.sha256 is None:
             return
-        result = json.dumps({"path": scanned.path, "findings": [f.to_dict() for f in scanned.findings]})
+        result = json.dumps({"path": scanned.path, "findings": [f.to_dict() for f in scanned.findings],
+                             "members": scanned.members})
         self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                          (os.fsencode(path), stat_before.st_size, stat_before.st_mtime_ns, scanned.sha256,
                           self.identity, result))
@@ -186,7 +189,7 @@ class Progress:
     def update(self, scanned: FileScan, cached: bool) -> None:
         self.files += 1
         self.findings += len(scanned.findings)
-        self.errors += scanned.error is not None
+        self.errors += (scanned.error is not None) + len(scanned.member_errors)
         self.cached += cached
         if not self.enabled:
             return

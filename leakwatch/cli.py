@@ -27,7 +27,7 @@ from leakwatch.baseline import (
 )
 from leakwatch.config import CONFIG_ENV, LOCAL_CONFIG, STORE_ENV, Config, ConfigError, find_config, load_config
 from leakwatch.licences import ReferenceFormatError, is_spdx_expression
-from leakwatch.model import Severity
+from leakwatch.model import MEMBER_SEPARATOR, Severity
 from leakwatch.pipeline import (
     ALLOW_NOTE_PREFIX,
     EXIT_INCOMPLETE,
@@ -248,6 +248,7 @@ def index_add_table(ctx: click.Context, table_file: Path, label: str, owner: str
 def index_remove(ctx: click.Context, documents: tuple[str, ...], store: str | None,
                  config_path: str | None) -> None:
     """Remove documents and tables (by id, or by path as registered) and their fingerprints.
+    The path of an archive or e-mail removes every member registered from it.
 
     \b
     Examples:
@@ -262,10 +263,17 @@ def index_remove(ctx: click.Context, documents: tuple[str, ...], store: str | No
             for ref in documents:
                 doc = st.find_document(ref) or st.find_document(str(Path(ref).resolve()))
                 table = None if doc is not None else st.find_table(ref) or st.find_table(str(Path(ref).resolve()))
+                # An archive or e-mail registered as its members: its path removes them all.
+                members = [] if doc is not None or table is not None else [
+                    d for d in st.list_documents() if d.path.startswith(str(Path(ref).resolve()) + MEMBER_SEPARATOR)]
                 if doc is not None and st.remove_document(doc.doc_id):
                     click.echo(f"removed   {doc.doc_id}  {display_path(doc.path)}")
                 elif table is not None and st.remove_table(table.table_id):
                     click.echo(f"removed   {table.table_id}  {display_path(table.path)}")
+                elif members:
+                    for member in members:
+                        st.remove_document(member.doc_id)
+                        click.echo(f"removed   {member.doc_id}  {display_path(member.path)}")
                 else:
                     missing += 1
                     click.echo(f"leakwatch: error: no indexed document or table {ref!r}", err=True)

@@ -94,6 +94,13 @@ class ExtractLimits:
     max_members: int = 10_000
     max_compression_ratio: float = 200.0
     max_pdf_pages: int = 5_000
+    # Archives and e-mails (leakwatch.extract.container): the four caps above apply to
+    # their members too, counted over the whole file (members of nested containers
+    # included); a container nested deeper than this is not opened.
+    max_container_depth: int = 5
+    # Wall clock for all the members of one container file together (each member also
+    # has ``timeout_s`` of its own); members not reached in time get ``timeout``.
+    container_timeout_s: float = 1800.0
     # "auto": PDFium (pypdfium2) reads the PDFs its screen passes, pdfminer.six the rest
     # and any PDFium cannot open; "pdfminer": pdfminer.six for every PDF (slower). See
     # leakwatch.extract.pdf. Index and scan must use the same value.

@@ -82,13 +82,15 @@ def dask_available() -> bool:
 
 def scan_to_dict(scanned: FileScan) -> dict[str, Any]:
     return {"path": scanned.path, "findings": [f.to_dict() for f in scanned.findings],
-            "error": None if scanned.error is None else scanned.error.to_dict(), "sha256": scanned.sha256}
+            "error": None if scanned.error is None else scanned.error.to_dict(), "sha256": scanned.sha256,
+            "member_errors": [e.to_dict() for e in scanned.member_errors], "members": scanned.members}
 
 
 def scan_from_dict(data: dict[str, Any]) -> FileScan:
     error = data.get("error")
     return FileScan(str(data["path"]), [Finding.from_dict(f) for f in data["findings"]],
-                    None if error is None else FileError.from_dict(error), data.get("sha256"))
+                    None if error is None else FileError.from_dict(error), data.get("sha256"),
+                    tuple(FileError.from_dict(e) for e in data.get("member_errors", ())), int(data.get("members", 0)))
 
 
 def _not_scanned(path: Path, message: str) -> FileScan:
@@ -402,12 +404,15 @@ def _relabel(scanned: FileScan, path: Path) -> FileScan:
     """A file's scan as the local executor names it: an error names the path as listed
     (relative if it was given so), findings the resolved path (the same either way)."""
     sent, shown = display_path(os.path.abspath(path)), display_path(path)
-    if scanned.error is None or sent == shown:
+    if (scanned.error is None and not scanned.member_errors) or sent == shown:
         return scanned
     error = scanned.error
-    if error.path == sent:
+    if error is not None and error.path == sent:
         error = FileError(shown, error.status, error.message)
-    return FileScan(shown if scanned.path == sent else scanned.path, scanned.findings, error, scanned.sha256)
+    members = tuple(FileError(shown + e.path[len(sent):], e.status, e.message, shown, e.members)
+                    if e.container == sent else e for e in scanned.member_errors)
+    return FileScan(shown if scanned.path == sent else scanned.path, scanned.findings, error, scanned.sha256,
+                    members, scanned.members)
 
 
 def _absolute_paths(config: Config) -> Config:

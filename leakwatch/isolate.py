@@ -8,10 +8,19 @@ over is killed and replaced, and the file gets a status (``timeout``, ``memory``
 ``parse-error``). Workers are recycled after a number of files, so that a slow leak in
 a parser never accumulates (osquery's watchdog is the model).
 
-The worker never sends anything the parent would unpickle: requests are the file
-path as bytes, replies are a JSON header, the file's bytes and the text (UTF-8), all
-over ``Connection.send_bytes``. A worker compromised by a crafted file can lie about
-the text of that file, not run code in the scanner.
+The worker never sends anything the parent would unpickle: a request is JSON (the path,
+and where to resume), replies are a stream of JSON headers, each member's bytes and its
+text (UTF-8), all over ``Connection.send_bytes``. A worker compromised by a crafted file
+can lie about the text of that file, not run code in the scanner.
+
+Containers (archives, e-mail: :mod:`leakwatch.extract.container`) are unpacked in the
+worker too, and their members stream back one at a time: a ``start`` header before a
+member's text is extracted, then the member (header, bytes, text) or its error, and an
+``end`` header after the file. Each member has the limits of a file: ``timeout_s`` of
+wall clock from the previous reply, ``max_cpu_s`` of CPU, the worker's memory cap. A
+worker lost on a member (killed over a limit, crashed) is replaced and the walk
+resumed past that member, which alone gets the status; the whole container has
+``container_timeout_s``, after which its remaining members are reported as not read.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import resource
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -31,7 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import ExtractLimits
-from leakwatch.model import ExtractedText, ExtractionError, Status
+from leakwatch.model import (
+    ExtractedText,
+    ExtractionError,
+    FileItem,
+    Member,
+    MemberError,
+    Status,
+    as_extraction_error,
+    item_from_header,
+)
 
 _MB = 1024 * 1024
 # Preloaded once in the fork server, so that each worker starts without re-importing
@@ -71,34 +90,38 @@ def _worker_main(conn: Connection, limits_json: str) -> None:
         _serve(conn, ExtractLimits(**json.loads(limits_json)))
 
 
+def _failure(exc: BaseException, limits: ExtractLimits) -> dict[str, Any]:
+    """The reply for a file that could not be read at all."""
+    error = as_extraction_error(exc)
+    message = f"over the {limits.max_memory_mb} MB memory limit" if isinstance(exc, MemoryError) else error.message
+    return {"kind": "error", "chain": [], "fatal": True, "status": str(error.status), "message": message}
+
+
 def _serve(conn: Connection, limits: ExtractLimits) -> None:
-    from leakwatch.extract import extract_file
+    from leakwatch.extract import extract_members
 
     # The parent handles interruption; a Ctrl-C must not leave a half-written reply.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_memory_limit(limits)
-    while True:
-        request = conn.recv_bytes()  # EOFError once the parent closes the pipe
+
+    def on_start(chain: tuple[str, ...], seq: int) -> None:
+        # Each member has the CPU time of a file; the parent names it if it is lost.
         _arm_cpu_limit(limits)
-        path = Path(os.fsdecode(request))
+        _reply(conn, {"kind": "start", "chain": list(chain), "seq": seq})
+
+    while True:
+        request = json.loads(conn.recv_bytes())  # EOFError once the parent closes the pipe
+        _arm_cpu_limit(limits)
+        path = Path(os.fsdecode(request["path"].encode("utf-8", "surrogateescape")))
         try:
-            data, extracted = extract_file(path, limits)
-        except ExtractionError as exc:
-            _reply(conn, {"ok": False, "status": str(exc.status), "message": exc.message})
-            continue
-        except MemoryError:
-            _reply(conn, {"ok": False, "status": str(Status.MEMORY),
-                          "message": f"over the {limits.max_memory_mb} MB memory limit"})
-            continue
-        except RecursionError:
-            _reply(conn, {"ok": False, "status": str(Status.PARSE_ERROR), "message": "structure nested too deeply"})
-            continue
-        except Exception as exc:  # a parser bug on hostile input: that file's status, not the worker's end
-            _reply(conn, {"ok": False, "status": str(Status.PARSE_ERROR), "message": f"{type(exc).__name__}: {exc}"})
-            continue
-        _reply(conn, {"ok": True, **extracted.header()})
-        conn.send_bytes(data)
-        conn.send_bytes(extracted.text.encode("utf-8", "surrogatepass"))
+            for item in extract_members(path, limits, on_start, int(request["skip"])):
+                _reply(conn, item.header())
+                if isinstance(item, Member):
+                    conn.send_bytes(item.data)
+                    conn.send_bytes(item.extracted.text.encode("utf-8", "surrogatepass"))
+        except Exception as exc:  # MemoryError and RecursionError included
+            _reply(conn, _failure(exc, limits))
+        _reply(conn, {"kind": "end"})
 
 
 @dataclass
@@ -214,47 +237,131 @@ class IsolatedExtractor:
 
     # --- the one operation --------------------------------------------------------------
 
+    def members(self, path: Path, limits: ExtractLimits | None = None) -> Iterator[FileItem]:
+        """Read one file in the worker and give its deliverables as they come: the file
+        itself, or the members of a container (see :func:`leakwatch.extract.extract_members`).
+
+        Raises:
+            ExtractionError: the file itself could not be read (nothing was given),
+                including ``timeout`` and ``memory`` when the worker ran over its limits
+                or died on it.
+        """
+        self._started()
+        began = time.monotonic()
+        skip, given, retried = 0, 0, False
+        while True:
+            fresh = self._worker is None or self._worker.files == 0
+            try:
+                for item in self._walk(path, skip, began):
+                    given += 1
+                    yield item
+                if given == 0:  # a file gives a member, a container its entry, or an error
+                    raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent nothing for this file")
+                return
+            except _Lost as lost:
+                error = lost.error
+                if error.status == Status.MEMORY and not fresh and not retried:
+                    # Out of memory in a worker that had read other files: the heap they left
+                    # may be to blame, not this file. A fresh worker decides.
+                    retried = True
+                    skip = lost.seq if lost.seq is not None else skip
+                    continue
+                if lost.seq is None or not lost.chain:
+                    if given == 0:
+                        raise error from None
+                    yield MemberError((), error.status, f"{error.message}; the rest of the file was not read")
+                    return
+                yield MemberError(lost.chain, error.status, error.message)
+                given += 1
+                if time.monotonic() - began >= self.limits.container_timeout_s:
+                    yield MemberError((), Status.TIMEOUT, f"members not read within "
+                                      f"{self.limits.container_timeout_s:g} s: the rest of the file was not read")
+                    return
+                skip, retried = lost.seq + 1, False
+
     def extract(self, path: Path, limits: ExtractLimits | None = None) -> tuple[bytes, ExtractedText]:
-        """Read and extract one file in the worker.
+        """Read and extract one file (not a container) in the worker.
 
         Raises:
             ExtractionError: the file's status, including ``timeout`` and ``memory``
-                when the worker ran over its limits or died.
+                when the worker ran over its limits or died; ``unsupported`` for a container.
         """
-        self._started()
-        fresh = self._worker is None or self._worker.files == 0
-        try:
-            return self._extract_once(path)
-        except ExtractionError as exc:
-            if exc.status != Status.MEMORY or fresh:
-                raise
-        # Out of memory in a worker that had read other files: the heap they left may be
-        # to blame, not this file. A fresh worker decides.
-        return self._extract_once(path)
+        items = list(self.members(path, limits))
+        if len(items) == 1 and isinstance(items[0], Member) and not items[0].chain:
+            return items[0].data, items[0].extracted
+        raise ExtractionError(Status.UNSUPPORTED, "a container: its members are read one by one")
 
-    def _extract_once(self, path: Path) -> tuple[bytes, ExtractedText]:
+    def _walk(self, path: Path, skip: int, began: float) -> Iterator[FileItem]:
+        """One request: the items the worker sends, up to its ``end``.
+
+        Raises:
+            _Lost: the worker was lost (killed over a limit, crashed) or the file failed
+                as a whole; says on which member, if one was being extracted.
+        """
         w = self._ensure_worker()
-        deadline = time.monotonic() + self.limits.timeout_s
+        request = {"path": os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape"),
+                   "skip": skip}
         try:
-            w.conn.send_bytes(os.fsencode(path))
+            w.conn.send_bytes(json.dumps(request).encode("utf-8", "surrogatepass"))
         except (BrokenPipeError, OSError):
-            raise self._died(w) from None
+            raise _Lost(self._died(w), None, ()) from None
         w.files += 1
-        header = _parse_header(self._receive(w, deadline))
-        self.peak_rss_kb = max(self.peak_rss_kb, int(header.get("max_rss_kb") or 0))
-        if not header["ok"]:
-            status = Status(header["status"]) if header["status"] in Status._value2member_map_ else Status.PARSE_ERROR
-            if status == Status.MEMORY:
-                # The interpreter is alive but its heap is suspect: start afresh.
+        finished = False
+        try:
+            yield from self._replies(w, began)
+            finished = True
+        finally:
+            if not finished and self._worker is w:
+                # Closed early (the caller stopped reading) or lost: the worker may still be
+                # sending this file's replies, which must never be read as the next file's.
                 self._stop(w, graceful=False)
                 self._worker = None
-            raise ExtractionError(status, str(header.get("message", "")))
-        data = self._receive(w, deadline)
-        text = self._receive(w, deadline).decode("utf-8", "surrogatepass")
-        try:
-            return data, ExtractedText.from_header(header, text)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply") from exc
+
+    def _replies(self, w: _Worker, began: float) -> Iterator[FileItem]:
+        current: tuple[int | None, tuple[str, ...]] = (None, ())
+        while True:
+            deadline = min(time.monotonic() + self.limits.timeout_s, began + self.limits.container_timeout_s)
+            try:
+                header = _parse_header(self._receive(w, deadline))
+            except ExtractionError as exc:
+                raise _Lost(exc, *current) from None
+            self.peak_rss_kb = max(self.peak_rss_kb, int(header.get("max_rss_kb") or 0))
+            kind = header.get("kind")
+            if kind == "end":
+                return
+            if kind == "start":
+                current = (int(header["seq"]), tuple(str(c) for c in header["chain"]))
+                continue
+            if header.get("fatal"):
+                status = Status(header["status"]) if header["status"] in Status._value2member_map_ \
+                    else Status.PARSE_ERROR
+                if status == Status.MEMORY:
+                    # The interpreter is alive but its heap is suspect: start afresh.
+                    self._stop(w, graceful=False)
+                    self._worker = None
+                else:
+                    self._receive(w, deadline)  # its "end"
+                raise _Lost(ExtractionError(status, str(header.get("message", ""))), None, ())
+            data, text = b"", ""
+            if kind == "member":
+                data = self._receive(w, deadline)
+                text = self._receive(w, deadline).decode("utf-8", "surrogatepass")
+            try:
+                item = item_from_header(header, data, text)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _Lost(self._fail(w, Status.PARSE_ERROR, "the extraction worker sent a malformed reply"),
+                            None, ()) from exc
+            current = (None, ())
+            yield item
+
+
+class _Lost(Exception):
+    """The worker was lost on a file: the error, and the member it was extracting (its
+    sequence number and chain), if any."""
+
+    def __init__(self, error: ExtractionError, seq: int | None, chain: tuple[str, ...]) -> None:
+        super().__init__(error.message)
+        self.error, self.seq, self.chain = error, seq, chain
 
 
 def _parse_header(raw: bytes) -> dict[str, Any]:
@@ -262,6 +369,6 @@ def _parse_header(raw: bytes) -> dict[str, Any]:
         header = json.loads(raw)
     except ValueError as exc:
         raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply") from exc
-    if not isinstance(header, dict) or "ok" not in header:
+    if not isinstance(header, dict) or "kind" not in header:
         raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply")
     return header

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,20 +40,57 @@ class ExtractionError(Exception):
         self.message = message
 
 
+# Containers (archives, e-mails): a member is named by the file that holds it, then its
+# name in each container down the chain, joined by "!/" (as Java names jar entries):
+# ``delivery.zip!/docs/a.docx``, ``delivery.zip!/inner.tar.gz!/x.txt``,
+# ``mail.eml!/body.html``. A member name is relative, "/"-separated, with no "." or ".."
+# (leakwatch.extract.container.safe_member_name).
+MEMBER_SEPARATOR = "!/"
+
+
+def member_path(path: str, members: Sequence[str]) -> str:
+    """The name of a member of the file at ``path`` (the file itself when ``members`` is empty)."""
+    return path + "".join(MEMBER_SEPARATOR + m for m in members)
+
+
+def as_extraction_error(exc: BaseException) -> ExtractionError:
+    """What went wrong reading a file (or a member), as its status: a parser's bug on
+    hostile input is that file's ``parse-error``, not the run's end."""
+    if isinstance(exc, ExtractionError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ExtractionError(Status.MEMORY, "out of memory while extracting")
+    if isinstance(exc, RecursionError):
+        return ExtractionError(Status.PARSE_ERROR, "structure nested too deeply")
+    return ExtractionError(Status.PARSE_ERROR, f"{type(exc).__name__}: {exc}")
+
+
 @dataclass(frozen=True)
 class FileError:
-    """A file that could not be scanned or indexed. Never counts as clean."""
+    """A file, or a member of a container file, that could not be scanned or indexed.
+    Never counts as clean.
+
+    For a member, ``path`` names it with its container chain (:func:`member_path`),
+    ``container`` is the path of the file that holds it and ``members`` the chain.
+    """
 
     path: str
     status: Status
     message: str
+    container: str | None = None
+    members: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "status": str(self.status), "message": self.message}
+        out: dict[str, Any] = {"path": self.path, "status": str(self.status), "message": self.message}
+        if self.container is not None:
+            out["container"] = {"path": self.container, "members": list(self.members)}
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileError:
-        return cls(data["path"], Status(data["status"]), data["message"])
+        container = data.get("container") or {}
+        return cls(data["path"], Status(data["status"]), data["message"], container.get("path"),
+                   tuple(container.get("members", ())))
 
 
 @dataclass(frozen=True)
@@ -102,6 +140,80 @@ class ExtractedText:
 
 
 PAGED_FORMATS = frozenset({"pdf", "pptx", "xlsx"})
+
+
+# --- what reading one file gives: its deliverables, one by one ------------------------------
+#
+# A plain file gives one Member (chain ()); a container gives a ContainerEntry for itself
+# and for every container inside it, then its members, each a Member or a MemberError.
+# The isolated worker streams these one by one (header() as JSON, then the bytes).
+
+
+@dataclass(frozen=True)
+class Member:
+    """One deliverable read out of a file: the file itself (``chain == ()``) or a member
+    of a container in it, with its own bytes (its sha256 is theirs) and its text.
+    ``meta`` says what the containers said about it (``{"email": {...}}``: the headers of
+    the innermost e-mail holding it)."""
+
+    chain: tuple[str, ...]
+    data: bytes
+    extracted: ExtractedText
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def header(self) -> dict[str, Any]:
+        return {"kind": "member", "chain": list(self.chain), "meta": self.meta, **self.extracted.header()}
+
+
+@dataclass(frozen=True)
+class MemberError:
+    """A member (or a container, partly read) that could not be read: a status."""
+
+    chain: tuple[str, ...]
+    status: Status
+    message: str
+
+    def header(self) -> dict[str, Any]:
+        return {"kind": "error", "chain": list(self.chain), "status": str(self.status), "message": self.message}
+
+
+@dataclass(frozen=True)
+class ContainerEntry:
+    """A container was opened: the file itself (``chain == ()``) or one inside it."""
+
+    chain: tuple[str, ...]
+    format: str
+    sha256: str
+    size: int
+
+    def header(self) -> dict[str, Any]:
+        return {"kind": "container", "chain": list(self.chain), "format": self.format, "sha256": self.sha256,
+                "size": self.size}
+
+
+FileItem = Member | MemberError | ContainerEntry
+
+
+def item_from_header(header: dict[str, Any], data: bytes = b"", text: str = "") -> FileItem:
+    """The inverse of the items' ``header()`` (values checked: they come from a worker
+    that read an untrusted file).
+
+    Raises:
+        KeyError, TypeError, ValueError: a malformed header.
+    """
+    chain = tuple(str(c) for c in header["chain"])
+    kind = header["kind"]
+    if kind == "member":
+        meta = header.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise TypeError("meta is not an object")
+        return Member(chain, data, ExtractedText.from_header(header, text), meta)
+    if kind == "error":
+        status = Status(header["status"]) if header["status"] in Status._value2member_map_ else Status.PARSE_ERROR
+        return MemberError(chain, status, str(header["message"]))
+    if kind == "container":
+        return ContainerEntry(chain, str(header["format"]), str(header["sha256"]), int(header["size"]))
+    raise ValueError(f"unknown item kind {kind!r}")
 
 
 class Severity(enum.IntEnum):

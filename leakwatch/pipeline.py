@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,20 +25,26 @@ import leakwatch
 from leakwatch.config import Config, ExtractLimits, config_identity
 from leakwatch.detect import ConfidentialDetector, Deliverable, Detector
 from leakwatch.detect.licence import LicenceDetector
-from leakwatch.extract import extract_file
+from leakwatch.extract import extract_members
 from leakwatch.fingerprint import DocumentFingerprints, fingerprint_tokens
 from leakwatch.model import (
+    MEMBER_SEPARATOR,
+    ContainerEntry,
     ExtractedText,
     ExtractionError,
     FileError,
+    FileItem,
     Finding,
+    Member,
     Severity,
     Status,
     SuppressedFinding,
+    as_extraction_error,
+    member_path,
 )
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
-from leakwatch.walk import iter_files
+from leakwatch.walk import Listing, iter_files
 
 if TYPE_CHECKING:
     from leakwatch.references import ReferenceLibrary
@@ -52,15 +58,32 @@ EXIT_INCOMPLETE = 3
 
 @dataclass(frozen=True)
 class AnalysedFile:
+    """One deliverable, extracted and fingerprinted: a file, or a member of a container
+    file at ``path`` (``members`` is its chain; ``data`` and so its sha256 are the
+    member's own bytes; ``meta`` what its containers said, e.g. an e-mail's headers)."""
+
     path: Path
     data: bytes
     extracted: ExtractedText
     fingerprints: DocumentFingerprints
+    members: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+    container_sha256: str | None = None
+
+    @property
+    def registered_path(self) -> str:
+        """The path a store records: the file's absolute path, then the member's chain."""
+        return member_path(str(self.path.resolve()), self.members)
+
+    @property
+    def shown(self) -> str:
+        return display_path(self.registered_path)
 
 
-# Reads and extracts one file: :func:`leakwatch.extract.extract_file` in this process,
-# or an isolated worker's (see :func:`extraction`).
-FileExtract = Callable[[Path, ExtractLimits], tuple[bytes, ExtractedText]]
+# Reads one file and gives its deliverables (the file itself, or a container's members):
+# :func:`leakwatch.extract.extract_members` in this process, or an isolated worker's
+# (see :func:`extraction`).
+FileExtract = Callable[[Path, ExtractLimits], Iterator[FileItem]]
 
 
 @contextmanager
@@ -68,48 +91,61 @@ def extraction(config: Config) -> Iterator[FileExtract]:
     """How files are extracted for one run: in a limited worker process unless the
     configuration turns isolation off (``extract.isolate = false``)."""
     if not config.extract.isolate:
-        yield extract_file
+        yield extract_members
         return
     from leakwatch.isolate import IsolatedExtractor
 
     with IsolatedExtractor(config.extract) as isolated:
-        yield isolated.extract
+        yield isolated.members
 
 
-def analyse_file(path: Path, config: Config, store: FingerprintStore,
-                 extract: FileExtract = extract_file) -> AnalysedFile:
-    """Read, extract, tokenize and fingerprint one file with the store's key.
-
-    Raises:
-        ExtractionError: the file could not be read or parsed; its status says why.
-    """
-    try:
-        data, extracted = extract(path, config.extract)
-    except ExtractionError:
-        raise
-    except RecursionError as exc:
-        raise ExtractionError(Status.PARSE_ERROR, "structure nested too deeply") from exc
-    except MemoryError as exc:
-        raise ExtractionError(Status.MEMORY, "out of memory while extracting") from exc
-    except Exception as exc:  # a parser bug on hostile input must not end the run
-        raise ExtractionError(Status.PARSE_ERROR, f"{type(exc).__name__}: {exc}") from exc
-    tokens = tokenize(extracted.text)
-    return AnalysedFile(path, data, extracted, fingerprint_tokens(tokens, store.params, store.key))
+def analyse_members(path: Path, config: Config, store: FingerprintStore,
+                    extract: FileExtract = extract_members) -> Iterator[AnalysedFile | FileError]:
+    """Read one file and give each deliverable in it (the file itself, or every member
+    of a container file), tokenized and fingerprinted with the store's key, or the error
+    that stopped it: a member's error names the member (see :class:`FileError`)."""
+    shown = display_path(path)
+    container_sha: str | None = None
+    items = extract(path, config.extract)
+    given = False
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            if not given:  # never "clean" for want of an answer
+                yield FileError(shown, Status.PARSE_ERROR, "extraction gave nothing for this file")
+            return
+        except Exception as exc:  # MemoryError and RecursionError included
+            error = as_extraction_error(exc)
+            yield FileError(shown, error.status, error.message)
+            return
+        given = True
+        if isinstance(item, ContainerEntry):
+            container_sha = item.sha256 if not item.chain else container_sha
+        elif isinstance(item, Member):
+            tokens = tokenize(item.extracted.text)
+            yield AnalysedFile(path, item.data, item.extracted, fingerprint_tokens(tokens, store.params, store.key),
+                               item.chain, item.meta, container_sha)
+        else:
+            yield FileError(member_path(shown, item.chain), item.status, item.message,
+                            shown if item.chain else None, item.chain)
 
 
 def analyse_paths(paths: Iterable[Path], config: Config, store: FingerprintStore,
-                  extract: FileExtract = extract_file) -> Iterator[AnalysedFile | FileError]:
-    """Every file under ``paths``, analysed, or the error that stopped it (in walk order)."""
-    store_dir = Path(config.store) if "://" not in config.store else None
-    exclude = (store_dir,) if store_dir is not None else ()
-    for listing in iter_files(list(paths), config.follow_symlinks, exclude):
+                  extract: FileExtract = extract_members) -> Iterator[AnalysedFile | FileError]:
+    """Every deliverable under ``paths`` (files, and the members of container files),
+    analysed, or the error that stopped it (in walk order)."""
+    for listing in _listings(paths, config):
         if listing.error is not None:
             yield listing.error
-            continue
-        try:
-            yield analyse_file(listing.path, config, store, extract)
-        except ExtractionError as exc:
-            yield FileError(display_path(listing.path), exc.status, exc.message)
+        else:
+            yield from analyse_members(listing.path, config, store, extract)
+
+
+def _listings(paths: Iterable[Path], config: Config) -> Iterator[Listing]:
+    store_dir = Path(config.store) if "://" not in config.store else None
+    exclude = (store_dir,) if store_dir is not None else ()
+    return iter_files(list(paths), config.follow_symlinks, exclude)
 
 
 def file_sha256(path: Path, limit: int | None = None) -> str | None:
@@ -136,7 +172,12 @@ def absolute_error(error: FileError) -> FileError:
     job's record). Links are not resolved: an error names the path as listed."""
     if os.path.isabs(error.path):
         return error
-    return FileError(os.path.abspath(error.path), error.status, error.message)
+    # Only the file's own path is made absolute; a member's chain stays as written.
+    file_path, sep, chain = error.path.partition(MEMBER_SEPARATOR)
+    container = error.container
+    if container is not None and not os.path.isabs(container):
+        container = os.path.abspath(container)
+    return replace(error, path=os.path.abspath(file_path) + sep + chain, container=container)
 
 
 # --- corpus runs ---------------------------------------------------------------------------
@@ -147,6 +188,8 @@ class ExtractionRun:
 
     by_status: Counter[str] = field(default_factory=Counter)
     errors: list[FileError] = field(default_factory=list)
+    # Members of archives and e-mails read (a file's status is its first member error's).
+    members: int = 0
     slowest: tuple[str, float] | None = None
     peak_rss_kb: int = 0
     seconds: float = 0.0
@@ -155,6 +198,7 @@ class ExtractionRun:
         return {
             "files": sum(self.by_status.values()),
             "by_status": dict(sorted(self.by_status.items())),
+            "members": self.members,
             "slowest": None if self.slowest is None else {"path": self.slowest[0],
                                                           "seconds": round(self.slowest[1], 3)},
             "peak_memory_mb": round(self.peak_rss_kb / 1024, 1),
@@ -165,7 +209,8 @@ class ExtractionRun:
 
 def check_extraction(paths: Iterable[Path], config: Config) -> ExtractionRun:
     """Extract every file under ``paths`` the way scans do (isolated, with the limits)
-    and count the outcomes: the corpus run of the hostile-input checks."""
+    and count the outcomes (a container's members each count): the corpus run of the
+    hostile-input checks."""
     import resource
 
     run = ExtractionRun()
@@ -177,15 +222,24 @@ def check_extraction(paths: Iterable[Path], config: Config) -> ExtractionRun:
                 run.errors.append(listing.error)
                 continue
             t0 = time.monotonic()
+            shown = display_path(listing.path)
+            # A file counts once: ok, or the status of its (first member's) error.
+            status = Status.OK
             try:
-                extract(listing.path, config.extract)
-                run.by_status[str(Status.OK)] += 1
+                for item in extract(listing.path, config.extract):
+                    if isinstance(item, Member):
+                        run.members += bool(item.chain)
+                    elif not isinstance(item, ContainerEntry):
+                        status = item.status if status == Status.OK else status
+                        run.errors.append(FileError(member_path(shown, item.chain), item.status, item.message,
+                                                    shown if item.chain else None, item.chain))
             except ExtractionError as exc:
-                run.by_status[str(exc.status)] += 1
-                run.errors.append(FileError(display_path(listing.path), exc.status, exc.message))
+                status = exc.status
+                run.errors.append(FileError(shown, exc.status, exc.message))
+            run.by_status[str(status)] += 1
             elapsed = time.monotonic() - t0
             if run.slowest is None or elapsed > run.slowest[1]:
-                run.slowest = (display_path(listing.path), elapsed)
+                run.slowest = (shown, elapsed)
         peak = getattr(extract, "__self__", None)
         run.peak_rss_kb = int(getattr(peak, "peak_rss_kb", 0)) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run.seconds = time.monotonic() - started
@@ -214,7 +268,7 @@ def new_document(analysed: AnalysedFile, store: FingerprintStore, label: str, ow
                  fingerprints: DocumentFingerprints | None = None) -> NewDocument:
     """What the store records for an analysed file (its own fingerprints unless others are given)."""
     return NewDocument(
-        path=str(analysed.path.resolve()),
+        path=analysed.registered_path,
         content_mac=store.key.content_mac(analysed.data),
         size=len(analysed.data),
         label=label,
@@ -228,8 +282,9 @@ def new_document(analysed: AnalysedFile, store: FingerprintStore, label: str, ow
 
 
 def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str,
-                owner: str | None, extract: FileExtract = extract_file) -> IndexResult:
-    """Register every file under ``paths`` as confidential material."""
+                owner: str | None, extract: FileExtract = extract_members) -> IndexResult:
+    """Register every file under ``paths`` as confidential material (each member of an
+    archive or e-mail as a document of its own, at ``<file>!/<member>``)."""
     result = IndexResult()
     # Grouped commits (the store's bulk mode): one sync per few seconds, not per file. On
     # an interruption the documents registered so far are committed, each whole.
@@ -239,10 +294,9 @@ def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, 
                 if isinstance(analysed, FileError):
                     result.errors.append(analysed)
                     continue
-                path = analysed.path
                 if analysed.fingerprints.keyed.size == 0:
                     result.errors.append(FileError(
-                        display_path(path), Status.UNSUPPORTED,
+                        analysed.shown, Status.UNSUPPORTED,
                         f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
                     ))
                     continue
@@ -268,7 +322,7 @@ class AllowResult:
 
 
 def allow_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
-                extract: FileExtract = extract_file) -> AllowResult:
+                extract: FileExtract = extract_members) -> AllowResult:
     """Put every keyed shingle of the files under ``paths`` on the allow-list.
 
     All shingles, not the winnowed sample: the list is subtracted shingle by
@@ -282,7 +336,7 @@ def allow_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
         keyed = analysed.fingerprints.keyed
         result.new_shingles += store.add_allowed(keyed)
         result.files += 1
-        store.write_note(ALLOW_NOTE_PREFIX + str(analysed.path.resolve()), json.dumps(
+        store.write_note(ALLOW_NOTE_PREFIX + analysed.registered_path, json.dumps(
             {"added_at": datetime.now(UTC).isoformat(timespec="seconds"), "shingles": int(np.unique(keyed).size)}))
     return result
 
@@ -296,6 +350,8 @@ class ScanReport:
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     files_scanned: int = 0
+    # Members of archives and e-mails scanned (each a deliverable of its own).
+    members_scanned: int = 0
     # Files left out because the scan cache shows them unchanged (``--changed-only``).
     files_unchanged: int = 0
     duration_s: float = 0.0
@@ -324,6 +380,9 @@ class ScanReport:
         else:
             self.findings.extend(scanned.findings)
             self.files_scanned += 1
+            self.members_scanned += scanned.members
+        # Members of a container that could not be read: the file is not clean either.
+        self.errors.extend(absolute_error(e) for e in scanned.member_errors)
 
     def exit_code(self, fail_on: Severity) -> int:
         """128 + the signal for an interrupted run (130, 143: it answers nothing), else 1
@@ -340,6 +399,7 @@ class ScanReport:
     def summary(self) -> dict[str, Any]:
         return {
             "files_scanned": self.files_scanned,
+            "members_scanned": self.members_scanned,
             "files_with_findings": len({f.deliverable_path for f in self.findings}),
             "files_not_scanned": len(self.errors),
             "files_unchanged": self.files_unchanged,
@@ -390,24 +450,43 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
 
 @dataclass(frozen=True)
 class FileScan:
-    """One file's scan: its findings (in reading order), or why it could not be scanned."""
+    """One file's scan: its findings (in reading order), or why it could not be scanned.
+
+    For a container file (archive, e-mail), ``findings`` are its members' (each naming
+    its member), ``members`` counts the members scanned and ``member_errors`` lists the
+    members (or nested containers) that could not be: a file with member errors is not
+    clean. ``sha256`` is the file's own (for a member finding, the member's sha256 is in
+    the finding).
+    """
 
     path: str
     findings: list[Finding]
     error: FileError | None = None
     sha256: str | None = None
+    member_errors: tuple[FileError, ...] = ()
+    members: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and not self.member_errors
+
+
+def _with_container(f: Finding, analysed: AnalysedFile) -> Finding:
+    """A member's finding, with the file holding it and what its containers said."""
+    container = {"path": display_path(analysed.path.resolve()), "sha256": analysed.container_sha256,
+                 "members": list(analysed.members)}
+    return replace(f, extra={**f.extra, "container": container, **analysed.meta})
 
 
 def scan_analysed(analysed: AnalysedFile | FileError, detectors: Sequence[Detector]) -> FileScan:
-    """Run every detector over one analysed file.
+    """Run every detector over one analysed deliverable (a file or a member).
 
     Raises:
         StoreError: the store, not this file, failed (the run stops with its message).
     """
     if isinstance(analysed, FileError):
         return FileScan(analysed.path, [], analysed)
-    path = analysed.path
-    shown = display_path(path.resolve())
+    shown = analysed.shown
     deliverable = Deliverable(
         path=shown,
         sha256=hashlib.sha256(analysed.data).hexdigest(),
@@ -419,22 +498,48 @@ def scan_analysed(analysed: AnalysedFile | FileError, detectors: Sequence[Detect
     except StoreError:
         raise
     except Exception as exc:  # one bad file must not end a nightly run; it is reported
-        return FileScan(display_path(path), [], FileError(display_path(path), Status.PARSE_ERROR,
-                                                          f"detection failed: {type(exc).__name__}: {exc}"),
-                        deliverable.sha256)
+        where = display_path(analysed.path) if not analysed.members else shown
+        return FileScan(where, [], FileError(where, Status.PARSE_ERROR, f"detection failed: {type(exc).__name__}: "
+                                             f"{exc}", display_path(analysed.path) if analysed.members else None,
+                                             analysed.members), deliverable.sha256)
+    if analysed.members:
+        found = [_with_container(f, analysed) for f in found]
     # One file's findings in reading order, whichever detector found them.
     found.sort(key=lambda f: (f.deliverable_span.start, f.deliverable_span.end))
     return FileScan(shown, found, None, deliverable.sha256)
 
 
 def scan_file(path: Path, config: Config, store: FingerprintStore, detectors: Sequence[Detector],
-              extract: FileExtract = extract_file) -> FileScan:
-    """Read and scan one file named directly (the batch workers', the daemon's unit of work)."""
-    try:
-        analysed = analyse_file(path, config, store, extract)
-    except ExtractionError as exc:
-        return FileScan(display_path(path), [], FileError(display_path(path), exc.status, exc.message))
-    return scan_analysed(analysed, detectors)
+              extract: FileExtract = extract_members) -> FileScan:
+    """Read and scan one file named directly (the batch workers', the daemon's unit of
+    work); a container's members one by one, into one :class:`FileScan`."""
+    findings: list[Finding] = []
+    errors: list[FileError] = []
+    members, sha = 0, None
+    whole: FileScan | None = None  # a plain file's scan, or the file's own error
+    # Read to the end even for a plain file (one item): an isolated worker's reply stream
+    # is only done when it says so.
+    for analysed in analyse_members(path, config, store, extract):
+        if isinstance(analysed, AnalysedFile) and not analysed.members:
+            whole = scan_analysed(analysed, detectors)
+            continue
+        if isinstance(analysed, FileError) and analysed.container is None and not members and not errors:
+            whole = FileScan(analysed.path, [], analysed)
+            continue
+        if whole is not None and whole.error is not None:  # an error of the container, not of the file
+            errors.append(whole.error)
+            whole = None
+        scanned = scan_analysed(analysed, detectors)
+        if isinstance(analysed, AnalysedFile):
+            sha = sha or analysed.container_sha256
+        findings.extend(scanned.findings)
+        if scanned.error is not None:
+            errors.append(scanned.error)
+        else:
+            members += 1
+    if whole is not None:
+        return whole
+    return FileScan(display_path(path.resolve()), findings, None, sha, tuple(errors), members)
 
 
 def index_summary(store: FingerprintStore) -> dict[str, Any]:
@@ -444,15 +549,18 @@ def index_summary(store: FingerprintStore) -> dict[str, Any]:
 def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
                detectors: Sequence[Detector] | None = None,
                on_file: Callable[[Path], None] | None = None,
-               extract: FileExtract = extract_file) -> ScanReport:
+               extract: FileExtract = extract_members) -> ScanReport:
     """Scan every file under ``paths`` against the store."""
     started = time.monotonic()
     detectors = detectors if detectors is not None else default_detectors(store, config)
     report = ScanReport(index=index_summary(store), config=config_identity(config, store.params),
                         started_at=datetime.now(UTC).isoformat(timespec="seconds"))
-    for analysed in analyse_paths(paths, config, store, extract):
+    for listing in _listings(paths, config):
         if on_file is not None:
-            on_file(Path(analysed.path))
-        report.add(scan_analysed(analysed, detectors))
+            on_file(listing.path)
+        if listing.error is not None:
+            report.add(FileScan(listing.error.path, [], listing.error))
+        else:
+            report.add(scan_file(listing.path, config, store, detectors, extract))
     report.duration_s = time.monotonic() - started
     return report

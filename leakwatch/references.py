@@ -25,10 +25,10 @@ from pathlib import Path
 
 from leakwatch.codetokens import CODE_MATCH, code_tokens
 from leakwatch.config import Config, FingerprintParams
-from leakwatch.extract import extract_file
+from leakwatch.extract import extract_members
 from leakwatch.fingerprint import fingerprint_tokens
 from leakwatch.model import FileError, Status
-from leakwatch.pipeline import FileExtract, analyse_paths, display_path, new_document
+from leakwatch.pipeline import FileExtract, analyse_paths, new_document
 from leakwatch.store.base import FingerprintStore, SourceDocument, StoreError
 from leakwatch.store.sqlite import KEY_NAME, SQLiteStore
 from leakwatch.text import Tokens
@@ -119,7 +119,7 @@ class ReferenceLibrary:
         return {"name": doc.label, "licence": ref.licence if ref else None}
 
     def add(self, paths: Iterable[Path], name: str, licence: str | None, config: Config,
-            extract: FileExtract = extract_file) -> tuple[int, int]:
+            extract: FileExtract = extract_members) -> tuple[int, int]:
         """Register every file under ``paths`` as reference ``name``. Files that cannot
         be read are recorded in :attr:`errors`. Returns (files, code files) added."""
         files = code_files = 0
@@ -130,13 +130,14 @@ class ReferenceLibrary:
                 self.errors.append(analysed)
                 continue
             if analysed.fingerprints.keyed.size == 0:
-                self.errors.append(FileError(display_path(analysed.path), Status.UNSUPPORTED,
+                self.errors.append(FileError(analysed.shown, Status.UNSUPPORTED,
                                              "too few words to fingerprint"))
                 continue
             self.text.add_document(new_document(analysed, self.text, name, None))
             files += 1
             if analysed.extracted.format == "code":
-                tokens = tokens_of_code(analysed.extracted.text, analysed.extracted.language, str(analysed.path))
+                tokens = tokens_of_code(analysed.extracted.text, analysed.extracted.language,
+                                         analysed.registered_path)
                 if tokens is not None:
                     fp = fingerprint_tokens(tokens, CODE_PARAMS, self.code.key)
                     self.code.add_document(new_document(analysed, self.code, name, None, fp))

@@ -77,13 +77,13 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tree: tuple[Confi
     import leakwatch.pipeline as pipeline
 
     calls: list[Path] = []
-    original = pipeline.analyse_file
+    original = pipeline.analyse_members
 
     def counting(path: Path, *args: object, **kwargs: object) -> object:
         calls.append(path)
         return original(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "analyse_file", counting)
+    monkeypatch.setattr(pipeline, "analyse_members", counting)
     second = scan_tree([root], config, options)
     assert as_json(second) == as_json(first)
     # Only the files that could not be scanned are tried again (errors are never cached).

@@ -50,8 +50,11 @@ def display(path: str) -> str:
 
 
 def status_of(out: Path, report: dict, path: str) -> str:
-    """The status of the file at ``path`` under ``out``: ``ok`` unless it is among the errors."""
-    errors = {e["path"]: e["status"] for e in report["errors"]}
+    """The status of the file at ``path`` under ``out``: ``ok`` unless it (or, for an
+    archive, its first member with an error) is among the errors."""
+    errors: dict[str, str] = {}
+    for e in report["errors"]:
+        errors.setdefault((e.get("container") or {}).get("path") or e["path"], e["status"])
     return errors.get(display(os.path.join(str(out), path)), "ok")
 
 

@@ -204,11 +204,11 @@ def test_a_worker_whose_parent_died_mid_file_ends_quietly(small: Path) -> None:
     import sys
 
     code = (
-        "import multiprocessing, sys\n"
+        "import json, multiprocessing, sys\n"
         "from leakwatch.config import ExtractLimits\n"
         "from leakwatch.isolate import _limits_json, _worker_main\n"
         "parent, child = multiprocessing.Pipe()\n"
-        "parent.send_bytes(sys.argv[1].encode())\n"
+        "parent.send_bytes(json.dumps({'path': sys.argv[1], 'skip': 0}).encode())\n"
         "parent.close()  # the parent is gone before the reply\n"
         "_worker_main(child, _limits_json(ExtractLimits()))\n"
         "print('ended')\n"

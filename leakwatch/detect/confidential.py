@@ -53,7 +53,7 @@ from leakwatch.detect.paraphrase import (
 )
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
-from leakwatch.extract import extract_bytes, read_file
+from leakwatch.extract import read_again
 from leakwatch.fingerprint import (
     bag_query_signatures,
     band_keys,
@@ -115,14 +115,17 @@ class SourceReader:
         return source
 
     def _read(self, doc: SourceDocument) -> VerifiedSource | None:
+        # A member of a registered archive or e-mail (``file!/member``) is found in its
+        # file again by the same extraction code, and checked by its own digest.
         path = Path(doc.path)
         try:
-            data = read_file(path, self._config.extract)
-            if self._store.key.content_mac(data) != doc.content_mac:
-                return None
-            extracted = extract_bytes(path, data, self._config.extract)
+            found = read_again(doc.path, self._config.extract,
+                               lambda data: self._store.key.content_mac(data) == doc.content_mac)
         except Exception:  # unreadable, changed or unparsable: fall back to the stored fingerprints,
             return None  # never blame the source's failure on the deliverable
+        if found is None:
+            return None
+        extracted = found[1]
 
         tokens = self._tokens_of(extracted, path)
         if tokens is None or len(tokens) != doc.n_words:

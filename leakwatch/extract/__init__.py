@@ -1,6 +1,7 @@
 """Extraction: one module per input format, one registry, format detection by content.
 
-Index time and scan time both go through :func:`extract_file`, so a document is
+Index time and scan time both go through :func:`extract_members` (a file, or each
+member of a container file, see :mod:`leakwatch.extract.container`), so a document is
 always tokenized from the same text whichever side it is on.
 """
 
@@ -10,24 +11,33 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import SNIFF_BYTES, Extractor, FileSample, decode_text, looks_binary
 from leakwatch.extract.code import LANGUAGES, CodeExtractor
+from leakwatch.extract.compressed import CompressedReader, TarReader, compression_of, decompressed_head, is_tar
+from leakwatch.extract.container import ContainerReader, OnStart, iter_members
 from leakwatch.extract.csv import CsvExtractor
 from leakwatch.extract.docx import DocxExtractor
+from leakwatch.extract.email import EmailReader, looks_like_email
 from leakwatch.extract.html import HtmlExtractor
 from leakwatch.extract.json import JsonExtractor, looks_like_json
+from leakwatch.extract.mbox import MboxReader, looks_like_mbox
+from leakwatch.extract.msg import MsgReader, looks_like_msg
 from leakwatch.extract.ooxml import is_ole_encrypted_package, sniff_zip_format
 from leakwatch.extract.pdf import PdfExtractor
 from leakwatch.extract.pptx import PptxExtractor
+from leakwatch.extract.sevenzip import SEVENZIP_MAGIC, SevenZipReader
 from leakwatch.extract.text import MarkdownExtractor, TextExtractor
 from leakwatch.extract.xlsx import XlsxExtractor
 from leakwatch.extract.xml import XmlExtractor
-from leakwatch.model import ExtractedText, ExtractionError, Status
+from leakwatch.extract.zip import ZipReader
+from leakwatch.model import MEMBER_SEPARATOR, ExtractedText, ExtractionError, FileItem, Member, Status
 
-__all__ = ["EXTRACTORS", "Extractor", "detect_format", "extract_bytes", "extract_file", "read_file"]
+__all__ = ["CONTAINERS", "EXTRACTORS", "Extractor", "detect_format", "extract_bytes", "extract_file",
+           "extract_members", "read_again", "read_file", "read_member", "split_member_path"]
 
 # The registry: adding a format is one module and one line here.
 EXTRACTORS: dict[str, Extractor] = {
@@ -47,6 +57,20 @@ EXTRACTORS: dict[str, Extractor] = {
     )
 }
 
+# Containers: formats whose members are deliverables of their own (archives, e-mail).
+CONTAINERS: dict[str, ContainerReader] = {
+    c.name: c
+    for c in (
+        ZipReader(),
+        TarReader(),
+        CompressedReader(),
+        SevenZipReader(),
+        EmailReader(),
+        MboxReader(),
+        MsgReader(),
+    )
+}
+
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _READ_CHUNK = 1024 * 1024
 _SUFFIX_FORMATS = {
@@ -55,6 +79,8 @@ _SUFFIX_FORMATS = {
 }
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"),
+    # Archives leakwatch opens are recognised before these (sniff_container); a head
+    # alone that looks like one is still not text.
     (b"\x1f\x8b", "gzip archive"), (b"7z\xbc\xaf", "7-Zip archive"), (b"Rar!", "RAR archive"),
     (b"\x7fELF", "executable"), (b"MZ", "Windows executable"), (b"{\\rtf", "RTF document"),
 )
@@ -111,16 +137,37 @@ def detect_format(sample: FileSample) -> str:
     return _SUFFIX_FORMATS.get(sample.suffix, "text")
 
 
+def sniff_container(sample: FileSample) -> str | None:
+    """The container format (a key of :data:`CONTAINERS`) of a file's head, else None.
+    Zip and Outlook messages need the whole file (see :func:`detect_format_full`)."""
+    head = sample.head
+    if head.startswith(SEVENZIP_MAGIC):
+        return "7z"
+    if compression_of(head) is not None:
+        return "tar" if is_tar(decompressed_head(head)) else "compressed"
+    if is_tar(head):
+        return "tar"
+    if looks_binary(head) or _pdf_header(head):
+        return None
+    if sample.suffix == ".mbox" or looks_like_mbox(head):
+        return "mbox"
+    if sample.suffix == ".eml" or looks_like_email(head):
+        return "eml"
+    return None
+
+
 def detect_format_full(path: Path, data: bytes) -> str:
-    """:func:`detect_format`, plus the container checks that need the whole file."""
-    if data.startswith(b"PK\x03\x04"):
-        kind = sniff_zip_format(data)
-        if kind is None:
-            raise ExtractionError(Status.UNSUPPORTED, "zip archive that is not a DOCX, PPTX or XLSX")
-        return kind
-    if data.startswith(_OLE_MAGIC) and is_ole_encrypted_package(data):
-        raise ExtractionError(Status.ENCRYPTED, "password-protected Office document")
-    return detect_format(FileSample(path, data[:SNIFF_BYTES]))
+    """:func:`detect_format`, plus the container checks (archives, e-mail): a key of
+    :data:`EXTRACTORS` or of :data:`CONTAINERS`."""
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return sniff_zip_format(data) or "zip"
+    if data.startswith(_OLE_MAGIC):
+        if is_ole_encrypted_package(data):
+            raise ExtractionError(Status.ENCRYPTED, "password-protected Office document")
+        if looks_like_msg(data):
+            return "msg"
+    sample = FileSample(path, data[:SNIFF_BYTES])
+    return sniff_container(sample) or detect_format(sample)
 
 
 def read_file(path: Path, limits: ExtractLimits) -> bytes:
@@ -175,8 +222,15 @@ def read_file(path: Path, limits: ExtractLimits) -> bytes:
 
 
 def extract_bytes(path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
-    """Extract text from a file's bytes (already read)."""
+    """Extract text from a file's bytes (already read), for a file that is not a
+    container (:func:`extract_members` reads both).
+
+    Raises:
+        ExtractionError: with the file's status; ``unsupported`` for a container.
+    """
     fmt = detect_format_full(path, data)
+    if fmt in CONTAINERS:
+        raise ExtractionError(Status.UNSUPPORTED, f"a {fmt} container: its members are read one by one")
     extracted = EXTRACTORS[fmt].extract(path, data, limits)
     if len(extracted.text) > limits.max_text_chars:
         raise ExtractionError(Status.TOO_LARGE, "extracted text over the configured limit")
@@ -191,3 +245,59 @@ def extract_file(path: Path, limits: ExtractLimits) -> tuple[bytes, ExtractedTex
     """
     data = read_file(path, limits)
     return data, extract_bytes(path, data, limits)
+
+
+def extract_members(path: Path, limits: ExtractLimits, on_start: OnStart | None = None,
+                    skip: int = 0) -> Iterator[FileItem]:
+    """Read one file and give its deliverables one by one: the file itself, or (for an
+    archive or an e-mail) its members, recursively (see :func:`iter_members`).
+
+    Raises:
+        ExtractionError: the file itself cannot be read (before anything is given).
+    """
+    data = read_file(path, limits)
+    yield from iter_members(path.name, data, limits, on_start, skip)
+
+
+def split_member_path(path: str) -> tuple[Path, str] | None:
+    """``(file, member key)`` for a member's path (``/d/delivery.zip!/docs/a.docx`` ->
+    ``/d/delivery.zip``, ``docs/a.docx``): the first ``!/`` whose left side is an existing
+    file. None for the path of a file (or of nothing that exists)."""
+    at = path.find(MEMBER_SEPARATOR)
+    while at >= 0:
+        head = path[:at]
+        if os.path.isfile(head):
+            return Path(head), path[at + len(MEMBER_SEPARATOR):]
+        at = path.find(MEMBER_SEPARATOR, at + 1)
+    return None
+
+
+def read_member(path: Path, key: str, limits: ExtractLimits, accept: Callable[[bytes], bool]) -> Member | None:
+    """The member ``key`` (:func:`leakwatch.extract.container.member_key`) of the
+    container file at ``path`` whose bytes ``accept`` takes (a hash check, made before
+    the member is parsed), extracted with the same code as a scan; None when there is none.
+
+    Raises:
+        ExtractionError: the file itself cannot be read.
+    """
+    data = read_file(path, limits)
+    for item in iter_members(path.name, data, limits, only=key, accept=accept):
+        if isinstance(item, Member):
+            return item
+    return None
+
+
+def read_again(path: str, limits: ExtractLimits, accept: Callable[[bytes], bool]) -> tuple[bytes, ExtractedText] | None:
+    """A deliverable or a registered document read again at the path a report or the
+    store names it (a file, or a member ``file!/member``), if its bytes pass ``accept``
+    (checked before they are parsed); None when they do not, or the member is gone.
+
+    Raises:
+        ExtractionError: it cannot be read or extracted.
+    """
+    split = split_member_path(path)
+    if split is None:
+        data = read_file(Path(path), limits)
+        return (data, extract_bytes(Path(path), data, limits)) if accept(data) else None
+    member = read_member(*split, limits, accept)
+    return None if member is None else (member.data, member.extracted)

@@ -29,6 +29,9 @@ COLUMNS = (
     "source_doc_id", "source_path", "source_label", "source_start", "source_end", "source_page",
     "matched_words", "resemblance", "containment_deliverable", "containment_source", "confidence",
     "verified", "method", "suppressed_by", "justification", "message",
+    # A member of an archive or e-mail: the file holding it, and the e-mail's headers.
+    "container_path", "container_sha256", "email_from", "email_to", "email_subject", "email_date",
+    "email_message_id",
 )
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -67,11 +70,22 @@ def finding_row(f: Finding, suppression: Suppression | None = None) -> dict[str,
         "verified": f.verified, "method": f.extra.get("method"),
         "suppressed_by": suppression.origin if suppression else None, "justification": justification,
         "message": None,
+        **_container_cells(f),
     }
 
 
+def _container_cells(f: Finding) -> dict[str, Any]:
+    container = f.extra.get("container")
+    mail = f.extra.get("email")
+    container = container if isinstance(container, dict) else {}
+    mail = mail if isinstance(mail, dict) else {}
+    return {"container_path": container.get("path"), "container_sha256": container.get("sha256"),
+            **{f"email_{key}": mail.get(key) for key in ("from", "to", "subject", "date", "message_id")}}
+
+
 def error_row(e: FileError) -> dict[str, Any]:
-    return {"kind": "error", "status": str(e.status), "deliverable_path": e.path, "message": e.message}
+    return {"kind": "error", "status": str(e.status), "deliverable_path": e.path, "message": e.message,
+            "container_path": e.container}
 
 
 class CsvReporter(Reporter):

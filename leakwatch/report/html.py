@@ -31,14 +31,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 import leakwatch
 from leakwatch.config import ExtractLimits
-from leakwatch.model import ExtractionError, Finding, Severity
+from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, Severity
 from leakwatch.pipeline import ScanReport
-from leakwatch.report.base import Reporter, records_summary
+from leakwatch.report.base import Reporter, container_facts, records_summary
 
 # Characters of deliverable text shown on each side of a passage.
 CONTEXT_CHARS = 300
@@ -60,24 +59,21 @@ TextSource = Callable[[str, str], DeliverableText]
 
 
 def read_deliverable_text(path: str, sha256: str, limits: ExtractLimits | None = None) -> DeliverableText:
-    """Re-read a deliverable as the scan did (:func:`leakwatch.extract.extract_file` is
-    ``read_file`` then ``extract_bytes``), checking its bytes against the scan's sha256
-    before they are parsed."""
-    from leakwatch.extract import extract_bytes, read_file
+    """Re-read a deliverable as the scan did (a file: ``read_file`` then ``extract_bytes``;
+    a member of an archive or e-mail, ``file!/member``: found in its file by the same
+    container code), checking its bytes against the scan's sha256 before they are parsed."""
+    from leakwatch.extract import read_again
 
     limits = limits or ExtractLimits()
     try:
-        data = read_file(Path(path), limits)
+        found = read_again(path, limits, lambda data: hashlib.sha256(data).hexdigest() == sha256)
     except ExtractionError as exc:
         return DeliverableText(problem=f"the file cannot be read again ({exc.status}: {exc.message})")
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return DeliverableText(problem="the file changed since the scan (its sha256 differs): text not shown")
-    try:
-        return DeliverableText(text=extract_bytes(Path(path), data, limits).text)
-    except ExtractionError as exc:
-        return DeliverableText(problem=f"the file cannot be extracted again ({exc.status}: {exc.message})")
     except Exception as exc:  # a parser failure must not lose the rest of the report
         return DeliverableText(problem=f"the file cannot be extracted again ({type(exc).__name__})")
+    if found is None:
+        return DeliverableText(problem="the file changed since the scan (its sha256 differs): text not shown")
+    return DeliverableText(text=found[1].text)
 
 
 # --- vendors ------------------------------------------------------------------------------
@@ -87,7 +83,8 @@ def vendor_of(path: str, roots: Sequence[str] = ()) -> str:
     (scan the folder that holds one folder per vendor). A file directly in a root counts
     under the root folder's name, a file scanned by name (or with no root known) under its
     parent folder's name."""
-    absolute = os.path.abspath(path)
+    # A member (``delivery.zip!/docs/a.docx``) belongs where its file does.
+    absolute = os.path.abspath(path.split(MEMBER_SEPARATOR, 1)[0])
     best = ""
     for root in roots:
         root = os.path.abspath(root)
@@ -236,7 +233,7 @@ def _context_html(text: str, start: int, end: int) -> str:
 
 def _details(f: Finding) -> list[tuple[str, str]]:
     """What a third-party finding is (licence, notice, reference), and where else it is."""
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str]] = [(name, esc(value)) for name, value in container_facts(f)]
     lic = f.extra.get("licence")
     if lic:
         value = f"{esc(lic.get('spdx_id'))} ({esc(lic.get('name'))})"

@@ -14,7 +14,12 @@
   (``kind: external``, ``status: accepted``, the justification);
 - files that could not be scanned are ``toolExecutionNotifications`` of the invocation, level
   ``error``, with the file's status as descriptor id; ``executionSuccessful`` is false when
-  any file could not be scanned.
+  any file could not be scanned;
+- a member of an archive or an e-mail (``delivery.zip!/inner.tar.gz!/x.txt``) is a nested
+  artifact: ``run.artifacts`` lists the file (a ``file:`` URI) and each member under its
+  container (``parentIndex``, its name as a URI relative to the container,
+  ``/inner.tar.gz``), and the result's or notification's ``artifactLocation`` names the
+  innermost member by ``index`` (and its relative ``uri``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -131,14 +137,52 @@ def _suppression(s: Suppression) -> dict[str, Any]:
     return {"kind": "external", "status": "accepted", "justification": s.justification, "properties": props}
 
 
-def _result(f: Finding, rule_index: int, suppression: Suppression | None) -> dict[str, Any]:
+class _Artifacts:
+    """``run.artifacts``: the files holding members, and their members, nested."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._index: dict[tuple[str, ...], int] = {}
+
+    def _add(self, key: tuple[str, ...], uri: str, parent: int | None) -> int:
+        if key not in self._index:
+            item: dict[str, Any] = {"location": {"uri": uri}}
+            if parent is not None:
+                item["parentIndex"] = parent
+            self._index[key] = len(self.items)
+            self.items.append(item)
+        return self._index[key]
+
+    def location(self, path: str, container: str | None, members: Sequence[str]) -> dict[str, Any]:
+        """The ``artifactLocation`` of a file, or of a member (nested artifacts)."""
+        if container is None or not members:
+            return {"uri": artifact_uri(path)}
+        index = self._add((container,), artifact_uri(container), None)
+        for depth in range(len(members)):
+            index = self._add((container, *members[: depth + 1]), _member_uri(members[depth]), index)
+        return {"uri": _member_uri(members[-1]), "index": index}
+
+
+def _member_uri(name: str) -> str:
+    """A member's name as a URI relative to its container (SARIF's nested artifacts)."""
+    return "/" + quote(name, safe="/")
+
+
+def _member_of(f: Finding) -> tuple[str | None, list[str]]:
+    container = f.extra.get("container")
+    if not isinstance(container, dict):
+        return None, []
+    return container.get("path"), [str(m) for m in container.get("members", [])]
+
+
+def _result(f: Finding, rule_index: int, suppression: Suppression | None, artifacts: _Artifacts) -> dict[str, Any]:
     span = f.deliverable_span
     result: dict[str, Any] = {
         "ruleId": f.kind,
         "ruleIndex": rule_index,
         "level": _LEVELS[f.severity],
         "message": {"text": _message(f)},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(f.deliverable_path)},
+        "locations": [{"physicalLocation": {"artifactLocation": artifacts.location(f.deliverable_path, *_member_of(f)),
                                             "region": _region(span.start, span.end)}}],
         "partialFingerprints": {FINGERPRINT_KEY: f.id},
         "properties": {k: v for k, v in f.to_dict().items() if k not in ("id", "kind")},
@@ -154,11 +198,11 @@ def _result(f: Finding, rule_index: int, suppression: Suppression | None) -> dic
     return result
 
 
-def _notification(e: FileError) -> dict[str, Any]:
+def _notification(e: FileError, artifacts: _Artifacts) -> dict[str, Any]:
     return {
         "level": "error",
         "message": {"text": f"{e.path}: not scanned ({e.status}): {e.message}"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(e.path)}}}],
+        "locations": [{"physicalLocation": {"artifactLocation": artifacts.location(e.path, e.container, e.members)}}],
         "descriptor": {"id": str(e.status)},
         "properties": {"path": e.path, "status": str(e.status)},
     }
@@ -169,11 +213,12 @@ def sarif_log(report: ScanReport) -> dict[str, Any]:
     kinds = list(RULES)
     kinds += sorted(({f.kind for f in report.findings} | {s.finding.kind for s in report.suppressed}) - set(RULES))
     index = {k: i for i, k in enumerate(kinds)}
-    results = [_result(f, index[f.kind], None) for f in report.findings]
-    results += [_result(s.finding, index[s.finding.kind], s.suppression) for s in report.suppressed]
+    artifacts = _Artifacts()
+    results = [_result(f, index[f.kind], None, artifacts) for f in report.findings]
+    results += [_result(s.finding, index[s.finding.kind], s.suppression, artifacts) for s in report.suppressed]
     invocation: dict[str, Any] = {
         "executionSuccessful": report.complete,
-        "toolExecutionNotifications": [_notification(e) for e in report.errors],
+        "toolExecutionNotifications": [_notification(e, artifacts) for e in report.errors],
     }
     if report.started_at:
         invocation["startTimeUtc"] = report.started_at.replace("+00:00", "Z")  # SARIF: UTC, "Z"
@@ -189,6 +234,7 @@ def sarif_log(report: ScanReport) -> dict[str, Any]:
         "tool": {"driver": driver},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
+        **({"artifacts": artifacts.items} if artifacts.items else {}),
         "results": results,
         "properties": {"index": report.index, "config": report.config, "summary": report.summary()},
     }

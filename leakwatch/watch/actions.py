@@ -51,18 +51,38 @@ class FileOutcome:
     sha256: str | None
     findings: Sequence[Finding] = ()
     error: FileError | None = None
+    # Members of a container file (archive, e-mail) that could not be scanned.
+    member_errors: Sequence[FileError] = ()
 
     @property
     def status(self) -> str:
-        return "ok" if self.error is None else str(self.error.status)
+        if self.error is not None:
+            return str(self.error.status)
+        return str(self.member_errors[0].status) if self.member_errors else "ok"
+
+    @property
+    def message(self) -> str | None:
+        if self.error is not None:
+            return self.error.message
+        if self.member_errors:
+            return f"{len(self.member_errors)} member(s) not scanned: " + "; ".join(
+                f"{e.path} ({e.status})" for e in self.member_errors[:5]) + ("; ..." if len(self.member_errors) > 5
+                                                                             else "")
+        return None
+
+    @property
+    def incomplete(self) -> bool:
+        return self.error is not None or bool(self.member_errors)
 
 
 def build_alert(outcome: FileOutcome, alerted: Sequence[Finding], incident: str | None = None,
                 renamed_from: str | None = None) -> dict[str, Any]:
     """The alert for a file with findings at or above the folder's threshold, or one
-    that could not be scanned. Content alerted before in the vendor's folders names that
-    first alert (``incident``); a renamed file's alert says ``renamed`` and where from."""
-    event = "unscannable" if outcome.error is not None else "renamed" if renamed_from is not None else "findings"
+    that could not be scanned (wholly, or some members of a container: listed under
+    ``errors``, each naming its member). Content alerted before in the vendor's folders
+    names that first alert (``incident``); a renamed file's alert says ``renamed`` and
+    where from."""
+    event = ("unscannable" if not alerted else "renamed" if renamed_from is not None else "findings")
     body: dict[str, Any] = {
         "id": alert_id(outcome.path, outcome.sha256, outcome.status),
         "time": now_iso(),
@@ -75,13 +95,15 @@ def build_alert(outcome: FileOutcome, alerted: Sequence[Finding], incident: str 
         "sha256": outcome.sha256,
         "status": outcome.status,
     }
-    if outcome.error is None:
+    if alerted:
         body["incident"] = incident or body["id"]
     if renamed_from is not None:
         body["renamed_from"] = renamed_from
-    if outcome.error is not None:
-        body["message"] = outcome.error.message
-    else:
+    if outcome.incomplete:
+        body["message"] = outcome.message
+    if outcome.member_errors:
+        body["errors"] = [e.to_dict() for e in outcome.member_errors]
+    if alerted:
         body["max_severity"] = str(max(f.severity for f in alerted))
         body["findings"] = [f.to_dict() for f in alerted]
     return body

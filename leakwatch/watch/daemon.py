@@ -549,8 +549,8 @@ class Daemon:
             except OSError:
                 sha = None
         self.totals.scanned += 1
-        self._finish(path, FileOutcome(shown, folder, st.st_size, sha, scanned.findings, scanned.error),
-                     (st.st_size, st.st_mtime_ns))
+        self._finish(path, FileOutcome(shown, folder, st.st_size, sha, scanned.findings, scanned.error,
+                                       scanned.member_errors), (st.st_size, st.st_mtime_ns))
 
     def _finish(self, path: Path, outcome: FileOutcome, meta: tuple[int, int] | None) -> None:
         """Commit the outcome with its alert, then act on the alert."""
@@ -564,24 +564,23 @@ class Daemon:
             raised, _accepted = apply_suppressions(outcome.findings, baseline, ignore)
         alerted = [f for f in raised if f.severity >= threshold]
         incident, moved_from, gone = self._incident_of(path, outcome) if alerted else (None, None, ())
-        alert = (build_alert(outcome, alerted, incident, moved_from) if outcome.error is not None or alerted
-                 else None)
-        if alert is not None and incident is None and outcome.error is None:
+        alert = build_alert(outcome, alerted, incident, moved_from) if outcome.incomplete or alerted else None
+        if alert is not None and alerted and incident is None:
             incident = alert["id"]  # the first report of this content: later renames name it
         size, mtime_ns = meta if meta is not None else (outcome.size, None)
         self.state.record(path, outcome.path, folder.name, size, mtime_ns, outcome.sha256, outcome.status,
-                          len(outcome.findings), outcome.error.message if outcome.error else None,
-                          alert=alert, webhook=self.webhook is not None, incident=incident, gone=gone)
+                          len(outcome.findings), outcome.message, alert=alert, webhook=self.webhook is not None,
+                          incident=incident, gone=gone)
         fields: dict[str, Any] = {"path": outcome.path, "vendor": folder.name, "status": outcome.status,
                                   "findings": len(outcome.findings), "suppressed": len(outcome.findings) - len(raised)}
-        if outcome.error is not None:
-            fields["error"] = outcome.error.message
+        if outcome.incomplete:
+            fields["error"] = outcome.message
         log.info("scanned", extra={"fields": fields})
         if alert is None:
             return
-        if outcome.error is not None:
+        if outcome.incomplete:
             self.totals.unscannable += 1
-        else:
+        if alerted:
             self.totals.findings_alerts += 1
         deliver_to_log(self.state, self.alerts)
         if self.webhook is not None:

@@ -1,0 +1,99 @@
+"""Containers in the isolated worker: members stream back one by one, equal to reading
+in-process; a member that runs over its time limit (or kills the worker) is that member's
+status and the rest of the archive is still read; the parent never parses archive bytes."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from leakwatch.config import ExtractLimits
+from leakwatch.extract import extract_members
+from leakwatch.isolate import IsolatedExtractor
+from leakwatch.model import ContainerEntry, ExtractionError, Member, MemberError, Status
+from tests.containerdata import eml_bytes, tar_bytes, zip_bytes
+
+PDFMINER = "pdfminer"
+
+
+def slow_pdf_bytes() -> bytes:
+    """A real PDF that takes pdfminer over a second: 60 full pages of text."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    rng = random.Random(1)
+    c = canvas.Canvas(buffer)
+    for _ in range(60):
+        for i in range(60):
+            c.drawString(40, 800 - i * 12, " ".join(rng.choice(["alpha", "beta", "gamma"]) for _ in range(12)))
+        c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+def test_members_from_the_worker_equal_members_read_in_process(tmp_path: Path) -> None:
+    path = tmp_path / "d.zip"
+    path.write_bytes(zip_bytes({"a.txt": b"first text", "in.tar.gz": tar_bytes({"b.md": b"# second"}),
+                                "m.eml": eml_bytes(text_body="third")}))
+    with IsolatedExtractor(ExtractLimits()) as iso:
+        assert list(iso.members(path)) == list(extract_members(path, ExtractLimits()))
+        # The worker is reused for the next file: the stream of the last one was read to its end.
+        small = tmp_path / "s.txt"
+        small.write_text("small")
+        assert iso.extract(small)[1].text == "small"
+        assert iso.restarts == 0
+        with pytest.raises(ExtractionError) as err:
+            iso.extract(path)
+        assert err.value.status == Status.UNSUPPORTED
+
+
+def test_a_member_over_the_time_limit_is_named_and_the_rest_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "d.zip"
+    path.write_bytes(zip_bytes({"a.txt": b"before", "slow.pdf": slow_pdf_bytes(), "z.txt": b"after"}))
+    with IsolatedExtractor(ExtractLimits(timeout_s=0.5, pdf_engine=PDFMINER)) as iso:
+        items = list(iso.members(path))
+        assert iso.restarts == 1
+    members = {"!/".join(i.chain): i.extracted.text for i in items if isinstance(i, Member)}
+    failed = {"!/".join(i.chain): i.status for i in items if isinstance(i, MemberError)}
+    assert members == {"a.txt": "before", "z.txt": "after"}
+    assert failed == {"slow.pdf": Status.TIMEOUT}
+    assert sum(isinstance(i, ContainerEntry) for i in items) == 1  # not repeated on resuming
+
+
+def test_the_whole_container_has_a_time_limit_too(tmp_path: Path) -> None:
+    path = tmp_path / "d.zip"
+    slow = slow_pdf_bytes()
+    path.write_bytes(zip_bytes({"1.pdf": slow, "2.pdf": slow, "3.pdf": slow, "4.txt": b"never reached"}))
+    limits = ExtractLimits(timeout_s=0.5, container_timeout_s=1.0, pdf_engine=PDFMINER)
+    with IsolatedExtractor(limits) as iso:
+        items = list(iso.members(path))
+    failed = [("!/".join(i.chain), i.status) for i in items if isinstance(i, MemberError)]
+    assert failed[-1] == ("", Status.TIMEOUT) and ("1.pdf", Status.TIMEOUT) in failed
+    assert not any(isinstance(i, Member) and i.chain == ("4.txt",) for i in items)
+
+
+def test_a_scan_of_a_container_with_a_lost_member_is_incomplete_not_clean(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from leakwatch.cli import cli
+
+    (tmp_path / "doc.txt").write_text(" ".join(f"w{i}" for i in range(300)))
+    runner = CliRunner()
+    added = runner.invoke(cli, ["index", "add", str(tmp_path / "doc.txt"), "--store", str(tmp_path / "s")])
+    assert added.exit_code == 0
+    vendor = tmp_path / "v"
+    vendor.mkdir()
+    (vendor / "d.zip").write_bytes(zip_bytes({"slow.pdf": slow_pdf_bytes(), "ok.txt": b"nothing here"}))
+    (tmp_path / "c.toml").write_text(f'[extract]\ntimeout_s = 0.5\npdf_engine = "{PDFMINER}"\n')
+    result = runner.invoke(cli, ["scan", str(vendor), "--store", str(tmp_path / "s"), "--config",
+                                 str(tmp_path / "c.toml"), "--format", "json", "--no-cache"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 3
+    assert [(e["path"], e["status"]) for e in report["errors"]] == [(f"{vendor}/d.zip!/slow.pdf", "timeout")]
+    assert report["summary"]["members_scanned"] == 1
