@@ -24,7 +24,7 @@ from leakwatch.licences import (
     save_reference,
 )
 from leakwatch.text import tokenize
-from tests.conftest import corpus, make_text
+from tests.conftest import CORPORA, corpus, make_text
 from tests.licence_texts import APACHE_NOTICE, BSD_2, BSD_3, GPL_2_NOTICE, GPL_3_NOTICE, MIT, template_xml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ def test_every_package_is_listed_for_installation() -> None:
 def spdx_xml_sources() -> Path:
     """The SPDX license-list-XML checkout the shipped reference is built from
     ($LEAKWATCH_SPDX_XML, or ../shared/corpora/spdx-license-xml), or skip."""
-    path = Path(os.environ.get("LEAKWATCH_SPDX_XML", str(ROOT.parent / "shared" / "corpora" / "spdx-license-xml")))
+    path = Path(os.environ.get("LEAKWATCH_SPDX_XML", str(CORPORA / "spdx-license-xml")))
     if not (path / "src").is_dir():
         pytest.skip(f"{path} holds no license-list-XML sources (src/*.xml)")
     return path
