@@ -946,13 +946,15 @@ def evaluate_licences_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store:
         mark = "ok  " if r["agrees"] else "MISS"
         cov = f"{r['coverage']:.2f}" if r["coverage"] is not None else "-"
         click.echo(f"{mark} {r['path']}: declared {r['declared']}; top-1 {r['top1']} ({r['top1_part']}, "
-                   f"coverage {cov})")
+                   f"coverage {cov}); all: {', '.join(r['ids_found']) or '-'}")
     for r in data["excluded"]:
         click.echo(f"excl {r['path']}: {r['reason']}")
     for r in data["errors"]:
         click.echo(f"ERR  {r['path']}: {r['status']}: {r['message']}")
     click.echo(f"top-1 agreement {data['agreement']:.3f} over {data['files_scored']} single-licence files "
                f"(same SPDX id exactly: {data['exact_id_agreement']:.3f}); {len(data['excluded'])} excluded")
+    for label, c in (("all scored files", data["all_findings"]), ("wheels declaring one id", data["single_id_wheels"])):
+        click.echo(f"{label}: declared id reported {c['present']}/{c['files']}, alone {c['alone']}/{c['files']}")
 
 
 @evaluate.command("code")

@@ -1,32 +1,42 @@
-"""Build the shipped licence reference (fingerprints/spdx-licences.npz) from SPDX licence texts.
+"""Build the shipped licence reference (fingerprints/spdx-licences.npz) from the SPDX templates.
 
-Usage: python scripts/build_licences.py ../shared/corpora/spdx-license-texts [--output fingerprints/spdx-licences.npz]
+Usage: python scripts/build_licences.py LICENSE-LIST-XML [--output fingerprints/spdx-licences.npz]
 
-The input folder holds text/<SPDX-ID>.txt and licenses.json (see its README). The output is
-deterministic: the same input gives the same file, byte for byte.
+LICENSE-LIST-XML is a checkout of the SPDX project's license-list-XML repository at a release
+tag (the shipped file: v3.28.0), or any folder holding its ``src/*.xml`` and ``RELEASE-NOTES.md``.
+Those sources mark each licence's optional text (``<optional>``) and replaceable text
+(``<alt>``, copyright lines, bullets), which the reference keeps as one class per word; see
+``leakwatch/licence_templates.py``. The output is deterministic: the same input gives the same
+file, byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
+from leakwatch.licence_templates import read_templates
 from leakwatch.licences import build_reference, load_reference, save_reference
+
+
+def list_version(root: Path) -> str:
+    """The SPDX License List release of a license-list-XML checkout (its newest release note)."""
+    notes = root / "RELEASE-NOTES.md"
+    found = re.search(r"^## version (\d+\.\d+(?:\.\d+)?)", notes.read_text(encoding="utf-8"), re.MULTILINE) \
+        if notes.is_file() else None
+    return f"SPDX License List {found.group(1)}" if found else "SPDX License List"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("corpus", type=Path, help="folder with text/<SPDX-ID>.txt and licenses.json")
+    parser.add_argument("xml", type=Path, help="license-list-XML checkout (with src/*.xml)")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent.parent
                         / "fingerprints" / "spdx-licences.npz")
     args = parser.parse_args()
-    metadata = json.loads((args.corpus / "licenses.json").read_text(encoding="utf-8"))
-    readme = (args.corpus / "README.md").read_text(encoding="utf-8")
-    version = re.search(r"version (\d+\.\d+(?:\.\d+)?)", readme)
-    source = f"SPDX License List {version.group(1)}" if version else "SPDX License List"
-    ref = build_reference(args.corpus / "text", metadata, source)
+    src = args.xml / "src" if (args.xml / "src").is_dir() else args.xml
+    source = list_version(src.parent)
+    ref = build_reference(read_templates(src), source)
     save_reference(ref, args.output)
     check = load_reference(args.output)
     ids = sum(len(t.ids) for t in check.texts)

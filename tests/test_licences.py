@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -12,19 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leakwatch.config import Config
+from leakwatch.licence_match import match_licences, stated_versions
+from leakwatch.licence_templates import read_templates
 from leakwatch.licences import (
     LicenceReference,
     ReferenceFormatError,
     build_reference,
     default_reference,
     load_reference,
-    match_licences,
     save_reference,
-    stated_versions,
 )
 from leakwatch.text import tokenize
-from tests.conftest import corpus, make_text
-from tests.licence_texts import APACHE_NOTICE, BSD_2, BSD_3, GPL_2_NOTICE, GPL_3_NOTICE, MIT
+from tests.conftest import CORPORA, corpus, make_text
+from tests.licence_texts import APACHE_NOTICE, BSD_2, BSD_3, GPL_2_NOTICE, GPL_3_NOTICE, MIT, template_xml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,9 +64,11 @@ def test_near_identical_licences_are_told_apart_by_what_differs() -> None:
     (bsd2,) = match_licences(tokenize(BSD_2), BSD_2, ref)
     assert ref.texts[bsd3.text].spdx_id == "BSD-3-Clause"
     assert ref.texts[bsd2.text].spdx_id == "BSD-2-Clause"
-    # BSD-3 won because its third clause is present; the evidence is reported.
+    # BSD-3 won over its nearest variant (one with a clause of its own, absent here); the
+    # evidence is reported.
     assert bsd3.distinction is not None
-    assert bsd3.distinction.only_winner_present > bsd3.distinction.only_runner_up_present
+    assert bsd3.distinction.only_winner_present >= bsd3.distinction.only_runner_up_present
+    assert bsd3.distinction.runner_up_coverage < bsd3.coverage
     # BSD-2 explains a BSD-2 text as well as BSD-3 does, but BSD-3's clause is absent.
     assert bsd2.distinction is not None
     assert bsd2.distinction.runner_up_coverage < bsd2.coverage
@@ -101,15 +104,20 @@ def test_stated_versions() -> None:
 
 
 def test_round_trip_and_build_are_deterministic(tmp_path: Path) -> None:
-    texts = tmp_path / "text"
-    texts.mkdir()
-    (texts / "MIT.txt").write_text(MIT, encoding="utf-8")
-    (texts / "BSD-3-Clause.txt").write_text(BSD_3, encoding="utf-8")
-    (texts / "BSD-3-Clause-Copy.txt").write_text(BSD_3, encoding="utf-8")
-    meta = {"MIT": {"name": "MIT License", "url": "https://opensource.org/license/mit/"}}
-    # Every standard notice must be found in its licence: a changed SPDX text is refused.
-    with pytest.raises(ValueError, match="standard notice"):
-        build_reference(texts, meta, "test")
+    src = tmp_path / "src"
+    src.mkdir()
+    for spdx_id, xml in template_xml().items():
+        (src / f"{spdx_id}.xml").write_text(xml, encoding="utf-8")
+    ref = build_reference(read_templates(src), "test")
+    again = build_reference(read_templates(src), "test")
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    save_reference(ref, first)
+    save_reference(again, second)
+    assert first.read_bytes() == second.read_bytes()
+    loaded = load_reference(first)
+    assert loaded.texts == ref.texts and np.array_equal(loaded.classes, ref.classes)
+    # Licences with the same required words are one entry; the notice is an entry of its own.
+    assert {t.part for t in loaded.texts} == {"text", "notice"}
 
 
 def test_damaged_or_foreign_files_are_refused(tmp_path: Path) -> None:
@@ -125,7 +133,7 @@ def test_damaged_or_foreign_files_are_refused(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.npz"
     header = json.dumps({"format": "other/9", "source": "", "texts": []}).encode()
     np.savez(wrong, header=np.frombuffer(header, dtype=np.uint8), vocabulary=np.zeros(0, np.uint64),
-             words=np.zeros(0, np.uint16), bounds=np.zeros(1, np.int64))
+             words=np.zeros(0, np.uint16), bounds=np.zeros(1, np.int64), classes=np.zeros(0, np.uint8))
     with pytest.raises(ReferenceFormatError, match="format"):
         load_reference(wrong)
 
@@ -147,18 +155,24 @@ def test_every_package_is_listed_for_installation() -> None:
     assert found <= listed and "leakwatch.shipped" in listed
 
 
-@pytest.mark.corpus
+def spdx_xml_sources() -> Path:
+    """The SPDX license-list-XML checkout the shipped reference is built from
+    ($LEAKWATCH_SPDX_XML, or ../shared/corpora/spdx-license-xml), or skip."""
+    path = Path(os.environ.get("LEAKWATCH_SPDX_XML", str(CORPORA / "spdx-license-xml")))
+    if not (path / "src").is_dir():
+        pytest.skip(f"{path} holds no license-list-XML sources (src/*.xml)")
+    return path
+
+
 def test_committed_reference_is_what_the_script_builds(tmp_path: Path) -> None:
-    spdx = corpus("spdx-license-texts")
     import subprocess
     import sys
 
+    xml = spdx_xml_sources()
     out = tmp_path / "rebuilt.npz"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_licences.py"), str(spdx), "--output", str(out)],
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_licences.py"), str(xml), "--output", str(out)],
                    check=True, capture_output=True)
-    rebuilt, shipped = load_reference(out), load_reference(ROOT / "fingerprints" / "spdx-licences.npz")
-    assert rebuilt.texts == shipped.texts and rebuilt.source == shipped.source
-    assert np.array_equal(rebuilt.words, shipped.words)
+    assert out.read_bytes() == (ROOT / "fingerprints" / "spdx-licences.npz").read_bytes()
 
 
 @pytest.mark.corpus
@@ -174,9 +188,13 @@ def test_every_spdx_text_is_identified_as_itself() -> None:
         if not matches:
             continue  # texts under 20 words are below the reporting minimum
         top = max(matches, key=lambda m: m.matched_words)
-        if path.stem not in ref.texts[top.text].ids:
+        # A stacked licence (CPython's history) comes back as its parts, each naming it.
+        named = ref.texts[top.text].ids + (ref.texts[top.stack].ids if top.stack is not None else ())
+        if path.stem not in named:
             wrong.append((path.stem, ref.texts[top.text].spdx_id))
-    assert len(wrong) <= 5, wrong
+    # Measured: 721 of 723 (MPL-2.0-no-copyleft-exception, whose Exhibit B MPL-2.0 has as
+    # optional text; SMLNJ, the deprecated id of StandardML-NJ, a few words apart).
+    assert len(wrong) <= 3, wrong
 
 
 @pytest.mark.corpus
@@ -187,6 +205,9 @@ def test_agreement_with_declared_licences_in_the_wild() -> None:
     assert len(result.scored) >= 35
     assert not result.errors
     assert result.agreement >= 0.92, [r for r in result.scored if not r["agrees"]]
+    # Issue 20: every wheel that declares one SPDX id has it among its findings (16/16).
+    wheels = [r for r in result.scored if r["single_id"]]
+    assert len(wheels) == 16 and all(r["present"] for r in wheels), [r for r in wheels if not r["present"]]
 
 
 @pytest.mark.parametrize(("expression", "valid"), [

@@ -8,7 +8,8 @@ import numpy as np
 
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.scoring import stable_id
-from leakwatch.licences import LicenceMatch, LicenceMatchParams, LicenceReference, default_reference, match_licences
+from leakwatch.licence_match import LicenceMatch, LicenceMatchParams, match_licences
+from leakwatch.licences import LicenceReference, default_reference
 from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
 from leakwatch.store.base import FingerprintStore
 
@@ -35,6 +36,10 @@ def describe(m: LicenceMatch, ref: LicenceReference) -> dict[str, object]:
         "same_text_as": list(text.ids[1:]),
         "reference": ref.source,
     }
+    if m.stack is not None:
+        # One part of a licence made of several (CPython's history): which one, and of what.
+        stack = ref.texts[m.stack]
+        info["part_of"] = {"spdx_id": stack.spdx_id, "name": stack.name}
     if m.distinction is not None:
         other = ref.texts[m.distinction.runner_up]
         info["distinguished_from"] = {

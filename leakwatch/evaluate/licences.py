@@ -7,6 +7,11 @@ as excluded, with the reason. A file agrees when the top-1 ``licence-text``
 finding (the one covering the most words) names the declared licence, or a
 licence with the identical text (``GPL-2.0-only`` and ``GPL-2.0-or-later`` are
 one text: only a notice, not the licence, tells them apart).
+
+Two stricter measures look at every licence finding of a file, as a user reading
+the report would: the declared id is *present* when one of them names it, *alone*
+when no finding names another licence. ``single_id`` marks the files of Python
+packages whose metadata names exactly one SPDX id (issue 20's eligible set).
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ class Expectation:
     declared: str
     expected: frozenset[str] | None  # None: excluded
     reason: str = ""
+    kind: str = ""
 
 
 def expectation(root: Path, row: dict[str, str], known: frozenset[str]) -> Expectation:
@@ -94,12 +100,13 @@ def expectation(root: Path, row: dict[str, str], known: frozenset[str]) -> Expec
         if len(alternatives) > 1 and len(named) == 1 and not _MULTIPLE.search(named[0]):
             ids = spdx_ids(named[0], known)
             if ids:
-                return Expectation(path, row["package"], f"{declared} (this file: {named[0]})", ids)
+                return Expectation(path, row["package"], f"{declared} (this file: {named[0]})", ids,
+                                   kind=row["kind"])
         return _excluded(base, "more than one licence declared")
     ids = spdx_ids(declared, known)
     if ids is None:
         return _excluded(base, f"declared licence {declared!r} is not on the SPDX list")
-    return Expectation(path, row["package"], declared, ids)
+    return Expectation(path, row["package"], declared, ids, kind=row["kind"])
 
 
 def _excluded(e: Expectation, reason: str) -> Expectation:
@@ -120,11 +127,17 @@ class LicenceEvaluation:
     def exact_id_agreement(self) -> float:
         return sum(r["exact_id"] for r in self.scored) / max(len(self.scored), 1)
 
+    def counts(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        return {"files": len(rows), "present": sum(r["present"] for r in rows),
+                "alone": sum(r["alone"] for r in rows)}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "files_scored": len(self.scored),
             "agreement": round(self.agreement, 4),
             "exact_id_agreement": round(self.exact_id_agreement, 4),
+            "all_findings": self.counts(self.scored),
+            "single_id_wheels": self.counts([r for r in self.scored if r["single_id"]]),
             "misses": [r for r in self.scored if not r["agrees"]],
             "scored": self.scored,
             "excluded": self.excluded,
@@ -167,6 +180,9 @@ def evaluate_licences(root: Path, config: Config) -> LicenceEvaluation:
         info: dict[str, Any] = top.extra["licence"] if top is not None else {}
         names = {info["spdx_id"], *info["same_text_as"]} if info else set()
         assert e.expected is not None
+        found = [f.extra["licence"] for f in by_file.get(key, []) if f.kind == LICENCE_TEXT]
+        # Each finding as the ids its text stands for ("MIT" is also "Expat" text).
+        named = [{x["spdx_id"], *x["same_text_as"]} for x in found]
         result.scored.append({
             "path": rel,
             "declared": e.declared,
@@ -174,8 +190,12 @@ def evaluate_licences(root: Path, config: Config) -> LicenceEvaluation:
             "top1": info.get("spdx_id"),
             "top1_part": info.get("part"),
             "coverage": info.get("coverage"),
-            "licences_found": len([f for f in by_file.get(key, []) if f.kind == LICENCE_TEXT]),
+            "licences_found": len(found),
+            "ids_found": sorted({x["spdx_id"] for x in found}),
             "agrees": bool(names & e.expected),
             "exact_id": info.get("spdx_id") in e.expected,
+            "present": any(x["spdx_id"] in e.expected for x in found),
+            "alone": bool(found) and all(n & e.expected for n in named),
+            "single_id": e.kind == "python-wheel" and len(e.expected) == 1 and "this file" not in e.declared,
         })
     return result
