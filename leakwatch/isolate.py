@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import multiprocessing
 import os
 import resource
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -34,6 +36,8 @@ from leakwatch.config import ExtractLimits
 from leakwatch.model import ExtractedText, ExtractionError, Status
 
 _MB = 1024 * 1024
+# Steps with their own timeout other than OCR images, per file (a conversion).
+_MAX_CONVERSIONS = 4
 # Preloaded once in the fork server, so that each worker starts without re-importing
 # the parsers.
 _PRELOAD = ["leakwatch.extract"]
@@ -71,12 +75,30 @@ def _worker_main(conn: Connection, limits_json: str) -> None:
         _serve(conn, ExtractLimits(**json.loads(limits_json)))
 
 
+def _time_asker(conn: Connection) -> Callable[[float], None]:
+    """What the worker's extractors call before a step with a timeout of its own (an OCR
+    page, a conversion): the parent extends the file's deadline by as much, and the file's
+    CPU limit grows by as much (Pillow and PDFium work for each page in this process)."""
+
+    def ask(seconds: float) -> None:
+        conn.send_bytes(json.dumps({"extend": seconds}).encode())
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if soft != resource.RLIM_INFINITY:
+            soft += int(seconds) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard),
+                                                     hard))
+
+    return ask
+
+
 def _serve(conn: Connection, limits: ExtractLimits) -> None:
     from leakwatch.extract import extract_file
+    from leakwatch.extract.external import TIME_REQUEST
 
     # The parent handles interruption; a Ctrl-C must not leave a half-written reply.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_memory_limit(limits)
+    TIME_REQUEST.set(_time_asker(conn))
     while True:
         request = conn.recv_bytes()  # EOFError once the parent closes the pipe
         _arm_cpu_limit(limits)
@@ -212,6 +234,25 @@ class IsolatedExtractor:
         except (EOFError, OSError):
             raise self._died(w) from None
 
+    def _header(self, w: _Worker, deadline: float) -> tuple[dict[str, Any], float]:
+        """The reply's header, after any requests for more time (one per OCR image or
+        conversion, each granted up to that step's own limit, as many as a file may have)."""
+        step = max(self.limits.ocr_timeout_s, self.limits.timeout_s)
+        granted = 0
+        while True:
+            header = _parse_header(self._receive(w, deadline))
+            if "extend" not in header:
+                return header, deadline
+            granted += 1
+            if granted <= self.limits.ocr_max_images + _MAX_CONVERSIONS:
+                try:
+                    seconds = float(header["extend"])
+                except (TypeError, ValueError):
+                    seconds = math.nan
+                if not math.isfinite(seconds):
+                    raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply")
+                deadline += min(max(seconds, 0.0), step)
+
     # --- the one operation --------------------------------------------------------------
 
     def extract(self, path: Path, limits: ExtractLimits | None = None) -> tuple[bytes, ExtractedText]:
@@ -240,7 +281,7 @@ class IsolatedExtractor:
         except (BrokenPipeError, OSError):
             raise self._died(w) from None
         w.files += 1
-        header = _parse_header(self._receive(w, deadline))
+        header, deadline = self._header(w, deadline)
         self.peak_rss_kb = max(self.peak_rss_kb, int(header.get("max_rss_kb") or 0))
         if not header["ok"]:
             status = Status(header["status"]) if header["status"] in Status._value2member_map_ else Status.PARSE_ERROR
@@ -262,6 +303,6 @@ def _parse_header(raw: bytes) -> dict[str, Any]:
         header = json.loads(raw)
     except ValueError as exc:
         raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply") from exc
-    if not isinstance(header, dict) or "ok" not in header:
+    if not isinstance(header, dict) or ("ok" not in header and "extend" not in header):
         raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply")
     return header

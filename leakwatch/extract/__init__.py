@@ -18,6 +18,7 @@ from leakwatch.extract.code import LANGUAGES, CodeExtractor
 from leakwatch.extract.csv import CsvExtractor
 from leakwatch.extract.docx import DocxExtractor
 from leakwatch.extract.html import HtmlExtractor
+from leakwatch.extract.image import ImageExtractor, is_image
 from leakwatch.extract.json import JsonExtractor, looks_like_json
 from leakwatch.extract.ooxml import is_ole_encrypted_package, sniff_zip_format
 from leakwatch.extract.pdf import PdfExtractor
@@ -44,6 +45,7 @@ EXTRACTORS: dict[str, Extractor] = {
         PptxExtractor(),
         XlsxExtractor(),
         CodeExtractor(),
+        ImageExtractor(),
     )
 }
 
@@ -54,7 +56,6 @@ _SUFFIX_FORMATS = {
     ".json": "json", ".xml": "xml", ".html": "html", ".htm": "html", ".xhtml": "html",
 }
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"),
     (b"\x1f\x8b", "gzip archive"), (b"7z\xbc\xaf", "7-Zip archive"), (b"Rar!", "RAR archive"),
     (b"\x7fELF", "executable"), (b"MZ", "Windows executable"), (b"{\\rtf", "RTF document"),
 )
@@ -91,6 +92,8 @@ def detect_format(sample: FileSample) -> str:
         raise ExtractionError(Status.UNSUPPORTED, "zip archive")  # refined by detect_format_full
     if head.startswith(_OLE_MAGIC):
         raise ExtractionError(Status.UNSUPPORTED, "legacy OLE (pre-2007 Office) file")
+    if is_image(head):
+        return "image"
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise ExtractionError(Status.UNSUPPORTED, f"{what}: not a text format")

@@ -222,6 +222,24 @@ def numbered_parts(names: Iterable[str], prefix: str, suffix: str = ".xml") -> l
     return [name for _, name in sorted(found)]
 
 
+# Picture formats OCR reads (by member name: Office picks a picture's codec by its
+# extension, so a PNG named .emf does not show as text in Word either).
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def picture_parts(names: Iterable[str], folder: str) -> list[str]:
+    """Raster pictures directly in ``folder`` (``word/media/``), in natural order
+    (image2 before image10)."""
+    def key(name: str) -> tuple[str, int, str]:
+        match = re.search(r"(\d+)\.[^.]*$", name)
+        stem = name[: match.start(1)] if match else name
+        return (stem, int(match.group(1)) if match else -1, name)
+
+    found = [n for n in names if n.startswith(folder) and "/" not in n[len(folder):]
+             and n.lower().endswith(RASTER_SUFFIXES)]
+    return sorted(found, key=key)
+
+
 # --- XML --------------------------------------------------------------------------------
 
 
