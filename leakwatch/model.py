@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,6 +281,16 @@ class Finding:
             deliverable_format=d["format"], deliverable_encoding=d["encoding"],
             extra={k: v for k, v in data.items() if k not in _FINDING_KEYS},
         )
+
+
+def with_ocr_regions(finding: Finding, extracted: ExtractedText) -> Finding:
+    """``finding`` naming the images its deliverable span was read from by OCR (``ocr``:
+    each image's name, the box of the span's words on it in pixels, the image's size)."""
+    span = finding.deliverable_span
+    regions = extracted.ocr_regions(span.start, span.end)
+    if not regions:
+        return finding
+    return dataclasses.replace(finding, extra={**finding.extra, "ocr": regions})
 
 
 _FINDING_KEYS = frozenset({"id", "kind", "severity", "deliverable", "source", "scores", "verified"})

@@ -33,6 +33,7 @@ from leakwatch.model import (
     Severity,
     Status,
     SuppressedFinding,
+    with_ocr_regions,
 )
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
@@ -385,6 +386,8 @@ def scan_analysed(analysed: AnalysedFile | FileError, detectors: Sequence[Detect
                         deliverable.sha256)
     # One file's findings in reading order, whichever detector found them.
     found.sort(key=lambda f: (f.deliverable_span.start, f.deliverable_span.end))
+    if analysed.extracted.regions:
+        found = [with_ocr_regions(f, analysed.extracted) for f in found]
     return FileScan(shown, found, None, deliverable.sha256)
 
 

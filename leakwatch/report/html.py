@@ -39,6 +39,7 @@ from leakwatch.config import ExtractLimits
 from leakwatch.model import ExtractionError, Finding, Severity
 from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter
+from leakwatch.report.text import ocr_lines
 
 # Characters of deliverable text shown on each side of a passage.
 CONTEXT_CHARS = 300
@@ -268,6 +269,7 @@ def _finding_html(n: int, f: Finding, shown: DeliverableText) -> str:
     sev = str(f.severity)
     span = f.deliverable_span
     facts: list[tuple[str, str]] = [("location", esc(_where(span.start, span.end, span.page)))]
+    facts += [("image", esc(line)) for line in ocr_lines(f)]
     if f.source is not None:
         src = f.source
         where = _where(src.span.start, src.span.end, src.span.page) if src.span else "span not known"

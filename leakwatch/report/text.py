@@ -39,12 +39,24 @@ def _details(f: Finding) -> list[str]:
     return lines
 
 
+def ocr_lines(f: Finding) -> list[str]:
+    """Where on an image the passage was read (OCR): the image and the box of its words."""
+    lines = []
+    for region in f.extra.get("ocr") or []:
+        box = region.get("bbox")
+        width, height = region.get("image_size") or (0, 0)
+        where = f", pixels {box[0]},{box[1]}-{box[2]},{box[3]}" if box else ""
+        lines.append(f"read by OCR from {region.get('image')}{where} of {width}x{height}")
+    return lines
+
+
 def _finding_block(f: Finding) -> list[str]:
     head = f"{str(f.severity).upper():6} {f.kind}  {display_path(f.deliverable_path)}"
     method = f.extra.get("method")
     also = f.extra.get("also_in", [])
     where = f.deliverable_span
     lines = [head, f"       where:  {_where(where.start, where.end, where.page)}"]
+    lines.extend(f"       image:  {line}" for line in ocr_lines(f))
     if f.source is not None:
         span = f.source.span
         lines.append(f"       source: {display_path(f.source.path)} [{f.source.label}]"
