@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from leakwatch.config import Config, ExtractLimits  # noqa: E402
-from leakwatch.extract.image import ImageExtractor  # noqa: E402
-from leakwatch.pipeline import index_paths, scan_paths  # noqa: E402
-from leakwatch.store import open_store  # noqa: E402
-from leakwatch.text import _WORD, normalize_word  # noqa: E402
-from tests import scans  # noqa: E402
+from leakwatch.config import Config, ExtractLimits
+from leakwatch.extract.image import ImageExtractor
+from leakwatch.pipeline import index_paths, scan_paths
+from leakwatch.store import open_store
+from leakwatch.text import _WORD, normalize_word
+from tests import scans
 
 CORPUS = Path(os.environ.get("LEAKWATCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora")) \
     / "longform-public-domain"
@@ -133,7 +133,8 @@ def main() -> None:
     print(f"{'condition':24} {'WER':>6} {'found':>7} {'exact':>7} {'false':>6} {'s/img':>6}")
     for condition, r in results.items():
         print(f"{condition:24} {r['word_error_rate']:6.1%} {r['found']:>3}/{r['trials']:<3} "
-              f"{r['found_exact_stage']:>3}/{r['trials']:<3} {r['false_findings']:>6} {r['ocr_seconds_per_image']:6.2f}")
+              f"{r['found_exact_stage']:>3}/{r['trials']:<3} {r['false_findings']:>6} "
+              f"{r['ocr_seconds_per_image']:6.2f}")
 
 
 if __name__ == "__main__":
