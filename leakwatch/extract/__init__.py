@@ -20,6 +20,7 @@ from leakwatch.extract.docx import DocxExtractor
 from leakwatch.extract.html import HtmlExtractor
 from leakwatch.extract.image import ImageExtractor, is_image
 from leakwatch.extract.json import JsonExtractor, looks_like_json
+from leakwatch.extract.odf import OdpExtractor, OdsExtractor, OdtExtractor
 from leakwatch.extract.ooxml import is_ole_encrypted_package, sniff_zip_format
 from leakwatch.extract.pdf import PdfExtractor
 from leakwatch.extract.pptx import PptxExtractor
@@ -46,6 +47,9 @@ EXTRACTORS: dict[str, Extractor] = {
         XlsxExtractor(),
         CodeExtractor(),
         ImageExtractor(),
+        OdtExtractor(),
+        OdsExtractor(),
+        OdpExtractor(),
     )
 }
 
@@ -119,7 +123,8 @@ def detect_format_full(path: Path, data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         kind = sniff_zip_format(data)
         if kind is None:
-            raise ExtractionError(Status.UNSUPPORTED, "zip archive that is not a DOCX, PPTX or XLSX")
+            raise ExtractionError(Status.UNSUPPORTED,
+                                  "zip archive that is not a DOCX, PPTX, XLSX, OpenDocument or EPUB file")
         return kind
     if data.startswith(_OLE_MAGIC) and is_ole_encrypted_package(data):
         raise ExtractionError(Status.ENCRYPTED, "password-protected Office document")
