@@ -17,6 +17,7 @@ from leakwatch.extract.base import SNIFF_BYTES, Extractor, FileSample, decode_te
 from leakwatch.extract.code import LANGUAGES, CodeExtractor
 from leakwatch.extract.csv import CsvExtractor
 from leakwatch.extract.docx import DocxExtractor
+from leakwatch.extract.epub import EpubExtractor
 from leakwatch.extract.html import HtmlExtractor
 from leakwatch.extract.image import ImageExtractor, is_image
 from leakwatch.extract.json import JsonExtractor, looks_like_json
@@ -50,6 +51,7 @@ EXTRACTORS: dict[str, Extractor] = {
         OdtExtractor(),
         OdsExtractor(),
         OdpExtractor(),
+        EpubExtractor(),
     )
 }
 
