@@ -25,6 +25,7 @@ from leakwatch.extract.odf import OdpExtractor, OdsExtractor, OdtExtractor
 from leakwatch.extract.ooxml import is_ole_encrypted_package, sniff_zip_format
 from leakwatch.extract.pdf import PdfExtractor
 from leakwatch.extract.pptx import PptxExtractor
+from leakwatch.extract.rtf import RtfExtractor, is_rtf
 from leakwatch.extract.text import MarkdownExtractor, TextExtractor
 from leakwatch.extract.xlsx import XlsxExtractor
 from leakwatch.extract.xml import XmlExtractor
@@ -52,6 +53,7 @@ EXTRACTORS: dict[str, Extractor] = {
         OdsExtractor(),
         OdpExtractor(),
         EpubExtractor(),
+        RtfExtractor(),
     )
 }
 
@@ -63,7 +65,7 @@ _SUFFIX_FORMATS = {
 }
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip archive"), (b"7z\xbc\xaf", "7-Zip archive"), (b"Rar!", "RAR archive"),
-    (b"\x7fELF", "executable"), (b"MZ", "Windows executable"), (b"{\\rtf", "RTF document"),
+    (b"\x7fELF", "executable"), (b"MZ", "Windows executable"),
 )
 
 
@@ -100,6 +102,8 @@ def detect_format(sample: FileSample) -> str:
         raise ExtractionError(Status.UNSUPPORTED, "legacy OLE (pre-2007 Office) file")
     if is_image(head):
         return "image"
+    if is_rtf(head):
+        return "rtf"
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise ExtractionError(Status.UNSUPPORTED, f"{what}: not a text format")
