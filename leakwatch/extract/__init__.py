@@ -16,17 +16,21 @@ from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import SNIFF_BYTES, Extractor, FileSample, decode_text, looks_binary
 from leakwatch.extract.code import LANGUAGES, CodeExtractor
 from leakwatch.extract.csv import CsvExtractor
+from leakwatch.extract.doc import DocExtractor
 from leakwatch.extract.docx import DocxExtractor
 from leakwatch.extract.epub import EpubExtractor
 from leakwatch.extract.html import HtmlExtractor
 from leakwatch.extract.image import ImageExtractor, is_image
 from leakwatch.extract.json import JsonExtractor, looks_like_json
 from leakwatch.extract.odf import OdpExtractor, OdsExtractor, OdtExtractor
+from leakwatch.extract.ole import sniff_ole_format
 from leakwatch.extract.ooxml import is_ole_encrypted_package, sniff_zip_format
 from leakwatch.extract.pdf import PdfExtractor
+from leakwatch.extract.ppt import PptExtractor
 from leakwatch.extract.pptx import PptxExtractor
 from leakwatch.extract.rtf import RtfExtractor, is_rtf
 from leakwatch.extract.text import MarkdownExtractor, TextExtractor
+from leakwatch.extract.xls import XlsExtractor
 from leakwatch.extract.xlsx import XlsxExtractor
 from leakwatch.extract.xml import XmlExtractor
 from leakwatch.model import ExtractedText, ExtractionError, Status
@@ -54,6 +58,9 @@ EXTRACTORS: dict[str, Extractor] = {
         OdpExtractor(),
         EpubExtractor(),
         RtfExtractor(),
+        DocExtractor(),
+        XlsExtractor(),
+        PptExtractor(),
     )
 }
 
@@ -132,8 +139,14 @@ def detect_format_full(path: Path, data: bytes) -> str:
             raise ExtractionError(Status.UNSUPPORTED,
                                   "zip archive that is not a DOCX, PPTX, XLSX, OpenDocument or EPUB file")
         return kind
-    if data.startswith(_OLE_MAGIC) and is_ole_encrypted_package(data):
-        raise ExtractionError(Status.ENCRYPTED, "password-protected Office document")
+    if data.startswith(_OLE_MAGIC):
+        if is_ole_encrypted_package(data):
+            raise ExtractionError(Status.ENCRYPTED, "password-protected Office document")
+        legacy = sniff_ole_format(data)
+        if legacy is not None:
+            return legacy
+        raise ExtractionError(Status.UNSUPPORTED, "OLE compound file that is not a Word, Excel or PowerPoint 97-2003 "
+                                                  "document")
     return detect_format(FileSample(path, data[:SNIFF_BYTES]))
 
 
