@@ -107,7 +107,7 @@ def office(s: HostileSet) -> None:
     s.file("office/bomb-unread-image.docx",
            h.replace_members(h.small_docx(), {"word/media/image1.png": h.zeros_member("word/media/image1.png",
                                                                                        300 * h.MiB)}),
-           OK, "300 MiB of zeros in a member that is never read")
+           TOO_LARGE, "300 MiB of zeros as a picture: refused by its declared size, never inflated")
     s.file("office/lying-size-document.docx", h.declare_size(h.small_docx(), "word/document.xml", 3 << 30),
            TOO_LARGE, "main part declares 3 GiB")
     s.file("office/lying-size-sheet.xlsx", h.oversized_sheet_xlsx(150 * h.MiB), TOO_LARGE,
@@ -128,7 +128,7 @@ def office(s: HostileSet) -> None:
     for suffix in (".docx", ".xlsx", ".pptx"):
         s.file(f"office/password{suffix}", h.encrypted_office_file(), ENCRYPTED,
                "password-protected Office file (OLE EncryptedPackage)")
-    s.file("office/legacy-word.docx", h.legacy_office_file(), UNSUPPORTED, "pre-2007 Word file named .docx")
+    s.file("office/legacy-word.docx", h.legacy_office_file(), OK, "pre-2007 Word file named .docx, declaring no text")
     s.file("office/plain-zip.docx", h.plain_zip(), UNSUPPORTED, "ordinary zip named .docx")
 
 
@@ -208,6 +208,8 @@ def text(s: HostileSet, huge: bool) -> None:
     for kind, data in h.BINARIES.items():
         for suffix in (".txt", ".html"):
             s.file(f"binary/{kind}{suffix}", data, UNSUPPORTED, f"{kind} with a text extension")
+    for kind, data in h.BROKEN_IMAGES.items():
+        s.file(f"binary/broken-{kind}.txt", data, PARSE_ERROR, f"{kind} signature then junk, text extension")
 
 
 def file_system(s: HostileSet) -> None:

@@ -414,8 +414,13 @@ def plain_zip() -> bytes:
     return out.getvalue()
 
 
-BINARIES = {
+# Image signatures followed by junk: read as images (whatever the extension), parse-error.
+BROKEN_IMAGES = {
     "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8,
+    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8,
+}
+
+BINARIES = {
     "elf": b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x03\x00>\x00" + bytes(range(256)) * 8,
     "pe": b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256)) * 8,
     "mach-o": b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + bytes(range(256)) * 8,
@@ -424,7 +429,6 @@ BINARIES = {
     "sqlite": b"SQLite format 3\x00\x10\x00\x01\x01" + bytes(range(256)) * 8,
     "gzip": b"\x1f\x8b\x08\x00" + zlib.compress(b"hello" * 1000),
     "zip": plain_zip(),
-    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8,
 }
 
 # File names that are not valid UTF-8.

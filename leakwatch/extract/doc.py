@@ -16,8 +16,8 @@ from pathlib import Path
 from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import Extractor
 from leakwatch.extract.external import find_program, private_folder, run_program
-from leakwatch.extract.ole import check_not_encrypted
-from leakwatch.model import ExtractedText
+from leakwatch.extract.ole import check_not_encrypted, word_text_length
+from leakwatch.model import ExtractedText, ExtractionError, Status
 
 
 class DocExtractor(Extractor):
@@ -33,4 +33,11 @@ class DocExtractor(Extractor):
             copy.write_bytes(data)
             out = run_program([program, "-d", "utf-8", "-w", copy.name], what="catdoc", folder=folder,
                               timeout=limits.timeout_s)
-        return self.result(out.decode("utf-8", "replace"), limits)
+        text = out.decode("utf-8", "replace")
+        declared = word_text_length(data)
+        if not text.strip() and declared:
+            # catdoc exits 0 on files it cannot follow: empty text from a document that
+            # declares some is a failure, not an empty document.
+            raise ExtractionError(Status.PARSE_ERROR, f"catdoc read no text from a document that declares "
+                                                      f"{declared:,} characters (damaged?)")
+        return self.result(text, limits)

@@ -2,8 +2,8 @@
 
 A TIFF's pages are pages; other formats have one (an animated GIF's first frame).
 Every page is a :class:`leakwatch.model.TextRegion` named ``page N``, so a finding says
-where on the image its words are. With ``[extract] ocr = false`` images are
-``unsupported``: never clean.
+where on the image its words are. An image in which OCR finds no word, and every image
+under ``[extract] ocr = false``, is ``unsupported``: never clean.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ class ImageExtractor(Extractor):
                 page.add(reader.read(frame, f"page {number}"))
             pages.append(page)
         text, starts, regions = join_pages(pages)
+        if not text.replace("\f", "").strip():
+            # Never clean: a scan OCR could not read looks the same as a photo without words.
+            raise ExtractionError(Status.UNSUPPORTED, "OCR found no words in the image (a picture without text, "
+                                                      "or text too poor to read)")
         extracted = self.result(text, limits, page_starts=starts)
         return dataclasses.replace(extracted, regions=regions,
                                    extractor_version=f"{self.version}/{ocr_version(limits)}")

@@ -20,6 +20,8 @@ _MAIN_STREAMS = (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls"), 
 # [MS-DOC] 2.5.2 FibBase: wIdent, then (at byte 10) flags whose bit 8 is fEncrypted.
 _WORD_IDENT = 0xA5EC
 _WORD_ENCRYPTED = 0x0100
+# [MS-DOC] 2.5.5 FibRgLw97.ccpText: characters in the main document, at byte 76 of the FIB.
+_WORD_TEXT_LENGTH = 76
 # [MS-PPT] 2.3.2 CurrentUserAtom: headerToken after the record header and size.
 _PPT_ENCRYPTED_TOKEN = 0xF3D1C4DF
 # [MS-XLS] 2.4.117 FilePass: the record that says the rest of the workbook is encrypted.
@@ -70,6 +72,20 @@ def _xls_encrypted(book: bytes) -> bool:
             return False
         position += 4 + length
     return False
+
+
+def word_text_length(data: bytes) -> int | None:
+    """How many characters a Word file's FIB says its main text has, or None when unreadable."""
+    ole = _open(data)
+    if ole is None:
+        return None
+    try:
+        fib = _stream(ole, "WordDocument", _WORD_TEXT_LENGTH + 4)
+        return struct.unpack_from("<I", fib, _WORD_TEXT_LENGTH)[0] if len(fib) >= _WORD_TEXT_LENGTH + 4 else None
+    except Exception:
+        return None
+    finally:
+        ole.close()  # type: ignore[attr-defined]
 
 
 def check_not_encrypted(data: bytes, kind: str) -> None:
