@@ -214,6 +214,7 @@ def converted(files: dict[str, bytes], target: str) -> dict[str, bytes]:
         return {name: (root / "out" / f"{Path(name).stem}.{target}").read_bytes() for name in files}
 
 
+
 def xlsx(rows: list[list[str]]) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active

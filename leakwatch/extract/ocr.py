@@ -40,10 +40,12 @@ PAGE_SEPARATOR = "\f"
 MIN_SIDE = 16
 MIN_PIXELS = 12_000
 
-# Tesseract reads text best with capitals about 20-40 pixels high; screenshots at
-# screen resolution have 8-12. Images whose smaller side is under this many pixels are
-# read at twice their size (see benchmarks/ocr_noise.py for the measurement).
-UPSCALE_BELOW = 1600
+# Tesseract reads text best with capitals about 20-40 pixels high; a screenshot of 10 px
+# text lost 32% of its words read at its own size and 2% at twice it, while 13 px text
+# read as well either way (benchmarks/ocr_noise.py). Images whose lines are closer than
+# this (median pitch, from the rows' ink profile; 10 px text is set 14 px apart, 13 px
+# text 18) are read at twice their size.
+UPSCALE_BELOW = 16
 
 _TSV_COLUMNS = 12
 
@@ -201,6 +203,22 @@ def _grey(image: object) -> object:
     return image.convert("L")
 
 
+def line_pitch(grey: object) -> float | None:
+    """The median distance in pixels between the starts of successive runs of rows holding
+    ink (lines of text), or None for an image with fewer than two: a cheap measure of how
+    small its text is (lines are set about 1.2-1.4 times the font size apart)."""
+    import numpy as np
+
+    pixels = np.asarray(grey)
+    if pixels.ndim != 2 or pixels.size == 0:
+        return None
+    inked = (pixels < 128).sum(axis=1) > max(2, pixels.shape[1] // 200)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], inked.astype(np.int8), [0]))))
+    starts, ends = edges[0::2], edges[1::2]
+    starts = starts[(ends - starts) > 2]  # rules and specks are not lines of text
+    return float(np.median(np.diff(starts))) if starts.size > 1 else None
+
+
 # --- Tesseract ----------------------------------------------------------------------------
 
 
@@ -279,7 +297,8 @@ class OcrReader:
         _check_pixels(*size, self.limits, name)
         grey = _grey(image)
         assert isinstance(grey, Image.Image)
-        scale = 2.0 if min(size) < UPSCALE_BELOW and 4 * size[0] * size[1] <= self.limits.max_image_pixels else 1.0
+        scale = 2.0 if (line_pitch(grey) or UPSCALE_BELOW) < UPSCALE_BELOW \
+            and 4 * size[0] * size[1] <= self.limits.max_image_pixels else 1.0
         if scale != 1.0:
             grey = grey.resize((size[0] * 2, size[1] * 2), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
