@@ -35,6 +35,8 @@ _NS_ENC = "http://www.w3.org/2001/04/xmlenc#"
 # Font obfuscation (IDPF, Adobe) mangles fonts only; the text stays readable.
 _FONT_OBFUSCATION = frozenset({"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"})
 _BLANKS = re.compile(r"[^\S\n]+")
+# Block elements start lines: chapters are often written as one line of markup.
+_BLOCK = re.compile(r"<(?=(?:p|div|h[1-6]|li|br|tr|blockquote|section|article|dt|dd|pre|figcaption)\b)", re.I)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -86,9 +88,9 @@ def encrypted_members(encryption: bytes) -> set[str]:
 
 
 def chapter_text(data: bytes) -> str:
-    """The visible words of one XHTML chapter, a line per line of markup that held any."""
+    """The visible words of one XHTML chapter, a line per block (paragraph, heading ...)."""
     text, _ = decode_text(data)
-    visible = visible_text(text, HTML_HIDDEN | {"head"})
+    visible = visible_text(_BLOCK.sub("\n<", text), HTML_HIDDEN | {"head"})
     lines = (_BLANKS.sub(" ", line).strip() for line in visible.split("\n"))
     return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
 
