@@ -20,8 +20,18 @@ from leakwatch.extract import extract_bytes
 from leakwatch.extract.ocr import PageText, join_pages, line_pitch, parse_tsv
 from leakwatch.extract.pdf_ocr import COVERED_WORDS
 from leakwatch.isolate import IsolatedExtractor
-from leakwatch.model import ExtractedText, ExtractionError, Finding, Scores, Severity, SourceRef, Span, Status, \
-    TextRegion, with_ocr_regions
+from leakwatch.model import (
+    ExtractedText,
+    ExtractionError,
+    Finding,
+    Scores,
+    Severity,
+    SourceRef,
+    Span,
+    Status,
+    TextRegion,
+    with_ocr_regions,
+)
 from leakwatch.report.text import TextReporter
 from tests import formats, scans
 

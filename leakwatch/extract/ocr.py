@@ -154,6 +154,9 @@ def image_frames(data: bytes, limits: ExtractLimits, name: str) -> Iterator[obje
     _pillow_limit(limits)
     try:
         with warnings.catch_warnings():
+            # Pillow warns of damage it reads past (corrupt EXIF ...): the worker's stderr
+            # is the daemon's log, not the place for it. Bombs stay errors.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             index = 0
@@ -323,7 +326,7 @@ class OcrReader:
         _pillow_limit(self.limits)
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                warnings.simplefilter("ignore")
                 probe = Image.open(io.BytesIO(data))
                 width, height = probe.size
         except UnidentifiedImageError:
