@@ -212,6 +212,21 @@ def text(s: HostileSet, huge: bool) -> None:
         s.file(f"binary/broken-{kind}.txt", data, PARSE_ERROR, f"{kind} signature then junk, text extension")
 
 
+def formats(s: HostileSet) -> None:
+    s.file("images/pixel-bomb.png", h.pixel_bomb_png(), TOO_LARGE, "30,000 x 30,000 pixels in a few KB")
+    s.file("images/600-frames.tif", h.many_frames_tiff(), TOO_LARGE, "600 TIFF pages: over ocr_max_images")
+    data = h.pixel_bomb_png(600)
+    s.file("images/truncated.png", data[: len(data) // 2], PARSE_ERROR, "a PNG cut in half")
+    s.file("rtf/unclosed.rtf", h.unclosed_rtf(), PARSE_ERROR, "the rest of the file inside an open group")
+    s.file("rtf/deep.rtf", h.deep_rtf(), PARSE_ERROR, "groups nested 200,000 deep")
+    s.file("odf/entity-bomb.odt", h.odt_entity_bomb(), PARSE_ERROR, "billion laughs in content.xml")
+    s.file("odf/repeat-bomb.ods", h.ods_repeat_bomb(), TOO_LARGE, "a cell repeated 10^12 times")
+    s.file("odf/drm.epub", h.epub_drm(), ENCRYPTED, "EPUB whose chapter is encrypted")
+    for kind in ("doc", "xls", "ppt"):
+        s.file(f"legacy/password.{kind}", h.locked_legacy_office(kind), ENCRYPTED, f"password-protected .{kind}")
+    s.file("legacy/drawing.vsd", h.ole_file({"VisioDocument": b"\0" * 64}), UNSUPPORTED, "an OLE file of no reader")
+
+
 def file_system(s: HostileSet) -> None:
     for number, name in enumerate(h.UNDECODABLE_NAMES):
         s.file(b"names/" + name, b"Confidential text in a file with an odd name.\n", OK,
@@ -246,6 +261,7 @@ def build(out: Path, huge: bool = True) -> list[Written]:
         office(s)
         pdf(s)
         text(s, huge)
+        formats(s)
         file_system(s)
     finally:
         rl_config.invariant = invariant
