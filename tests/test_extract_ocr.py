@@ -313,6 +313,10 @@ def test_a_finding_names_the_image_and_the_box_of_its_words() -> None:
 
     TextReporter().write(ScanReport(findings=[finding]), out)
     assert "read by OCR from word/media/image1.png, pixels 5,5-120,45 of 900x120" in out.getvalue()
+    from leakwatch.report.html import DeliverableText, render_html
+
+    page = render_html(ScanReport(findings=[finding]), lambda path, sha: DeliverableText(text="x" * 40))
+    assert "<dt>image</dt><dd>read by OCR from word/media/image1.png, pixels 5,5-120,45 of 900x120</dd>" in page
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -298,14 +298,20 @@ class OcrReader:
                                                     "in one file (extract.ocr_max_images)")
         size = image.size
         _check_pixels(*size, self.limits, name)
-        grey = _grey(image)
-        assert isinstance(grey, Image.Image)
-        scale = 2.0 if (line_pitch(grey) or UPSCALE_BELOW) < UPSCALE_BELOW \
-            and 4 * size[0] * size[1] <= self.limits.max_image_pixels else 1.0
-        if scale != 1.0:
-            grey = grey.resize((size[0] * 2, size[1] * 2), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        grey.save(buffer, "PPM")
+        try:
+            grey = _grey(image)
+            assert isinstance(grey, Image.Image)
+            scale = 2.0 if (line_pitch(grey) or UPSCALE_BELOW) < UPSCALE_BELOW \
+                and 4 * size[0] * size[1] <= self.limits.max_image_pixels else 1.0
+            if scale != 1.0:
+                grey = grey.resize((size[0] * 2, size[1] * 2), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            grey.save(buffer, "PPM")
+        except MemoryError as exc:
+            raise ExtractionError(Status.MEMORY, f"out of memory preparing {name} for OCR") from exc
+        except Exception as exc:  # a damaged EXIF block, an odd mode ...
+            raise ExtractionError(Status.PARSE_ERROR, f"cannot prepare {name} for OCR "
+                                                      f"({type(exc).__name__}: {exc})") from exc
         program = find_program("tesseract", "tesseract-ocr", "OCR")
         with private_folder() as folder:
             out = run_program([program, "stdin", "stdout", "-l", self.limits.ocr_languages, "--psm", "3", "tsv"],

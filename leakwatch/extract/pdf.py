@@ -12,9 +12,10 @@ indexed and a deliverable scanned are read the same way:
    under ``[extract] pdf_engine = "pdfminer"``.
 
 :attr:`ExtractedText.extractor_version` names the engine (``2/pdfium-<build>`` or
-``2/pdfminer``), and the store keeps it per document. Pages are joined with a form
-feed and :attr:`ExtractedText.page_starts` records where each page after the first
-begins. Every failure, including any exception raised inside either engine, becomes an
+``2/pdfminer``, ``+ocr-...`` when OCR read a page or picture: see
+:mod:`leakwatch.extract.pdf_ocr`), and the store keeps it per document. Pages are joined
+with a form feed and :attr:`ExtractedText.page_starts` records where each page after
+the first begins. Every failure, including any exception raised inside either engine, becomes an
 :class:`ExtractionError` with a status.
 """
 
@@ -61,8 +62,8 @@ from pdfminer.utils import Matrix, PathSegment, Plane, Point, Rect, uniq
 from leakwatch.config import ExtractLimits
 from leakwatch.extract import pdf_ocr, pdfium
 from leakwatch.extract.base import Extractor
-from leakwatch.extract.ocr import join_pages, ocr_version
-from leakwatch.model import ExtractedText, ExtractionError, Status, TextRegion
+from leakwatch.extract.ocr import ocr_version
+from leakwatch.model import ExtractedText, ExtractionError, Status
 
 # pdfminer logs a warning for every recoverable defect (bad xref, missing glyph);
 # on real-world files that is mostly noise, and real failures surface as exceptions.
@@ -565,18 +566,6 @@ def _pdfium_pages(data: bytes, limits: ExtractLimits) -> tuple[list[str], str] |
     return pages, f"pdfium-{pdfium.engine_build()}"
 
 
-def _with_ocr(data: bytes, pages: list[str], limits: ExtractLimits) -> tuple[str, tuple[int, ...],
-                                                                               tuple[TextRegion, ...], bool]:
-    """The pages joined, with what OCR read on them (see :mod:`leakwatch.extract.pdf_ocr`)."""
-    read, used = pdf_ocr.read_pages(data, pages, limits)
-    text, starts, regions = join_pages(read)
-    if not text.replace(PAGE_SEPARATOR, "").strip():
-        why = ("OCR found no words" if limits.ocr else "OCR is turned off ([extract] ocr = false)")
-        raise ExtractionError(Status.UNSUPPORTED, f"no text layer on any of {len(pages)} page(s) (scanned image?), "
-                                                  f"and {why}")
-    return text, starts, regions, used
-
-
 class PdfExtractor(Extractor):
     """The text layer of a PDF, and what OCR reads on pages without one and on pictures;
     a PDF needing a password is ``encrypted``, one without any text is ``unsupported``
@@ -590,7 +579,7 @@ class PdfExtractor(Extractor):
         try:
             fast = _pdfium_pages(data, limits) if limits.pdf_engine == "auto" else None
             pages, engine = fast if fast is not None else (_pdfminer_pages(data, limits), "pdfminer")
-            text, starts, regions, used_ocr = _with_ocr(data, pages, limits)
+            text, starts, regions, used_ocr = pdf_ocr.joined_with_ocr(data, pages, limits)
         except ExtractionError:
             raise
         except PDFPasswordIncorrect as exc:

@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract.ocr import OcrReader, PageText, readable_size
-from leakwatch.model import ExtractionError, Status
+from leakwatch.extract.ocr import OcrReader, PageText, join_pages, readable_size
+from leakwatch.model import ExtractionError, Status, TextRegion
 
 # Words of the text layer over a picture from which it counts as already read.
 COVERED_WORDS = 20
@@ -134,3 +134,20 @@ def read_pages(data: bytes, texts: Sequence[str], limits: ExtractLimits) -> tupl
         finally:
             document.close()
     return pages, reader.images > 0
+
+
+def joined_with_ocr(data: bytes, texts: Sequence[str], limits: ExtractLimits) -> tuple[
+        str, tuple[int, ...], tuple[TextRegion, ...], bool]:
+    """The pages joined with form feeds, with what OCR read on them (:func:`read_pages`):
+    text, page starts, regions, and whether OCR read anything.
+
+    Raises:
+        ExtractionError: as :func:`read_pages`; ``unsupported`` when no page has any text.
+    """
+    read, used = read_pages(data, texts, limits)
+    text, starts, regions = join_pages(read)
+    if not text.replace("\f", "").strip():
+        why = "OCR found no words" if limits.ocr else "OCR is turned off ([extract] ocr = false)"
+        raise ExtractionError(Status.UNSUPPORTED, f"no text layer on any of {len(texts)} page(s) (scanned image?), "
+                                                  f"and {why}")
+    return text, starts, regions, used
