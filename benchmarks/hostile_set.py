@@ -107,7 +107,7 @@ def office(s: HostileSet) -> None:
     s.file("office/bomb-unread-image.docx",
            h.replace_members(h.small_docx(), {"word/media/image1.png": h.zeros_member("word/media/image1.png",
                                                                                        300 * h.MiB)}),
-           OK, "300 MiB of zeros in a member that is never read")
+           TOO_LARGE, "300 MiB of zeros as a picture: refused by its declared size, never inflated")
     s.file("office/lying-size-document.docx", h.declare_size(h.small_docx(), "word/document.xml", 3 << 30),
            TOO_LARGE, "main part declares 3 GiB")
     s.file("office/lying-size-sheet.xlsx", h.oversized_sheet_xlsx(150 * h.MiB), TOO_LARGE,
@@ -128,7 +128,7 @@ def office(s: HostileSet) -> None:
     for suffix in (".docx", ".xlsx", ".pptx"):
         s.file(f"office/password{suffix}", h.encrypted_office_file(), ENCRYPTED,
                "password-protected Office file (OLE EncryptedPackage)")
-    s.file("office/legacy-word.docx", h.legacy_office_file(), UNSUPPORTED, "pre-2007 Word file named .docx")
+    s.file("office/legacy-word.docx", h.legacy_office_file(), OK, "pre-2007 Word file named .docx, declaring no text")
     s.file("office/plain-zip.docx", h.plain_zip(), OK, "ordinary zip named .docx: read as an archive")
 
 
@@ -211,6 +211,23 @@ def text(s: HostileSet, huge: bool) -> None:
     for kind, data in h.BINARIES.items():
         for suffix in (".txt", ".html"):
             s.file(f"binary/{kind}{suffix}", data, by_content.get(kind, UNSUPPORTED), f"{kind} with a text extension")
+    for kind, data in h.BROKEN_IMAGES.items():
+        s.file(f"binary/broken-{kind}.txt", data, PARSE_ERROR, f"{kind} signature then junk, text extension")
+
+
+def formats(s: HostileSet) -> None:
+    s.file("images/pixel-bomb.png", h.pixel_bomb_png(), TOO_LARGE, "30,000 x 30,000 pixels in a few KB")
+    s.file("images/600-frames.tif", h.many_frames_tiff(), TOO_LARGE, "600 TIFF pages: over ocr_max_images")
+    data = h.pixel_bomb_png(600)
+    s.file("images/truncated.png", data[: len(data) // 2], PARSE_ERROR, "a PNG cut in half")
+    s.file("rtf/unclosed.rtf", h.unclosed_rtf(), PARSE_ERROR, "the rest of the file inside an open group")
+    s.file("rtf/deep.rtf", h.deep_rtf(), PARSE_ERROR, "groups nested 200,000 deep")
+    s.file("odf/entity-bomb.odt", h.odt_entity_bomb(), PARSE_ERROR, "billion laughs in content.xml")
+    s.file("odf/repeat-bomb.ods", h.ods_repeat_bomb(), TOO_LARGE, "a cell repeated 10^12 times")
+    s.file("odf/drm.epub", h.epub_drm(), ENCRYPTED, "EPUB whose chapter is encrypted")
+    for kind in ("doc", "xls", "ppt"):
+        s.file(f"legacy/password.{kind}", h.locked_legacy_office(kind), ENCRYPTED, f"password-protected .{kind}")
+    s.file("legacy/drawing.vsd", h.ole_file({"VisioDocument": b"\0" * 64}), UNSUPPORTED, "an OLE file of no reader")
 
 
 def file_system(s: HostileSet) -> None:
@@ -247,6 +264,7 @@ def build(out: Path, huge: bool = True) -> list[Written]:
         office(s)
         pdf(s)
         text(s, huge)
+        formats(s)
         file_system(s)
     finally:
         rl_config.invariant = invariant

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,7 @@ class FingerprintParams:
 
 
 PDF_ENGINES = ("auto", "pdfminer")
+_OCR_LANGUAGES = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\+[A-Za-z][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,18 @@ class ExtractLimits:
     max_cpu_s: int = 300
     # A worker is replaced after this many files, so a parser's leak never accumulates.
     recycle_after: int = 500
+    # OCR (Tesseract) of images, of PDF pages without a text layer and of pictures in
+    # documents (see leakwatch.extract.ocr). Each image or page gets ocr_timeout_s of its
+    # own (the file's timeout_s is extended by as much); a file needing more than
+    # ocr_max_images is too-large. Index and scan must use the same values.
+    ocr: bool = True
+    ocr_languages: str = "eng"
+    ocr_timeout_s: float = 60.0
+    ocr_max_images: int = 500
+    ocr_dpi: int = 300
+    # Images (and PDF pages as rendered for OCR) over this many pixels are too-large:
+    # decompression bombs decode a few KB into gigabytes.
+    max_image_pixels: int = 100_000_000
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):
@@ -121,6 +135,10 @@ class ExtractLimits:
                 raise ConfigError(f"extract.{f.name} must be positive")
         if self.pdf_engine not in PDF_ENGINES:
             raise ConfigError(f"extract.pdf_engine must be one of {', '.join(PDF_ENGINES)}")
+        if not _OCR_LANGUAGES.fullmatch(self.ocr_languages):
+            raise ConfigError("extract.ocr_languages must be Tesseract language names joined by '+', like eng+deu")
+        if not 72 <= self.ocr_dpi <= 1200:
+            raise ConfigError("extract.ocr_dpi must be between 72 and 1200")
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import multiprocessing
 import os
 import resource
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -53,6 +54,8 @@ from leakwatch.model import (
 )
 
 _MB = 1024 * 1024
+# Steps with their own timeout other than OCR images, per file (a conversion).
+_MAX_CONVERSIONS = 4
 # Preloaded once in the fork server, so that each worker starts without re-importing
 # the parsers.
 _PRELOAD = ["leakwatch.extract"]
@@ -97,12 +100,30 @@ def _failure(exc: BaseException, limits: ExtractLimits) -> dict[str, Any]:
     return {"kind": "error", "chain": [], "fatal": True, "status": str(error.status), "message": message}
 
 
+def _time_asker(conn: Connection) -> Callable[[float], None]:
+    """What the worker's extractors call before a step with a timeout of its own (an OCR
+    page, a conversion): the parent extends the member's deadline by as much, and the
+    member's CPU limit grows by as much (Pillow and PDFium work for each page in this process)."""
+
+    def ask(seconds: float) -> None:
+        conn.send_bytes(json.dumps({"extend": seconds}).encode())
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if soft != resource.RLIM_INFINITY:
+            soft += int(seconds) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard),
+                                                     hard))
+
+    return ask
+
+
 def _serve(conn: Connection, limits: ExtractLimits) -> None:
     from leakwatch.extract import extract_members
+    from leakwatch.extract.external import TIME_REQUEST
 
     # The parent handles interruption; a Ctrl-C must not leave a half-written reply.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_memory_limit(limits)
+    TIME_REQUEST.set(_time_asker(conn))
 
     def on_start(chain: tuple[str, ...], seq: int) -> None:
         # Each member has the CPU time of a file; the parent names it if it is lost.
@@ -319,18 +340,34 @@ class IsolatedExtractor:
 
     def _replies(self, w: _Worker, began: float) -> Iterator[FileItem]:
         current: tuple[int | None, tuple[str, ...]] = (None, ())
+        # Each deliverable (the file, or one member) has ``timeout_s``, plus the time its
+        # worker asks for before each step that has a limit of its own (an OCR image, a
+        # conversion: up to as many as a file may have, each up to that step's limit);
+        # all of a container's members together have ``container_timeout_s``.
+        step = max(self.limits.ocr_timeout_s, self.limits.timeout_s)
+        last = began + self.limits.container_timeout_s
+        deadline, granted = time.monotonic() + self.limits.timeout_s, 0
         while True:
-            deadline = min(time.monotonic() + self.limits.timeout_s, began + self.limits.container_timeout_s)
             try:
-                header = _parse_header(self._receive(w, deadline))
+                header = _parse_header(self._receive(w, min(deadline, last)))
             except ExtractionError as exc:
                 raise _Lost(exc, *current) from None
+            if "extend" in header:
+                granted += 1
+                seconds = _seconds(header["extend"])
+                if seconds is None:
+                    raise _Lost(self._fail(w, Status.PARSE_ERROR, "the extraction worker sent a malformed reply"),
+                                *current)
+                if granted <= self.limits.ocr_max_images + _MAX_CONVERSIONS:
+                    deadline += min(seconds, step)
+                continue
             self.peak_rss_kb = max(self.peak_rss_kb, int(header.get("max_rss_kb") or 0))
             kind = header.get("kind")
             if kind == "end":
                 return
             if kind == "start":
                 current = (int(header["seq"]), tuple(str(c) for c in header["chain"]))
+                deadline, granted = time.monotonic() + self.limits.timeout_s, 0
                 continue
             if header.get("fatal"):
                 status = Status(header["status"]) if header["status"] in Status._value2member_map_ \
@@ -340,12 +377,12 @@ class IsolatedExtractor:
                     self._stop(w, graceful=False)
                     self._worker = None
                 else:
-                    self._receive(w, deadline)  # its "end"
+                    self._receive(w, min(deadline, last))  # its "end"
                 raise _Lost(ExtractionError(status, str(header.get("message", ""))), None, ())
             data, text = b"", ""
             if kind == "member":
-                data = self._receive(w, deadline)
-                text = self._receive(w, deadline).decode("utf-8", "surrogatepass")
+                data = self._receive(w, min(deadline, last))
+                text = self._receive(w, min(deadline, last)).decode("utf-8", "surrogatepass")
             try:
                 item = item_from_header(header, data, text)
             except (KeyError, TypeError, ValueError) as exc:
@@ -353,6 +390,7 @@ class IsolatedExtractor:
                             None, ()) from exc
             current = (None, ())
             yield item
+            deadline, granted = time.monotonic() + self.limits.timeout_s, 0
 
 
 class _Lost(Exception):
@@ -369,6 +407,15 @@ def _parse_header(raw: bytes) -> dict[str, Any]:
         header = json.loads(raw)
     except ValueError as exc:
         raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply") from exc
-    if not isinstance(header, dict) or "kind" not in header:
+    if not isinstance(header, dict) or ("kind" not in header and "extend" not in header):
         raise ExtractionError(Status.PARSE_ERROR, "the extraction worker sent a malformed reply")
     return header
+
+
+def _seconds(value: Any) -> float | None:
+    """A worker's request for time, as a number of seconds (None: not a finite number)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None

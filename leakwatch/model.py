@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,50 @@ class FileError:
 
 
 @dataclass(frozen=True)
+class TextRegion:
+    """Text of an extracted text that was read from an image by OCR.
+
+    Attributes:
+        start: offset of the region's first character in the extracted text.
+        end: offset just past its last character.
+        name: the image it was read from, as a reader finds it: ``page 3`` (a scanned
+            PDF page or a TIFF frame), ``page 2, image 1`` (a picture on a PDF page),
+            ``word/media/image1.png`` (a picture in a DOCX or PPTX), ``image``.
+        size: the image's width and height in pixels, as it was read.
+        words: each word's character span in the extracted text and its box on the
+            image in pixels: ``(start, end, left, top, right, bottom)``.
+    """
+
+    start: int
+    end: int
+    name: str
+    size: tuple[int, int]
+    words: tuple[tuple[int, int, int, int, int, int], ...] = ()
+
+    def box(self, start: int, end: int) -> tuple[int, int, int, int] | None:
+        """The union of the boxes of the words overlapping ``[start, end)``, or None."""
+        boxes = [w[2:] for w in self.words if w[0] < end and start < w[1]]
+        if not boxes:
+            return None
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                max(b[3] for b in boxes))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "name": self.name, "size": list(self.size),
+                "words": [list(w) for w in self.words]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TextRegion:
+        """The region :meth:`to_dict` gave; values are checked (they cross the worker pipe)."""
+        width, height = (int(v) for v in data["size"])
+        words = tuple(tuple(int(v) for v in w) for w in data["words"])
+        if any(len(w) != 6 for w in words):
+            raise ValueError("a word box needs six numbers")
+        return cls(int(data["start"]), int(data["end"]), str(data["name"]), (width, height),
+                   words)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class ExtractedText:
     """The text of one file, as every later stage sees it.
 
@@ -106,6 +151,8 @@ class ExtractedText:
             PPTX, sheets of an XLSX); empty for formats without pages.
         extractor_version: changes whenever an extractor's output changes, so that a
             store can tell which documents were indexed with older text.
+        regions: the parts of the text read from images by OCR, in text order, with
+            their words' positions on the image.
     """
 
     text: str
@@ -114,6 +161,7 @@ class ExtractedText:
     page_starts: tuple[int, ...] = ()
     extractor_version: str = "1"
     language: str | None = None
+    regions: tuple[TextRegion, ...] = ()
 
     @property
     def has_pages(self) -> bool:
@@ -128,7 +176,8 @@ class ExtractedText:
     def header(self) -> dict[str, Any]:
         """Everything but the text, as JSON-able values (the isolated worker's reply)."""
         return {"format": self.format, "encoding": self.encoding, "page_starts": list(self.page_starts),
-                "extractor_version": self.extractor_version, "language": self.language}
+                "extractor_version": self.extractor_version, "language": self.language,
+                "regions": [r.to_dict() for r in self.regions]}
 
     @classmethod
     def from_header(cls, header: dict[str, Any], text: str) -> ExtractedText:
@@ -136,10 +185,24 @@ class ExtractedText:
         that read an untrusted file."""
         return cls(text=text, format=str(header["format"]), encoding=header["encoding"],
                    page_starts=tuple(int(p) for p in header["page_starts"]),
-                   extractor_version=str(header["extractor_version"]), language=header["language"])
+                   extractor_version=str(header["extractor_version"]), language=header["language"],
+                   regions=tuple(TextRegion.from_dict(r) for r in header.get("regions", ())))
+
+    def ocr_regions(self, start: int, end: int) -> list[dict[str, Any]]:
+        """What a finding on ``[start, end)`` says about the images it was read from: each
+        region it overlaps, by name, with the box of its words there (pixels) and the
+        image's size. Empty when the span holds no OCR text."""
+        out: list[dict[str, Any]] = []
+        for region in self.regions:
+            if region.start < end and start < region.end:
+                box = region.box(start, end)
+                out.append({"image": region.name, "bbox": None if box is None else list(box),
+                            "image_size": list(region.size)})
+        return out
 
 
-PAGED_FORMATS = frozenset({"pdf", "pptx", "xlsx"})
+# Formats whose text has pages (slides, sheets, spine chapters, image frames).
+PAGED_FORMATS = frozenset({"pdf", "pptx", "xlsx", "odp", "ods", "epub", "xls", "ppt", "image"})
 
 
 # --- what reading one file gives: its deliverables, one by one ------------------------------
@@ -338,6 +401,16 @@ class Finding:
             deliverable_format=d["format"], deliverable_encoding=d["encoding"],
             extra={k: v for k, v in data.items() if k not in _FINDING_KEYS},
         )
+
+
+def with_ocr_regions(finding: Finding, extracted: ExtractedText) -> Finding:
+    """``finding`` naming the images its deliverable span was read from by OCR (``ocr``:
+    each image's name, the box of the span's words on it in pixels, the image's size)."""
+    span = finding.deliverable_span
+    regions = extracted.ocr_regions(span.start, span.end)
+    if not regions:
+        return finding
+    return dataclasses.replace(finding, extra={**finding.extra, "ocr": regions})
 
 
 _FINDING_KEYS = frozenset({"id", "kind", "severity", "deliverable", "source", "scores", "verified"})

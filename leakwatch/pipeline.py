@@ -41,6 +41,7 @@ from leakwatch.model import (
     SuppressedFinding,
     as_extraction_error,
     member_path,
+    with_ocr_regions,
 )
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
@@ -506,6 +507,8 @@ def scan_analysed(analysed: AnalysedFile | FileError, detectors: Sequence[Detect
         found = [_with_container(f, analysed) for f in found]
     # One file's findings in reading order, whichever detector found them.
     found.sort(key=lambda f: (f.deliverable_span.start, f.deliverable_span.end))
+    if analysed.extracted.regions:
+        found = [with_ocr_regions(f, analysed.extracted) for f in found]
     return FileScan(shown, found, None, deliverable.sha256)
 
 

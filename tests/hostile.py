@@ -414,8 +414,13 @@ def plain_zip() -> bytes:
     return out.getvalue()
 
 
-BINARIES = {
+# Image signatures followed by junk: read as images (whatever the extension), parse-error.
+BROKEN_IMAGES = {
     "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8,
+    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8,
+}
+
+BINARIES = {
     "elf": b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x03\x00>\x00" + bytes(range(256)) * 8,
     "pe": b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256)) * 8,
     "mach-o": b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + bytes(range(256)) * 8,
@@ -424,7 +429,6 @@ BINARIES = {
     "sqlite": b"SQLite format 3\x00\x10\x00\x01\x01" + bytes(range(256)) * 8,
     "gzip": b"\x1f\x8b\x08\x00" + zlib.compress(b"hello" * 1000),
     "zip": plain_zip(),
-    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8,
 }
 
 # File names that are not valid UTF-8.
@@ -496,3 +500,86 @@ def encrypted_office_file() -> bytes:
 def legacy_office_file() -> bytes:
     """A pre-2007 Word file (an OLE file with a WordDocument stream)."""
     return ole_file({"WordDocument": b"\xec\xa5" + b"\0" * 100, "1Table": b"\0" * 100})
+
+
+# --- formats of issue 19: images, RTF, OpenDocument, EPUB, legacy Office ------------------
+
+def pixel_bomb_png(side: int = 30_000) -> bytes:
+    """A one-bit PNG of side x side white pixels: a few KB, gigabytes decoded."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (side, side), 1).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def many_frames_tiff(frames: int = 600) -> bytes:
+    """A TIFF of ``frames`` tiny pages (over the limit of images read in one file)."""
+    from PIL import Image
+
+    page = Image.new("L", (4, 4), 255)
+    out = io.BytesIO()
+    page.save(out, "TIFF", save_all=True, append_images=[page] * (frames - 1))
+    return out.getvalue()
+
+
+def unclosed_rtf() -> bytes:
+    return b"{\\rtf1\\ansi{\\fonttbl{\\f0 Arial;}" + b" text hidden in an open font table" * 100
+
+
+def deep_rtf(depth: int = 200_000) -> bytes:
+    return b"{\\rtf1 " + b"{" * depth + b"x" + b"}" * depth + b"}"
+
+
+def _package(mimetype: str, members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr(zipfile.ZipInfo("mimetype"), mimetype)
+        for name, data in members.items():
+            package.writestr(name, data)
+    return out.getvalue()
+
+
+ODF_TABLE = 'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+ODF_TEXT = 'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+
+
+def odt_entity_bomb() -> bytes:
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    return _package("application/vnd.oasis.opendocument.text",
+                    {"content.xml": f'<?xml version="1.0"?><!DOCTYPE d [{lol}]><d>&l9;</d>'.encode()})
+
+
+def ods_repeat_bomb() -> bytes:
+    """One cell repeated a million times a row, a million rows: 10^12 cells of text."""
+    content = (f'<?xml version="1.0"?><d {ODF_TABLE} {ODF_TEXT}><table:table>'
+               '<table:table-row table:number-rows-repeated="1000000">'
+               '<table:table-cell table:number-columns-repeated="1000000"><text:p>boom</text:p></table:table-cell>'
+               "</table:table-row></table:table></d>")
+    return _package("application/vnd.oasis.opendocument.spreadsheet", {"content.xml": content.encode()})
+
+
+def epub_drm() -> bytes:
+    container = (b'<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+                 b'<rootfile full-path="book.opf"/></rootfiles></container>')
+    opf = (b'<package xmlns="http://www.idpf.org/2007/opf"><manifest><item id="c" href="c.xhtml"/></manifest>'
+           b'<spine><itemref idref="c"/></spine></package>')
+    encryption = (b'<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                  b'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:EncryptionMethod '
+                  b'Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><enc:CipherData>'
+                  b'<enc:CipherReference URI="c.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>')
+    return _package("application/epub+zip", {"META-INF/container.xml": container, "book.opf": opf,
+                                              "META-INF/encryption.xml": encryption,
+                                              "c.xhtml": random.Random(2).randbytes(2000)})
+
+
+def locked_legacy_office(kind: str) -> bytes:
+    """A password-protected Word, Excel or PowerPoint 97-2003 file (the marks only)."""
+    if kind == "doc":
+        fib = struct.pack("<HHHHHH", 0xA5EC, 0xC1, 0, 0, 0, 0x0100)
+        return ole_file({"WordDocument": fib + b"\0" * 200, "1Table": b"\0" * 64})
+    if kind == "xls":
+        records = struct.pack("<HH", 0x0809, 16) + b"\0" * 16 + struct.pack("<HH", 0x002F, 54) + b"\x01\0" * 27
+        return ole_file({"Workbook": records})
+    return ole_file({"PowerPoint Document": b"\0" * 64,
+                     "Current User": struct.pack("<HHIII", 0, 0x0FF6, 20, 20, 0xF3D1C4DF)})

@@ -415,15 +415,28 @@ def test_detect_format_by_content(name: str, head: bytes, fmt: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("head", "fmt"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image"),
+        (b"GIF89a\x01\x00", "image"),
+        (b"II*\x00\x08\x00\x00\x00", "image"),
+        (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "image"),
+        (b"BM\x36\x00\x0c\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00\x00\x00", "image"),
+        (b"{\\rtf1\\ansi hello}", "rtf"),
+        (b"BMW sales rose again this quarter", "text"),
+    ],
+)
+def test_detect_format_names_images_and_rtf_by_content(head: bytes, fmt: str) -> None:
+    assert detect_format(FileSample(Path("looks-like.txt"), head)) == fmt
+
+
+@pytest.mark.parametrize(
     "head",
     [
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-        b"\xff\xd8\xff\xe0\x00\x10JFIF",
-        b"GIF89a\x01\x00",
         b"\x1f\x8b\x08\x00",
         b"PK\x03\x04\x14\x00\x00\x00",
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00",
-        b"{\\rtf1\\ansi hello}",
         b"MZ\x90\x00\x03\x00",
         b"text then \x00\x01\x02\x03\xff binary",
     ],
@@ -434,12 +447,12 @@ def test_detect_format_refuses_other_binary_formats(head: bytes) -> None:
     assert status_of(err) == Status.UNSUPPORTED
 
 
-def test_png_named_txt_is_unsupported_through_extract_file(tmp_path: Path) -> None:
+def test_broken_png_named_txt_is_read_as_an_image_and_fails_as_one(tmp_path: Path) -> None:
     path = write(tmp_path, "image.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     with pytest.raises(ExtractionError) as err:
         extract_file(path, LIMITS)
-    assert status_of(err) == Status.UNSUPPORTED
-    assert "PNG" in err.value.message
+    assert status_of(err) == Status.PARSE_ERROR
+    assert "image" in err.value.message
 
 
 @pytest.mark.parametrize(

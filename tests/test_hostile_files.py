@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from leakwatch.model import ExtractedText, ExtractionError, Status
 from leakwatch.walk import iter_files
 from tests.hostile import (
     BINARIES,
+    BROKEN_IMAGES,
     END_OF_CHAIN,
     ENTITY_BOMBS,
     FONT_BOMBS,
@@ -128,9 +130,19 @@ def test_docx_bomb_in_a_member_that_is_not_read_is_never_inflated() -> None:
     data = replace_members(small_docx(), {"word/media/image1.png": zeros_member("word/media/image1.png", 300 * MiB)})
 
     with peak_python_memory() as peak:
-        result = extract_bytes(Path("report.docx"), data, LIMITS)
+        result = extract_bytes(Path("report.docx"), data, dataclasses.replace(LIMITS, ocr=False))
 
     assert "Opening paragraph of the report" in result.text
+    assert peak[0] < 20 * MiB
+
+
+def test_docx_picture_bomb_is_refused_by_its_declared_size_when_pictures_are_read() -> None:
+    data = replace_members(small_docx(), {"word/media/image1.png": zeros_member("word/media/image1.png", 300 * MiB)})
+
+    with peak_python_memory() as peak, pytest.raises(ExtractionError) as info:
+        extract_bytes(Path("report.docx"), data, LIMITS)
+
+    assert info.value.status is Status.TOO_LARGE and "word/media/image1.png" in info.value.message
     assert peak[0] < 20 * MiB
 
 
@@ -490,6 +502,18 @@ def test_binaries_with_text_extensions_are_unsupported(tmp_path: Path, kind: str
     assert info.value.status is Status.UNSUPPORTED
 
 
+@pytest.mark.parametrize("kind", list(BROKEN_IMAGES))
+@pytest.mark.parametrize("suffix", [".txt", ".png", ".docx"])
+def test_broken_images_with_any_extension_are_parse_errors(tmp_path: Path, kind: str, suffix: str) -> None:
+    path = tmp_path / f"{kind}{suffix}"
+    path.write_bytes(BROKEN_IMAGES[kind])
+
+    with pytest.raises(ExtractionError) as info:
+        extract_file(path, LIMITS)
+
+    assert info.value.status is Status.PARSE_ERROR
+
+
 @pytest.mark.parametrize("name", UNDECODABLE_NAMES)
 def test_undecodable_file_names_are_listed_and_scanned(tmp_path: Path, name: bytes) -> None:
     folder = os.fsencode(tmp_path)
@@ -568,15 +592,15 @@ def test_password_protected_office_file_is_encrypted(tmp_path: Path, name: str) 
     assert info.value.status is Status.ENCRYPTED
 
 
-def test_legacy_office_file_is_unsupported_not_encrypted(tmp_path: Path) -> None:
+@pytest.mark.skipif(shutil.which("catdoc") is None, reason="catdoc is not installed")
+def test_legacy_office_file_named_docx_is_read_as_a_word_97_file(tmp_path: Path) -> None:
     path = tmp_path / "old.docx"
     path.write_bytes(legacy_office_file())
 
-    with pytest.raises(ExtractionError) as info:
-        extract_file(path, LIMITS)
+    result = extract_file(path, LIMITS)[1]
 
-    assert info.value.status is Status.UNSUPPORTED
-    assert "legacy" in info.value.message
+    # Its FIB declares no text, and none comes out: an empty document, not an error.
+    assert result.format == "doc" and result.text.strip() == ""
 
 
 # --- regressions found by fuzzing -------------------------------------------------------

@@ -63,8 +63,8 @@ def test_same_result_as_in_process(tmp_path: Path, small: Path) -> None:
 
 
 def test_file_statuses_pass_through(tmp_path: Path, small: Path) -> None:
-    binary = tmp_path / "image.txt"
-    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
+    binary = tmp_path / "program.txt"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 10)
     with IsolatedExtractor(ExtractLimits()) as iso:
         with pytest.raises(ExtractionError) as err:
             iso.extract(binary)
@@ -168,7 +168,7 @@ def test_extract_check_counts_statuses_and_names_the_slowest_file(tmp_path: Path
     tree.mkdir()
     (tree / "a.md").write_text(small.read_text(encoding="utf-8"), encoding="utf-8")
     (tree / "slow.pdf").write_bytes(slow_pdf.read_bytes())
-    (tree / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
+    (tree / "image.txt").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 10)
     result = CliRunner().invoke(cli, ["extract-check", str(tree), "--format", "json"])
     assert result.exit_code == 3, result.output
     data = json.loads(result.stdout)

@@ -20,17 +20,25 @@ from leakwatch.extract.code import LANGUAGES, CodeExtractor
 from leakwatch.extract.compressed import CompressedReader, TarReader, compression_of, decompressed_head, is_tar
 from leakwatch.extract.container import ContainerReader, OnStart, iter_members
 from leakwatch.extract.csv import CsvExtractor
+from leakwatch.extract.doc import DocExtractor
 from leakwatch.extract.docx import DocxExtractor
 from leakwatch.extract.email import EmailReader, looks_like_email
+from leakwatch.extract.epub import EpubExtractor
 from leakwatch.extract.html import HtmlExtractor
+from leakwatch.extract.image import ImageExtractor, is_image
 from leakwatch.extract.json import JsonExtractor, looks_like_json
 from leakwatch.extract.mbox import MboxReader, looks_like_mbox
 from leakwatch.extract.msg import MsgReader, looks_like_msg
+from leakwatch.extract.odf import OdpExtractor, OdsExtractor, OdtExtractor
+from leakwatch.extract.ole import sniff_ole_format
 from leakwatch.extract.ooxml import is_ole_encrypted_package, sniff_zip_format
 from leakwatch.extract.pdf import PdfExtractor
+from leakwatch.extract.ppt import PptExtractor
 from leakwatch.extract.pptx import PptxExtractor
+from leakwatch.extract.rtf import RtfExtractor, is_rtf
 from leakwatch.extract.sevenzip import SEVENZIP_MAGIC, SevenZipReader
 from leakwatch.extract.text import MarkdownExtractor, TextExtractor
+from leakwatch.extract.xls import XlsExtractor
 from leakwatch.extract.xlsx import XlsxExtractor
 from leakwatch.extract.xml import XmlExtractor
 from leakwatch.extract.zip import ZipReader
@@ -54,6 +62,15 @@ EXTRACTORS: dict[str, Extractor] = {
         PptxExtractor(),
         XlsxExtractor(),
         CodeExtractor(),
+        ImageExtractor(),
+        OdtExtractor(),
+        OdsExtractor(),
+        OdpExtractor(),
+        EpubExtractor(),
+        RtfExtractor(),
+        DocExtractor(),
+        XlsExtractor(),
+        PptExtractor(),
     )
 }
 
@@ -78,11 +95,10 @@ _SUFFIX_FORMATS = {
     ".json": "json", ".xml": "xml", ".html": "html", ".htm": "html", ".xhtml": "html",
 }
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"),
     # Archives leakwatch opens are recognised before these (sniff_container); a head
     # alone that looks like one is still not text.
     (b"\x1f\x8b", "gzip archive"), (b"7z\xbc\xaf", "7-Zip archive"), (b"Rar!", "RAR archive"),
-    (b"\x7fELF", "executable"), (b"MZ", "Windows executable"), (b"{\\rtf", "RTF document"),
+    (b"\x7fELF", "executable"), (b"MZ", "Windows executable"),
 )
 
 
@@ -117,6 +133,10 @@ def detect_format(sample: FileSample) -> str:
         raise ExtractionError(Status.UNSUPPORTED, "zip archive")  # refined by detect_format_full
     if head.startswith(_OLE_MAGIC):
         raise ExtractionError(Status.UNSUPPORTED, "legacy OLE (pre-2007 Office) file")
+    if is_image(head):
+        return "image"
+    if is_rtf(head):
+        return "rtf"
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise ExtractionError(Status.UNSUPPORTED, f"{what}: not a text format")
@@ -157,8 +177,10 @@ def sniff_container(sample: FileSample) -> str | None:
 
 
 def detect_format_full(path: Path, data: bytes) -> str:
-    """:func:`detect_format`, plus the container checks (archives, e-mail): a key of
-    :data:`EXTRACTORS` or of :data:`CONTAINERS`."""
+    """:func:`detect_format`, plus the checks that need the whole file: zip packages
+    (Office, OpenDocument, EPUB, else an archive), OLE files (legacy Office, Outlook) and
+    the other containers (archives, e-mail). A key of :data:`EXTRACTORS` or of
+    :data:`CONTAINERS`."""
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return sniff_zip_format(data) or "zip"
     if data.startswith(_OLE_MAGIC):
@@ -166,6 +188,11 @@ def detect_format_full(path: Path, data: bytes) -> str:
             raise ExtractionError(Status.ENCRYPTED, "password-protected Office document")
         if looks_like_msg(data):
             return "msg"
+        legacy = sniff_ole_format(data)
+        if legacy is not None:
+            return legacy
+        raise ExtractionError(Status.UNSUPPORTED, "OLE compound file that is not a Word, Excel or PowerPoint 97-2003 "
+                                                  "document or an Outlook message")
     sample = FileSample(path, data[:SNIFF_BYTES])
     return sniff_container(sample) or detect_format(sample)
 

@@ -1,4 +1,5 @@
-"""DOCX: paragraphs of the body, then of notes, comments, headers and footers.
+"""DOCX: paragraphs of the body, then of notes, comments, headers and footers, then
+the words of its pictures (OCR).
 
 Each paragraph is one line (table cells included, one line per paragraph in a
 cell). Deleted text of tracked changes is kept: it is still in the file, and a
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import Extractor
+from leakwatch.extract.ocr import OcrReader, PageText, with_regions
 from leakwatch.extract.ooxml import (
     MC_FALLBACK,
     NS_WORD,
@@ -19,6 +21,7 @@ from leakwatch.extract.ooxml import (
     numbered_parts,
     open_package,
     paragraph_lines,
+    picture_parts,
     qnames,
     read_member,
 )
@@ -57,7 +60,10 @@ def text_parts(names: list[str]) -> list[str]:
     ]
 
 
-def _docx_text(data: bytes, limits: ExtractLimits) -> str:
+MEDIA_FOLDER = "word/media/"
+
+
+def _docx_text(data: bytes, limits: ExtractLimits) -> tuple[PageText, bool]:
     with open_package(data, limits) as package:
         names = package.namelist()
         if MAIN_PART not in names:
@@ -65,14 +71,20 @@ def _docx_text(data: bytes, limits: ExtractLimits) -> str:
         lines: list[str] = []
         for part in text_parts(names):
             lines.extend(paragraph_lines(read_member(package, part, limits), part, WORD_VOCABULARY))
-    return "\n".join(lines)
+        text = PageText("\n".join(lines))
+        reader = OcrReader(limits)
+        if reader.enabled:
+            for part in picture_parts(names, MEDIA_FOLDER):
+                text.add(reader.read_embedded(read_member(package, part, limits), part))
+    return text, reader.images > 0
 
 
 class DocxExtractor(Extractor):
-    """Word documents (Office Open XML)."""
+    """Word documents (Office Open XML); pictures are read by OCR after the text, each
+    a region named by its part (``word/media/image1.png``)."""
 
     name = "docx"
 
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
-        text = guarded("DOCX package", lambda: _docx_text(data, limits))
-        return self.result(text, limits)
+        text, used_ocr = guarded("DOCX package", lambda: _docx_text(data, limits))
+        return with_regions(self.result(text.text, limits), text.regions, used_ocr, limits)

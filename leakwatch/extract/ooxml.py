@@ -102,8 +102,49 @@ def _has_central_entry(data: bytes, name: str) -> bool:
     return False
 
 
+# OpenDocument and EPUB name their type in a first member called "mimetype".
+PACKAGE_MIMETYPES = {
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.text-template": "odt",
+    "application/vnd.oasis.opendocument.text-master": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.spreadsheet-template": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+    "application/vnd.oasis.opendocument.presentation-template": "odp",
+    "application/epub+zip": "epub",
+}
+_MIMETYPE = "mimetype"
+_LOCAL_HEADER = 30
+_MAX_MIMETYPE = 200
+
+
+def package_mimetype(data: bytes) -> str | None:
+    """The ``mimetype`` member of an OpenDocument or EPUB package, or None.
+
+    Both formats require it first and stored, where it can be read from the bytes; a
+    package written otherwise is opened to look (member count checked first). Never raises.
+    """
+    if data[_LOCAL_HEADER : _LOCAL_HEADER + len(_MIMETYPE)] == _MIMETYPE.encode() and len(data) > _LOCAL_HEADER:
+        method, size, name_length, extra = (struct.unpack_from("<H", data, 8)[0], struct.unpack_from("<I", data, 18)[0],
+                                            *struct.unpack_from("<HH", data, 26))
+        start = _LOCAL_HEADER + name_length + extra
+        if method == 0 and name_length == len(_MIMETYPE) and size <= _MAX_MIMETYPE:
+            return data[start : start + size].decode("ascii", "replace").strip()
+    if not _has_central_entry(data, _MIMETYPE) or data.count(_CENTRAL_DIR_SIG) > ExtractLimits().max_members:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            info = package.getinfo(_MIMETYPE)
+            if info.file_size > _MAX_MIMETYPE or info.compress_size > _MAX_MIMETYPE:
+                return None
+            return package.read(info).decode("ascii", "replace").strip()
+    except Exception:
+        return None
+
+
 def sniff_zip_format(data: bytes) -> str | None:
-    """``docx``, ``pptx`` or ``xlsx`` from the package's main part, else None.
+    """``docx``, ``pptx`` or ``xlsx`` from the package's main part, ``odt``, ``ods``,
+    ``odp`` or ``epub`` from its ``mimetype`` member, else None (a zip archive).
 
     Needs the whole file (the names live in the central directory at its end).
     Never raises, whatever the bytes.
@@ -111,7 +152,8 @@ def sniff_zip_format(data: bytes) -> str | None:
     for part, fmt in _MAIN_PARTS:
         if _has_central_entry(data, part):
             return fmt
-    return None
+    mimetype = package_mimetype(data)
+    return PACKAGE_MIMETYPES.get(mimetype) if mimetype else None
 
 
 def is_ole_encrypted_package(data: bytes) -> bool:
@@ -220,6 +262,24 @@ def numbered_parts(names: Iterable[str], prefix: str, suffix: str = ".xml") -> l
     pattern = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix))
     found = [(int(m.group(1)), name) for name in names if (m := pattern.fullmatch(name))]
     return [name for _, name in sorted(found)]
+
+
+# Picture formats OCR reads (by member name: Office picks a picture's codec by its
+# extension, so a PNG named .emf does not show as text in Word either).
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def picture_parts(names: Iterable[str], folder: str) -> list[str]:
+    """Raster pictures directly in ``folder`` (``word/media/``), in natural order
+    (image2 before image10)."""
+    def key(name: str) -> tuple[str, int, str]:
+        match = re.search(r"(\d+)\.[^.]*$", name)
+        stem = name[: match.start(1)] if match else name
+        return (stem, int(match.group(1)) if match else -1, name)
+
+    found = [n for n in names if n.startswith(folder) and "/" not in n[len(folder):]
+             and n.lower().endswith(RASTER_SUFFIXES)]
+    return sorted(found, key=key)
 
 
 # --- XML --------------------------------------------------------------------------------

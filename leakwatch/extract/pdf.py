@@ -12,9 +12,10 @@ indexed and a deliverable scanned are read the same way:
    under ``[extract] pdf_engine = "pdfminer"``.
 
 :attr:`ExtractedText.extractor_version` names the engine (``2/pdfium-<build>`` or
-``2/pdfminer``), and the store keeps it per document. Pages are joined with a form
-feed and :attr:`ExtractedText.page_starts` records where each page after the first
-begins. Every failure, including any exception raised inside either engine, becomes an
+``2/pdfminer``, ``+ocr-...`` when OCR read a page or picture: see
+:mod:`leakwatch.extract.pdf_ocr`), and the store keeps it per document. Pages are joined
+with a form feed and :attr:`ExtractedText.page_starts` records where each page after
+the first begins. Every failure, including any exception raised inside either engine, becomes an
 :class:`ExtractionError` with a status.
 """
 
@@ -59,8 +60,9 @@ from pdfminer.runlength import rldecode
 from pdfminer.utils import Matrix, PathSegment, Plane, Point, Rect, uniq
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract import pdfium
+from leakwatch.extract import pdf_ocr, pdfium
 from leakwatch.extract.base import Extractor
+from leakwatch.extract.ocr import ocr_version
 from leakwatch.model import ExtractedText, ExtractionError, Status
 
 # pdfminer logs a warning for every recoverable defect (bad xref, missing glyph);
@@ -520,42 +522,31 @@ def _page_layouts(pages: list[PDFPage]) -> Iterator[LTPage]:
         yield device.get_result()
 
 
-def _assemble(page_texts: Iterable[str], limits: ExtractLimits) -> tuple[str, tuple[int, ...]]:
-    """Join page texts with form feeds, checking the size as pages arrive."""
-    parts: list[str] = []
-    starts: list[int] = []
+def _checked(page_texts: Iterable[str], limits: ExtractLimits) -> list[str]:
+    """The page texts, their total size checked as pages arrive."""
+    pages: list[str] = []
     length = 0
-    for index, text in enumerate(page_texts):
-        if index:
-            parts.append(PAGE_SEPARATOR)
-            length += len(PAGE_SEPARATOR)
-            starts.append(length)
-        parts.append(text)
-        length += len(text)
+    for text in page_texts:
+        pages.append(text)
+        length += len(text) + len(PAGE_SEPARATOR)
         if length > limits.max_text_chars:
             raise ExtractionError(
                 Status.TOO_LARGE,
                 f"extracted text is over the limit of {limits.max_text_chars:,} characters",
             )
-    return "".join(parts), tuple(starts)
+    return pages
 
 
-def _extract(data: bytes, limits: ExtractLimits) -> tuple[str, tuple[int, ...]]:
+def _pdfminer_pages(data: bytes, limits: ExtractLimits) -> list[str]:
     pages = _open_pages(data, limits)
     if not pages:
         raise ExtractionError(Status.PARSE_ERROR, "no pages found (damaged page tree?)")
-    text, starts = _assemble((layout_text(layout) for layout in _page_layouts(pages)), limits)
-    if not text.replace(PAGE_SEPARATOR, "").strip():
-        raise ExtractionError(
-            Status.UNSUPPORTED,
-            f"no text layer on any of {len(pages)} page(s) (scanned image?); OCR is not supported",
-        )
-    return text, starts
+    return _checked((layout_text(layout) for layout in _page_layouts(pages)), limits)
 
 
-def _pdfium_text(data: bytes, limits: ExtractLimits) -> tuple[str, tuple[int, ...], str] | None:
-    """The text, page starts and engine name through PDFium, or None when pdfminer.six
-    must read the file (screen refused, PDFium could not read it, or found no text)."""
+def _pdfium_pages(data: bytes, limits: ExtractLimits) -> tuple[list[str], str] | None:
+    """The page texts and engine name through PDFium, or None when pdfminer.six must
+    read the file (screen refused, PDFium could not read it, or found no text)."""
     try:
         pdfium.screen(data, limits, _MAX_RANGE, _MAX_RANGE_TOTAL)
         pages = pdfium.page_texts(data, limits, _MAX_PAGE_ITEMS)
@@ -569,15 +560,16 @@ def _pdfium_text(data: bytes, limits: ExtractLimits) -> tuple[str, tuple[int, ..
         # pypdfium2 failing in a way it does not document: the same for the same bytes,
         # so handing the file to pdfminer stays deterministic.
         return None
-    text, starts = _assemble(pages, limits)
-    if not text.replace(PAGE_SEPARATOR, "").strip():
+    pages = _checked(pages, limits)
+    if not any(page.strip() for page in pages):
         return None
-    return text, starts, f"pdfium-{pdfium.engine_build()}"
+    return pages, f"pdfium-{pdfium.engine_build()}"
 
 
 class PdfExtractor(Extractor):
-    """The text layer of a PDF; a PDF needing a password is ``encrypted``, one
-    without any text is ``unsupported`` (never clean)."""
+    """The text layer of a PDF, and what OCR reads on pages without one and on pictures;
+    a PDF needing a password is ``encrypted``, one without any text is ``unsupported``
+    (never clean)."""
 
     name = "pdf"
     version = "2"
@@ -585,8 +577,9 @@ class PdfExtractor(Extractor):
     def extract(self, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
         token = _BUDGET.set(_new_budget(limits))
         try:
-            fast = _pdfium_text(data, limits) if limits.pdf_engine == "auto" else None
-            text, starts, engine = fast if fast is not None else (*_extract(data, limits), "pdfminer")
+            fast = _pdfium_pages(data, limits) if limits.pdf_engine == "auto" else None
+            pages, engine = fast if fast is not None else (_pdfminer_pages(data, limits), "pdfminer")
+            text, starts, regions, used_ocr = pdf_ocr.joined_with_ocr(data, pages, limits)
         except ExtractionError:
             raise
         except PDFPasswordIncorrect as exc:
@@ -606,5 +599,6 @@ class PdfExtractor(Extractor):
             raise ExtractionError(Status.PARSE_ERROR, f"cannot parse PDF ({_detail(exc)})") from exc
         finally:
             _BUDGET.reset(token)
-        return dataclasses.replace(self.result(text, limits, page_starts=starts),
-                                   extractor_version=f"{self.version}/{engine}")
+        ocr = f"+{ocr_version(limits)}" if used_ocr else ""
+        return dataclasses.replace(self.result(text, limits, page_starts=starts), regions=regions,
+                                   extractor_version=f"{self.version}/{engine}{ocr}")

@@ -389,7 +389,7 @@ def _form_weights(forms: dict[int, _Form]) -> dict[int, int]:
 # --- extraction ---------------------------------------------------------------------------
 
 # PDFium is not thread-safe: one document at a time per process.
-_LOCK = threading.Lock()
+LOCK = threading.Lock()
 _ERR_PASSWORD = 4
 _ERR_SECURITY = 5
 
@@ -424,7 +424,7 @@ def page_texts(data: bytes, limits: ExtractLimits, max_page_items: int) -> list[
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
-    with _LOCK:
+    with LOCK:
         try:
             document = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:

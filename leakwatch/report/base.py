@@ -73,3 +73,14 @@ def write_private(path: Path, write: Callable[[TextIO], None]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def ocr_lines(f: Finding) -> list[str]:
+    """Where on an image the passage was read (OCR): the image and the box of its words."""
+    lines = []
+    for region in f.extra.get("ocr") or []:
+        box = region.get("bbox")
+        width, height = region.get("image_size") or (0, 0)
+        where = f", pixels {box[0]},{box[1]}-{box[2]},{box[3]}" if box else ""
+        lines.append(f"read by OCR from {region.get('image')}{where} of {width}x{height}")
+    return lines

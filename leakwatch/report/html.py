@@ -37,7 +37,7 @@ import leakwatch
 from leakwatch.config import ExtractLimits
 from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, Severity
 from leakwatch.pipeline import ScanReport
-from leakwatch.report.base import Reporter, container_facts, records_summary
+from leakwatch.report.base import Reporter, container_facts, ocr_lines, records_summary
 
 # Characters of deliverable text shown on each side of a passage.
 CONTEXT_CHARS = 300
@@ -266,6 +266,7 @@ def _finding_html(n: int, f: Finding, shown: DeliverableText) -> str:
     sev = str(f.severity)
     span = f.deliverable_span
     facts: list[tuple[str, str]] = [("location", esc(_where(span.start, span.end, span.page)))]
+    facts += [("image", esc(line)) for line in ocr_lines(f)]
     if f.source is not None:
         src = f.source
         where = _where(src.span.start, src.span.end, src.span.page) if src.span else "span not known"

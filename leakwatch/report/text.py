@@ -8,7 +8,7 @@ import click
 
 from leakwatch.model import Finding, Severity
 from leakwatch.pipeline import ScanReport, display_path
-from leakwatch.report.base import Reporter, container_facts, records_summary
+from leakwatch.report.base import Reporter, container_facts, ocr_lines, records_summary
 
 
 def _where(start: int, end: int, page: int | None) -> str:
@@ -55,6 +55,7 @@ def _finding_block(f: Finding, color: bool = False) -> list[str]:
     where = f.deliverable_span
     lines = [head, f"       where:  {_where(where.start, where.end, where.page)}"]
     lines += [f"       {name}: {display_path(value)}" for name, value in container_facts(f)]
+    lines.extend(f"       image:  {line}" for line in ocr_lines(f))
     if f.source is not None:
         span = f.source.span
         lines.append(f"       source: {display_path(f.source.path)} [{f.source.label}]"
