@@ -290,6 +290,9 @@ class WatchSettings:
     webhook_retries: int = 5
     quarantine_dir: str = ""
     poll_interval_s: float = 2.0
+    # Files scanned at once, each in its own lane (thread, store connection and isolated
+    # extraction worker): a slow file (OCR of a long scan) never holds up the others.
+    scan_lanes: int = 2
 
     def validate(self) -> None:
         for name in ("debounce_s", "settle_s", "webhook_timeout_s", "poll_interval_s"):
@@ -299,6 +302,8 @@ class WatchSettings:
             raise ConfigError("watch.reconcile_every_s must be 0 or more")
         if self.webhook_retries < 0:
             raise ConfigError("watch.webhook_retries must be 0 or more")
+        if not 1 <= self.scan_lanes <= 32:
+            raise ConfigError("watch.scan_lanes must be between 1 and 32")
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
             raise ConfigError("watch.webhook_url must be an http:// or https:// URL")
         for folder in self.folders:

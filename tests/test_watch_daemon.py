@@ -8,8 +8,10 @@ restarted with signals.
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -633,3 +635,26 @@ def test_a_rename_while_the_daemon_is_down_is_found_by_the_sweep_as_one_incident
     alerts = env.alerts()
     assert alerts[-1]["event"] == "findings" and alerts[-1]["incident"] == first["id"]
     assert alerts[-1]["path"] == str(third) and "renamed_from" not in alerts[-1]
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is not installed")
+def test_a_slow_file_does_not_hold_up_the_files_behind_it(env: Env) -> None:
+    """A multi-page scan read by OCR (seconds a page) occupies one scan lane; a leak dropped
+    right after it is scanned and alerted in the other lane before the scan is done."""
+    from tests.scans import encoded, render
+
+    pages = [render(filler(500 + i, 420), size=28) for i in range(4)]
+    slow = env.drop / "scan.tif"
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw")
+    assert encoded(pages[0])  # the renderer works here
+    env.write_config(scan_lanes=2)  # the default; with 1 lane the leak waits for the scan (checked by hand)
+    env.start()
+    slow.write_bytes(buffer.getvalue())
+    time.sleep(1.0)  # the scan has started (debounce 0.25 s)
+    (env.drop / "leak.txt").write_text(env.leak(9))
+    [alert] = env.wait_alerts(1, timeout=120)
+    assert alert["path"].endswith("leak.txt")
+    assert str(slow) not in env.rows() or env.rows()[str(slow)]["scanned_at"] > alert["time"]
+    env.wait_rows(2, timeout=300)
+    assert env.stop() == 143

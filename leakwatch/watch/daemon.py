@@ -1,14 +1,16 @@
 """``leakwatch watch``: the daemon that scans what vendors drop into their folders.
 
 One thread (the main one) owns the state database, the settle bookkeeping and the
-scanner; watchdog's observer threads only queue hints. Events are hints: a
-reconciliation sweep that compares every file with its recorded state is the truth,
-run at start, every ``reconcile_every_s``, and whenever events may have been lost.
+alerts; watchdog's observer threads only queue hints, and the scan lanes
+(:mod:`leakwatch.watch.lanes`) only scan. Events are hints: a reconciliation sweep that
+compares every file with its recorded state is the truth, run at start, every
+``reconcile_every_s``, and whenever events may have been lost.
 
 The life of a file: an event (or a sweep) puts it in the settle set; once complete it
-joins the ready queue; it is scanned (extraction in the isolated worker), and its
-outcome and alert are committed together; the alert is then written to the log, posted
-to the webhook (in the background) and the file quarantined if so configured.
+joins the ready queue; it is scanned in a free lane (extraction in that lane's isolated
+worker), so a slow file holds up only its own lane; back in the main thread its outcome
+and alert are committed together; the alert is then written to the log, posted to the
+webhook (in the background) and the file quarantined if so configured.
 """
 
 from __future__ import annotations
@@ -34,14 +36,11 @@ from leakwatch.pipeline import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
-    FileExtract,
     FileScan,
     display_path,
-    extraction,
     file_sha256,
-    scan_file,
 )
-from leakwatch.store.base import FingerprintStore, StoreError
+from leakwatch.store.base import StoreError
 from leakwatch.walk import iter_files
 from leakwatch.watch.actions import (
     AlertsLog,
@@ -51,6 +50,7 @@ from leakwatch.watch.actions import (
     deliver_to_log,
     quarantine,
 )
+from leakwatch.watch.lanes import ScanLanes
 from leakwatch.watch.observe import Hints, Observers, is_wanted
 from leakwatch.watch.settle import Settler
 from leakwatch.watch.state import StateDB, StateError
@@ -63,8 +63,6 @@ log = logging.getLogger("leakwatch.watch")
 # Statuses worth another try at the next periodic sweep even if the file did not change
 # (a permission fixed, a machine less loaded); the alert is not repeated (same id).
 _RETRIED = frozenset({str(Status.UNREADABLE), str(Status.TIMEOUT), str(Status.MEMORY)})
-# The reference databases beside an embedded store (they may appear while the daemon runs).
-_REFERENCE_FILES = ("references.sqlite", "references-code.sqlite")
 
 
 class DaemonError(Exception):
@@ -114,58 +112,6 @@ def folder_of(path: Path, folders: Sequence[WatchFolder]) -> WatchFolder | None:
     return best
 
 
-class Scanner:
-    """The store, the reference library and the detectors, rebuilt when the index
-    changes on disk (documents added while the daemon runs are used at once)."""
-
-    def __init__(self, config: Config, extract: FileExtract) -> None:
-        from leakwatch.store import open_store
-
-        self.config, self.extract = config, extract
-        self.store: FingerprintStore = open_store(config)
-        self._library: Any = None
-        self._identity: tuple[object, ...] = ()
-        self._detectors: list[Any] = []
-        self._refresh()
-
-    def _index_identity(self) -> tuple[object, ...]:
-        """The store's generation (bumped by every change, by any process on any host, also
-        in a shared Redis store) and the state of the reference databases of a store folder."""
-        marks: list[object] = [self.store.generation()]
-        if "://" not in self.config.store:
-            folder = Path(self.config.store)
-            for name in _REFERENCE_FILES:
-                for suffix in ("", "-wal"):
-                    try:
-                        st = os.stat(folder / (name + suffix))
-                        marks.append((st.st_mtime_ns, st.st_size))
-                    except OSError:
-                        marks.append((0, -1))
-        return tuple(marks)
-
-    def _refresh(self) -> None:
-        from leakwatch.pipeline import default_detectors
-        from leakwatch.references import ReferenceLibrary
-
-        identity = self._index_identity()
-        if identity == self._identity and self._detectors:
-            return
-        if self._library is not None:
-            self._library.close()
-        self._library = ReferenceLibrary.open(self.config, self.store)
-        self._detectors = default_detectors(self.store, self.config, library=self._library)
-        self._identity = identity
-
-    def scan(self, path: Path) -> FileScan:
-        self._refresh()
-        return scan_file(path, self.config, self.store, self._detectors, self.extract)
-
-    def close(self) -> None:
-        if self._library is not None:
-            self._library.close()
-        self.store.close()
-
-
 @dataclass
 class RunTotals:
     scanned: int = 0
@@ -199,6 +145,8 @@ class Daemon:
         self._lost_reason: str | None = None
         self._ready: deque[Path] = deque()
         self._ready_set: set[Path] = set()
+        # Files queued again while a lane was scanning them: scanned once more afterwards.
+        self._again: set[Path] = set()
         self.totals = RunTotals()
         self.settler = Settler(config.watch.debounce_s, config.watch.settle_s)
         self.suppressions = load_suppressions(config)
@@ -242,15 +190,13 @@ class Daemon:
         except StateError as exc:
             raise DaemonError(str(exc)) from exc
         try:
-            with extraction(self.config) as extract:
-                try:
-                    self.scanner = Scanner(self.config, extract)
-                except StoreError as exc:
-                    raise DaemonError(str(exc)) from exc
-                try:
-                    return self._run(once)
-                finally:
-                    self.scanner.close()
+            _check_store(self.config)
+            self.lanes = ScanLanes(self.config, self.config.watch.scan_lanes, self._wake.set)
+            try:
+                return self._run(once)
+            finally:
+                self._take_scans()  # anything still in flight (an error path) is recorded
+                self.lanes.close()
         finally:
             self.state.close()
 
@@ -268,8 +214,7 @@ class Daemon:
         if once:
             log.info("sweep started", extra={"fields": {"folders": [f.path for f in watch.folders]}})
             self._sweep(settle=False)
-            while self._ready and not self._stop.is_set():
-                self._process(self._ready_pop())
+            self._drain_ready(until_stopped=True)
             self._stop_webhook(grace_s=watch.webhook_timeout_s * 2)
             log.info("sweep interrupted" if self._stop.is_set() else "sweep finished", extra={"fields": {
                 "scanned": self.totals.scanned, "findings_alerts": self.totals.findings_alerts,
@@ -334,8 +279,8 @@ class Daemon:
                     next_sweep = time.monotonic() + watch.reconcile_every_s
             for path in self.settler.due(time.monotonic()):
                 self._enqueue(path)
-            if self._ready:
-                self._process(self._ready_pop())
+            self._take_scans()
+            if self._fill_lanes():
                 continue
             waits = [0.5]
             settle_wait = self.settler.next_due(time.monotonic())
@@ -358,10 +303,12 @@ class Daemon:
             log.error("configuration not reloaded", extra={"fields": {"error": str(exc)}})
             return
         self.observers.stop()
-        self.scanner.close()
+        while self.lanes.in_flight:  # the scans under way finish with the old settings
+            self._take_scans(block=True)
+        self.lanes.close()
         self.config, self.suppressions = new, suppressions
         self.settler.debounce_s, self.settler.settle_s = new.watch.debounce_s, new.watch.settle_s
-        self.scanner = Scanner(new, self.scanner.extract)
+        self.lanes = ScanLanes(new, new.watch.scan_lanes, self._wake.set)
         self.observers = self._started_observers()
         log.info("configuration reloaded", extra={"fields": {"folders": [f.path for f in new.watch.folders]}})
         self._lost_reason = "configuration reloaded"
@@ -397,9 +344,26 @@ class Daemon:
         self._ready_set.discard(path)
         return path
 
-    def _drain_ready(self) -> None:
-        while self._ready:
-            self._process(self._ready_pop())
+    def _fill_lanes(self) -> bool:
+        """Start scans from the ready queue while a lane is free; True if one was started."""
+        started = False
+        while self._ready and self.lanes.has_room():
+            path = self._ready_pop()
+            if self.lanes.busy(path):
+                self._again.add(path)  # changed while being scanned: once more afterwards
+                continue
+            started |= self._process(path)
+        return started
+
+    def _drain_ready(self, until_stopped: bool = False) -> None:
+        """Scan everything ready and wait for every scan (``until_stopped``: start no new
+        scan once a stop is requested; the ones under way still finish and are recorded)."""
+        while self._ready or self.lanes.in_flight:
+            if not (until_stopped and self._stop.is_set()):
+                self._fill_lanes()
+            elif not self.lanes.in_flight:
+                return
+            self._take_scans(block=True)
 
     def _excluded(self) -> tuple[Path, ...]:
         watch = self.config.watch
@@ -481,29 +445,50 @@ class Daemon:
 
     # --- one file -----------------------------------------------------------------------
 
-    def _process(self, path: Path) -> None:
+    def _process(self, path: Path) -> bool:
+        """Check one ready file and start its scan in a lane if it needs one (True then)."""
         folder = folder_of(path, self.config.watch.folders)
         if folder is None:
-            return  # no longer watched (configuration reloaded)
+            return False  # no longer watched (configuration reloaded)
         try:
-            self._scan_one(path, folder)
-        except StoreError as exc:
-            # The index failed, not this file: try the file again later.
-            log.error("store error: the file will be retried", extra={"fields": {
-                "path": display_path(path), "error": str(exc)}})
-            self.settler.written(path, time.monotonic())
-            self._stop.wait(1.0)
+            return self._start_scan(path, folder)
         except StateError as exc:
             log.error("state database error", extra={"fields": {"path": display_path(path), "error": str(exc)}})
             self.settler.written(path, time.monotonic())
             self._stop.wait(1.0)
         except Exception as exc:  # one file's failure is its status, never the daemon's end
-            log.exception("handling a file failed", extra={"fields": {"path": display_path(path)}})
-            error = FileError(display_path(path), Status.PARSE_ERROR, f"handler failed: {type(exc).__name__}: {exc}")
-            with suppress(Exception):
-                self._finish(path, FileOutcome(display_path(path), folder, None, None, (), error), None)
+            self._handler_failed(path, folder, exc)
+        return False
 
-    def _scan_one(self, path: Path, folder: WatchFolder) -> None:
+    def _take_scans(self, block: bool = False) -> None:
+        """Record the scans that ended (in the main thread: it owns the state database)."""
+        for path, future, (folder, st) in self.lanes.finished(block):
+            try:
+                self._scanned(path, folder, st, future.result())
+            except StoreError as exc:
+                # The index failed, not this file: try the file again later.
+                log.error("store error: the file will be retried", extra={"fields": {
+                    "path": display_path(path), "error": str(exc)}})
+                self.settler.written(path, time.monotonic())
+            except StateError as exc:
+                log.error("state database error", extra={"fields": {"path": display_path(path), "error": str(exc)}})
+                self.settler.written(path, time.monotonic())
+            except Exception as exc:
+                self._handler_failed(path, folder, exc)
+            if path in self._again:
+                self._again.discard(path)
+                self._enqueue(path)
+
+    def _handler_failed(self, path: Path, folder: WatchFolder, exc: Exception) -> None:
+        log.error("handling a file failed", extra={"fields": {"path": display_path(path),
+                                                              "error": f"{type(exc).__name__}: {exc}"}})
+        error = FileError(display_path(path), Status.PARSE_ERROR, f"handler failed: {type(exc).__name__}: {exc}")
+        with suppress(Exception):
+            self._finish(path, FileOutcome(display_path(path), folder, None, None, (), error), None)
+
+    def _start_scan(self, path: Path, folder: WatchFolder) -> bool:
+        """What is known of the file before it is read (gone, not a regular file, already
+        scanned as it is); else its scan starts in a lane (True)."""
         shown = display_path(path)
         try:
             st = os.lstat(path)
@@ -513,23 +498,23 @@ class Daemon:
             if self.state.get(path) is None:  # appeared and went before it could be read
                 self._finish(path, FileOutcome(shown, folder, None, None, (), FileError(
                     shown, Status.VANISHED, "disappeared before it could be read")), None)
-            return
+            return False
         except OSError as exc:
             self._finish(path, FileOutcome(shown, folder, None, None, (), FileError(
                 shown, Status.UNREADABLE, f"cannot stat: {exc.strerror or exc}")), None)
-            return
+            return False
         if stat.S_ISDIR(st.st_mode):
-            return  # a folder's files are queued by the sweep its arrival started
+            return False  # a folder's files are queued by the sweep its arrival started
         if not stat.S_ISREG(st.st_mode):
             # Links (not followed unless configured), FIFOs, devices, sockets: never opened.
             message = ("symbolic link not followed (set follow_symlinks)" if stat.S_ISLNK(st.st_mode)
                        else "not a regular file (FIFO, device or socket): not opened")
             self._listing_error(path, folder, FileError(shown, Status.UNSUPPORTED, message))
-            return
+            return False
         row = self.state.get(path)
         known = row is not None and row.quarantined_to is None and row.status not in _RETRIED and row.gone_at is None
         if known and row is not None and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns):
-            return  # already scanned as it is (an event and a sweep both queued it)
+            return False  # already scanned as it is (an event and a sweep both queued it)
         limit = self.config.extract.max_file_bytes
         if known and row is not None:
             # Known before: a touched but unchanged file is neither scanned nor alerted again.
@@ -537,10 +522,16 @@ class Daemon:
                 sha = file_sha256(path, limit)
                 if sha is not None and sha == row.sha256:
                     self.state.touch(path, st.st_size, st.st_mtime_ns)
-                    return
+                    return False
             except OSError:
                 pass  # the scan below reports why it cannot be read
-        scanned = self.scanner.scan(path)
+        self.lanes.submit(path, (folder, st))
+        return True
+
+    def _scanned(self, path: Path, folder: WatchFolder, st: os.stat_result, scanned: FileScan) -> None:
+        """A lane's scan of the file: recorded, alerted, acted on."""
+        shown = display_path(path)
+        limit = self.config.extract.max_file_bytes
         sha = scanned.sha256
         if sha is None:
             # Not scanned: the alert's id still follows the content, when it can be read.
@@ -619,6 +610,16 @@ class Daemon:
             return
         self.state.set_quarantined(path, str(target))
         log.warning("quarantined", extra={"fields": {"path": alert["path"], "to": str(target)}})
+
+
+def _check_store(config: Config) -> None:
+    """The daemon does not start without a store it can open (exit 2, with the reason)."""
+    from leakwatch.store import open_store
+
+    try:
+        open_store(config).close()
+    except StoreError as exc:
+        raise DaemonError(str(exc)) from exc
 
 
 def iter_state(config: Config) -> Iterator[dict[str, Any]]:
