@@ -587,11 +587,25 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
     if redact:
         report = redacted(report)
     reporter = REPORTERS[fmt]
-    if fmt == "html":  # re-reads deliverables with the scan's limits; the scanned paths name the vendors
-        from leakwatch.report.html import HtmlReporter
+    with contextlib.ExitStack() as stack:
+        if fmt == "html":  # re-reads deliverables in an isolated worker; the scanned paths name the vendors
+            from leakwatch.report.html import HtmlReporter
 
-        reporter = HtmlReporter(limits=config.extract, roots=sorted(
-            {display_path(q) for p in paths for q in (p.resolve(), Path(os.path.abspath(p)))}))
+            reader = stack.enter_context(extraction(config)).read_again if not report.redacted else None
+            reporter = HtmlReporter(read_again=reader, roots=sorted(
+                {display_path(q) for p in paths for q in (p.resolve(), Path(os.path.abspath(p)))}))
+        _write_report(report, reporter, stream, color, output)
+    if report.interrupted is not None:
+        click.echo(f"leakwatch: interrupted: {report.files_scanned} file(s) scanned, {len(report.errors)} not "
+                   "scanned; the report is marked incomplete", err=True)
+    elif changed_only and report.files_unchanged:
+        say(f"leakwatch: {report.files_unchanged} file(s) unchanged since the last scan (not reported)")
+    sys.exit(report.exit_code(Severity.parse(fail_on)))
+
+
+def _write_report(report: Any, reporter: Any, stream: bool, color: bool, output: Path | None) -> None:
+    """The report where it was asked for: the rest of a streamed text report, the whole
+    report on stdout, or a file written 0600, whole or not at all."""
     if stream:
         from leakwatch.report.text import TextReporter
 
@@ -605,12 +619,6 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
             _fail(f"cannot write {output}: {exc.strerror or exc}")
         say(f"report written to {output} (mode 0600): {len(report.findings)} finding(s), "
             f"{len(report.errors)} file(s) not scanned")
-    if report.interrupted is not None:
-        click.echo(f"leakwatch: interrupted: {report.files_scanned} file(s) scanned, {len(report.errors)} not "
-                   "scanned; the report is marked incomplete", err=True)
-    elif changed_only and report.files_unchanged:
-        say(f"leakwatch: {report.files_unchanged} file(s) unchanged since the last scan (not reported)")
-    sys.exit(report.exit_code(Severity.parse(fail_on)))
 
 
 def _file_printer(stream: bool, color: bool, changed_only: bool, redact: bool, baseline: Any,
@@ -1066,8 +1074,9 @@ def audit(ctx: click.Context, output_dir: Path, only: tuple[str, ...], return_ve
                 from leakwatch.report.html import HtmlReporter
 
                 html_path = output_dir / f"{safe_name(name)}-audit-{stamp}.html"
-                reporter = HtmlReporter(limits=config.extract, roots=result.folders)
-                write_private(html_path, functools.partial(reporter.write, result.report))
+                with extraction(config) as reader:  # deliverables are quoted as read in the sandbox
+                    reporter = HtmlReporter(read_again=reader.read_again, roots=result.folders)
+                    write_private(html_path, functools.partial(reporter.write, result.report))
             summary = record["summary"]
             if not quiet():
                 click.echo(f"{name}: {summary['files']} file(s), {summary['findings']} finding(s) in "

@@ -133,6 +133,9 @@ def _serve(conn: Connection, limits: ExtractLimits) -> None:
     while True:
         request = json.loads(conn.recv_bytes())  # EOFError once the parent closes the pipe
         _arm_cpu_limit(limits)
+        if request.get("again"):
+            _serve_again(conn, str(request["path"]), limits)
+            continue
         path = Path(os.fsdecode(request["path"].encode("utf-8", "surrogateescape")))
         try:
             for item in extract_members(path, limits, on_start, int(request["skip"])):
@@ -143,6 +146,32 @@ def _serve(conn: Connection, limits: ExtractLimits) -> None:
         except Exception as exc:  # MemoryError and RecursionError included
             _reply(conn, _failure(exc, limits))
         _reply(conn, {"kind": "end"})
+
+
+def _serve_again(conn: Connection, path: str, limits: ExtractLimits) -> None:
+    """A file, or a member ``file!/member``, read again (a source to verify, a deliverable
+    for the HTML report): each candidate's bytes go to the parent, which checks them (a
+    keyed digest only it can compute, or the sha256 a scan recorded), and only accepted
+    bytes are parsed, here."""
+    from leakwatch.extract import read_again
+
+    def accept(data: bytes) -> bool:
+        _reply(conn, {"kind": "candidate"})
+        conn.send_bytes(data)
+        return bool(json.loads(conn.recv_bytes()).get("accept"))
+
+    try:
+        found = read_again(path, limits, accept)
+        if found is None:
+            _reply(conn, {"kind": "none"})
+        else:
+            data, extracted = found
+            _reply(conn, {"kind": "member", **extracted.header()})
+            conn.send_bytes(data)
+            conn.send_bytes(extracted.text.encode("utf-8", "surrogatepass"))
+    except Exception as exc:  # MemoryError and RecursionError included
+        _reply(conn, _failure(exc, limits))
+    _reply(conn, {"kind": "end"})
 
 
 @dataclass
@@ -311,6 +340,64 @@ class IsolatedExtractor:
         if len(items) == 1 and isinstance(items[0], Member) and not items[0].chain:
             return items[0].data, items[0].extracted
         raise ExtractionError(Status.UNSUPPORTED, "a container: its members are read one by one")
+
+    def read_again(self, path: str, accept: Callable[[bytes], bool]) -> tuple[bytes, ExtractedText] | None:
+        """A file, or a member ``file!/member``, read again in the worker, if its bytes pass
+        ``accept`` (run here, in the parent, before the worker parses them); None when
+        they do not, or the member is gone.
+
+        Raises:
+            ExtractionError: it cannot be read or extracted (status as for a scan).
+        """
+        self._started()
+        w = self._ensure_worker()
+        try:
+            w.conn.send_bytes(json.dumps({"path": path, "again": True}).encode("utf-8", "surrogatepass"))
+        except (BrokenPipeError, OSError):
+            raise self._died(w) from None
+        w.files += 1
+        step = max(self.limits.ocr_timeout_s, self.limits.timeout_s)
+        deadline, granted = time.monotonic() + self.limits.timeout_s, 0
+        found: tuple[bytes, ExtractedText] | None = None
+        finished = False
+        try:
+            while True:
+                header = _parse_header(self._receive(w, deadline))
+                if "extend" in header:
+                    granted += 1
+                    seconds = _seconds(header["extend"])
+                    if seconds is None:
+                        raise self._fail(w, Status.PARSE_ERROR, "the extraction worker sent a malformed reply")
+                    if granted <= self.limits.ocr_max_images + _MAX_CONVERSIONS:
+                        deadline += min(seconds, step)
+                    continue
+                kind = header.get("kind")
+                if kind == "end":
+                    finished = True
+                    return found
+                if kind == "candidate":
+                    verdict = bool(accept(self._receive(w, deadline)))
+                    w.conn.send_bytes(json.dumps({"accept": verdict}).encode())
+                elif kind == "member":
+                    data = self._receive(w, deadline)
+                    text = self._receive(w, deadline).decode("utf-8", "surrogatepass")
+                    found = (data, ExtractedText.from_header(header, text))
+                elif header.get("fatal"):
+                    status = Status(header["status"]) if header["status"] in Status._value2member_map_ \
+                        else Status.PARSE_ERROR
+                    error = ExtractionError(status, str(header.get("message", "")))
+                    if status != Status.MEMORY:
+                        self._receive(w, deadline)  # its "end"
+                        finished = True
+                    raise error
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._fail(w, Status.PARSE_ERROR, "the extraction worker sent a malformed reply") from exc
+        finally:
+            if not finished and self._worker is w:
+                # Lost, or stopped mid-reply: its remaining replies must never be read as
+                # the next request's.
+                self._stop(w, graceful=False)
+                self._worker = None
 
     def _walk(self, path: Path, skip: int, began: float) -> Iterator[FileItem]:
         """One request: the items the worker sends, up to its ``end``.

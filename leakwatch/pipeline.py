@@ -87,17 +87,36 @@ class AnalysedFile:
 FileExtract = Callable[[Path, ExtractLimits], Iterator[FileItem]]
 
 
+# Reads a file, or a member ``file!/member``, again if its bytes pass the check (made
+# before they are parsed): a registered source to verify, a deliverable to quote.
+ReadAgain = Callable[[str, Callable[[bytes], bool]], "tuple[bytes, ExtractedText] | None"]
+
+
+class Extraction:
+    """How one run reads files: called like :func:`leakwatch.extract.extract_members`
+    (every deliverable of a file), and :meth:`read_again`. Both go through the same door:
+    the isolated worker, unless the configuration turns isolation off."""
+
+    def __init__(self, members: FileExtract, read_again: ReadAgain) -> None:
+        self._members, self.read_again = members, read_again
+
+    def __call__(self, path: Path, limits: ExtractLimits) -> Iterator[FileItem]:
+        return self._members(path, limits)
+
+
 @contextmanager
-def extraction(config: Config) -> Iterator[FileExtract]:
+def extraction(config: Config) -> Iterator[Extraction]:
     """How files are extracted for one run: in a limited worker process unless the
     configuration turns isolation off (``extract.isolate = false``)."""
     if not config.extract.isolate:
-        yield extract_members
+        from leakwatch.extract import read_again
+
+        yield Extraction(extract_members, lambda path, accept: read_again(path, config.extract, accept))
         return
     from leakwatch.isolate import IsolatedExtractor
 
     with IsolatedExtractor(config.extract) as isolated:
-        yield isolated.members
+        yield Extraction(isolated.members, isolated.read_again)
 
 
 def analyse_members(path: Path, config: Config, store: FingerprintStore,

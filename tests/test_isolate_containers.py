@@ -97,3 +97,35 @@ def test_a_scan_of_a_container_with_a_lost_member_is_incomplete_not_clean(tmp_pa
     assert result.exit_code == 3
     assert [(e["path"], e["status"]) for e in report["errors"]] == [(f"{vendor}/d.zip!/slow.pdf", "timeout")]
     assert report["summary"]["members_scanned"] == 1
+
+
+def test_read_again_checks_bytes_in_the_parent_and_parses_them_in_the_worker(tmp_path: Path) -> None:
+    """A source to verify or a deliverable to quote is read again in the worker: the bytes
+    of each candidate are shown to the caller's check first (a keyed digest the worker
+    cannot compute), and only accepted bytes are parsed."""
+    import hashlib
+
+    inner = b"Quarterly figures for the northern region, as agreed."
+    archive = tmp_path / "delivery.zip"
+    archive.write_bytes(zip_bytes({"docs/a.txt": inner, "docs/b.txt": b"Something else entirely."}))
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(inner)
+    seen: list[bytes] = []
+
+    def is_inner(data: bytes) -> bool:
+        seen.append(data)
+        return hashlib.sha256(data).digest() == hashlib.sha256(inner).digest()
+
+    with IsolatedExtractor(ExtractLimits()) as isolated:
+        found = isolated.read_again(f"{archive}!/docs/a.txt", is_inner)
+        assert found is not None and found[0] == inner and found[1].text == inner.decode()
+        assert seen == [inner]  # the member's own bytes, once, before parsing
+        assert isolated.read_again(f"{archive}!/docs/b.txt", is_inner) is None  # rejected: not parsed
+        assert isolated.read_again(str(plain), is_inner) is not None
+        assert isolated.read_again(f"{archive}!/docs/gone.txt", is_inner) is None
+        with pytest.raises(ExtractionError) as exc:
+            isolated.read_again(str(tmp_path / "missing.txt"), is_inner)
+        assert exc.value.status == Status.VANISHED
+        # The worker is still in step: a scan after these reads gets its own replies.
+        items = list(isolated.members(archive))
+        assert sorted(i.chain for i in items if isinstance(i, Member)) == [("docs/a.txt",), ("docs/b.txt",)]

@@ -159,21 +159,46 @@ def _finding(path: str, sha: str, start: int, end: int, n: int = 1) -> Finding:
 
 
 def test_changed_or_missing_deliverable_says_so_and_shows_no_text(delivery: dict[str, Any]) -> None:
+    from leakwatch.config import Config
+    from leakwatch.pipeline import extraction
     from leakwatch.report.html import read_deliverable_text
 
     report = delivery["report"]
     f = next(f for f in report["findings"] if f["deliverable"]["path"].endswith("report.txt"))
     path, sha = f["deliverable"]["path"], f["deliverable"]["sha256"]
-    assert read_deliverable_text(path, sha).text == file_text(Path(path))
-    Path(path).write_text(file_text(Path(path)) + " appended", encoding="utf-8")
-    changed = read_deliverable_text(path, sha)
-    assert changed.text is None and "changed since the scan" in (changed.problem or "")
-    Path(path).unlink()
-    gone = read_deliverable_text(path, sha)
-    assert gone.text is None and "vanished" in (gone.problem or "")
-    # the page says it, instead of showing text
-    page = render_html(ScanReport(findings=[_finding(path, sha, 0, 10)]), lambda p, s: read_deliverable_text(p, s))
+    with extraction(Config()) as reader:
+        again = reader.read_again
+        assert read_deliverable_text(path, sha, again).text == file_text(Path(path))
+        Path(path).write_text(file_text(Path(path)) + " appended", encoding="utf-8")
+        changed = read_deliverable_text(path, sha, again)
+        assert changed.text is None and "changed since the scan" in (changed.problem or "")
+        Path(path).unlink()
+        gone = read_deliverable_text(path, sha, again)
+        assert gone.text is None and "vanished" in (gone.problem or "")
+        # the page says it, instead of showing text
+        page = render_html(ScanReport(findings=[_finding(path, sha, 0, 10)]),
+                           lambda p, s: read_deliverable_text(p, s, again))
     assert "cannot be read again (vanished" in page and "<mark" not in page
+
+
+def test_the_html_report_reads_deliverables_in_the_isolated_worker(delivery: dict[str, Any], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deliverables a report quotes are parsed again only in the sandbox (issue 22): with
+    every parser of this process made to fail, the report still shows every passage."""
+    import leakwatch.extract as extract
+
+    def no_parsing_here(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a deliverable was parsed in the reporting process")
+
+    monkeypatch.setattr(extract, "read_again", no_parsing_here)
+    monkeypatch.setattr(extract, "extract_bytes", no_parsing_here)
+    out = tmp_path / "r.html"
+    code, _, err = run("scan", str(delivery["root"]), "--store", str(delivery["store"]), "--format", "html",
+                       "-o", str(out), "--no-cache")
+    assert code == 1, err
+    page = out.read_text()
+    assert page.count('<mark class="passage"') == page.count('<article class="finding') >= 4
+    assert "cannot be extracted again" not in page and "cannot be read again" not in page
 
 
 def test_render_is_a_pure_function_of_report_and_texts() -> None:

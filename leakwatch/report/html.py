@@ -10,10 +10,10 @@ none, and the report names the source by path, label, doc id and span only.
 Rendering is a pure function of the report and the deliverable texts
 (:func:`render_html`); reading the texts back is the one small impure step
 (:func:`read_deliverable_text`). A deliverable is re-read with the extractor the scan
-used, so the offsets of the findings index the same string, and only when its bytes
-still have the sha256 the scan recorded: a file changed or gone since the scan gets a
-note instead of text. The bytes are hashed before anything parses them, so only bytes
-that the scan's isolated worker already extracted are parsed again (in-process).
+used, in the same isolated worker, so the offsets of the findings index the same string,
+and only when its bytes still have the sha256 the scan recorded: a file changed or gone
+since the scan gets a note instead of text. The bytes are hashed before anything parses
+them.
 
 Everything that comes from a file (names, text, messages) is attacker-controlled: it
 is escaped with :func:`html.escape`, and the page carries a Content-Security-Policy
@@ -34,9 +34,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import leakwatch
-from leakwatch.config import ExtractLimits
 from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, Severity
-from leakwatch.pipeline import ScanReport
+from leakwatch.pipeline import ReadAgain, ScanReport
 from leakwatch.report.base import Reporter, container_facts, ocr_lines, records_summary
 
 # Characters of deliverable text shown on each side of a passage.
@@ -58,15 +57,12 @@ TextSource = Callable[[str, str], DeliverableText]
 """``(path, sha256 recorded by the scan) -> DeliverableText``."""
 
 
-def read_deliverable_text(path: str, sha256: str, limits: ExtractLimits | None = None) -> DeliverableText:
-    """Re-read a deliverable as the scan did (a file: ``read_file`` then ``extract_bytes``;
-    a member of an archive or e-mail, ``file!/member``: found in its file by the same
-    container code), checking its bytes against the scan's sha256 before they are parsed."""
-    from leakwatch.extract import read_again
-
-    limits = limits or ExtractLimits()
+def read_deliverable_text(path: str, sha256: str, read_again: ReadAgain) -> DeliverableText:
+    """Re-read a deliverable (a file, or a member ``file!/member``) through ``read_again``
+    (the scan's isolated worker), its bytes checked against the scan's sha256 before they
+    are parsed."""
     try:
-        found = read_again(path, limits, lambda data: hashlib.sha256(data).hexdigest() == sha256)
+        found = read_again(path, lambda data: hashlib.sha256(data).hexdigest() == sha256)
     except ExtractionError as exc:
         return DeliverableText(problem=f"the file cannot be read again ({exc.status}: {exc.message})")
     except Exception as exc:  # a parser failure must not lose the rest of the report
@@ -426,13 +422,14 @@ class HtmlReporter(Reporter):
 
     format_name = "html"
 
-    def __init__(self, limits: ExtractLimits | None = None, roots: Sequence[str] = ()) -> None:
-        self.limits = limits
+    def __init__(self, read_again: ReadAgain | None = None, roots: Sequence[str] = ()) -> None:
+        self.read_again = read_again
         self.roots = tuple(roots)
 
     def write(self, report: ScanReport, out: TextIO) -> None:
-        if report.redacted:
-            out.write(render_html(report, lambda path, sha: DeliverableText(problem="redacted: text not shown"),
-                                  self.roots))
+        read_again = self.read_again
+        if report.redacted or read_again is None:
+            why = "redacted: text not shown" if report.redacted else "text not shown (no reader given)"
+            out.write(render_html(report, lambda path, sha: DeliverableText(problem=why), self.roots))
             return
-        out.write(render_html(report, lambda path, sha: read_deliverable_text(path, sha, self.limits), self.roots))
+        out.write(render_html(report, lambda path, sha: read_deliverable_text(path, sha, read_again), self.roots))
