@@ -1,0 +1,231 @@
+"""Comparing a deliverable's code with a reference file: tiles, then a two-stage decision.
+
+**Tiles.** Both files are structure streams (:mod:`leakwatch.code_normalize`); every
+k-gram of each is hashed (keyed, as the store keeps them). Greedy string tiling, as
+JPlag does (Wise 1993; minimum match length = k), covers the reference with the
+longest runs the deliverable shares with it, longest first, each token of either
+file used once. The runs are matched as a set, wherever they lie, so moving
+methods and declarations around (IR-Plag's L3, L4) leaves the coverage as it was,
+and a deliverable that prints once in a loop does not cover a reference that
+prints five times (which a set of k-grams would).
+
+**Decision.** Independent solutions of one small task share most of their
+structure, so structure alone only nominates (stage 1: the reference's coverage
+by tiles at least ``coverage``). Stage 2 confirms with what a copier leaves as it
+was and an independent author writes in their own words: the reference's string
+literals (at least ``literals`` of them, and ``min_literal_words`` words, found in
+the deliverable) or one of its comment lines copied. Prompts the task prescribes
+are shared by independent work too, so it takes all of a small file's literals,
+not some. A region too large to be shared by chance (``unconfirmed_tokens``,
+covered at ``unconfirmed_coverage``) needs no confirmation.
+
+A region is the whole reference (a ``whole-file`` copy) or a stretch of it covered
+by tiles without gaps longer than ``max_gap`` tokens (a ``passage``: a reference
+function inside an otherwise new file).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from leakwatch.code_normalize import VerbatimItem
+
+
+@dataclass(frozen=True)
+class CodeMatchParams:
+    """When a deliverable holds a copy of a reference's code (measured by
+    ``scripts/eval_code.py``, leave one IR-Plag case out)."""
+
+    shingle_size: int = 5  # tokens per k-gram = the minimum tile length
+    coverage: float = 0.7  # stage 1: share of the region's tokens covered by tiles
+    literals: float = 0.9  # stage 2: share of the region's distinct literals found verbatim
+    min_literal_words: int = 3  # ... holding at least this many words between them
+    unconfirmed_tokens: int = 200  # a region this large needs no verbatim evidence ...
+    unconfirmed_coverage: float = 0.9  # ... when covered this well
+    passage_tokens: int = 50  # the smallest passage worth a finding (about 6 lines)
+    max_gap: int = 20  # tokens between tiles of one passage
+
+    def validate(self) -> None:
+        from leakwatch.config import ConfigError
+
+        if not 3 <= self.shingle_size <= 16:
+            raise ConfigError("code shingle_size must be between 3 and 16")
+        for name in ("coverage", "literals", "unconfirmed_coverage"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"code {name} must be in (0, 1]")
+
+
+CODE_MATCH = CodeMatchParams()
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A run of tokens the reference and the deliverable share: ``ref`` and ``dlv`` are
+    the first token of each, ``length`` the run's length in tokens."""
+
+    ref: int
+    dlv: int
+    length: int
+
+
+def _seed_pairs(a: np.ndarray, b: np.ndarray, max_pairs_per_value: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with ``a[i] == b[j]``, leaving out values so repeated that their
+    pairs would explode (generated tables; they only extend runs found otherwise)."""
+    common = np.intersect1d(a, b)
+    empty = np.zeros(0, dtype=np.int64)
+    if common.size == 0:
+        return empty, empty
+    ia = np.flatnonzero(np.isin(a, common))
+    ib = np.flatnonzero(np.isin(b, common))
+    ia = ia[np.argsort(a[ia], kind="stable")]
+    ib = ib[np.argsort(b[ib], kind="stable")]
+    _, sa, ca = np.unique(a[ia], return_index=True, return_counts=True)
+    _, sb, cb = np.unique(b[ib], return_index=True, return_counts=True)
+    n_pairs = ca * cb
+    ok = n_pairs <= max_pairs_per_value
+    sa, ca, sb, cb, n_pairs = sa[ok], ca[ok], sb[ok], cb[ok], n_pairs[ok]
+    if n_pairs.size == 0:
+        return empty, empty
+    group = np.repeat(np.arange(n_pairs.size), n_pairs)
+    offset = np.arange(int(n_pairs.sum())) - np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs)
+    return ia[sa[group] + offset // cb[group]], ib[sb[group] + offset % cb[group]]
+
+
+def _runs(i: np.ndarray, j: np.ndarray) -> list[tuple[int, int, int]]:
+    """Maximal diagonal runs of seed pairs: (first i, first j, number of k-grams)."""
+    if i.size == 0:
+        return []
+    d = j - i
+    order = np.lexsort((i, d))
+    i, d = i[order], d[order]
+    new = np.ones(i.size, dtype=bool)
+    new[1:] = (d[1:] != d[:-1]) | (i[1:] != i[:-1] + 1)
+    heads = np.flatnonzero(new)
+    lengths = np.diff(np.append(heads, i.size))
+    return list(zip(i[heads].tolist(), (i[heads] + d[heads]).tolist(), lengths.tolist(), strict=True))
+
+
+def greedy_tiles(ref: np.ndarray, dlv: np.ndarray, k: int, max_pairs_per_value: int = 4096) -> list[Tile]:
+    """Greedy string tiling of two token streams given as their k-gram hashes.
+
+    Args:
+        ref: hash of every k-gram of the reference, in order (``len(tokens) - k + 1``).
+        dlv: the same for the deliverable.
+        k: tokens per k-gram, the shortest tile.
+
+    Returns:
+        Tiles, longest first; no token of either stream is in two.
+    """
+    heap = [(-(n + k - 1), i, j, n) for i, j, n in _runs(*_seed_pairs(ref, dlv, max_pairs_per_value))]
+    heapq.heapify(heap)
+    used_ref = np.zeros(ref.shape[0] + k, dtype=bool)
+    used_dlv = np.zeros(dlv.shape[0] + k, dtype=bool)
+    window = np.ones(k, dtype=np.int64)
+    tiles: list[Tile] = []
+    while heap:
+        _, i, j, n = heapq.heappop(heap)
+        span = n + k - 1
+        busy = used_ref[i:i + span] | used_dlv[j:j + span]
+        if not busy.any():
+            used_ref[i:i + span] = True
+            used_dlv[j:j + span] = True
+            tiles.append(Tile(i, j, span))
+            continue
+        # Part of the run is taken by a longer tile: its free k-grams go back as shorter runs.
+        free = np.convolve(busy.astype(np.int64), window, mode="valid") == 0
+        starts = np.flatnonzero(free & ~np.concatenate(([False], free[:-1])))
+        stops = np.flatnonzero(free & ~np.concatenate((free[1:], [False]))) + 1
+        for s, e in zip(starts.tolist(), stops.tolist(), strict=True):
+            heapq.heappush(heap, (-(e - s + k - 1), i + s, j + s, e - s))
+    return tiles
+
+
+def covered(tiles: Iterable[Tile], n_tokens: int, side: str = "ref") -> np.ndarray:
+    """Which of the reference's (or deliverable's) ``n_tokens`` tokens some tile covers."""
+    mask = np.zeros(n_tokens, dtype=bool)
+    for t in tiles:
+        first = t.ref if side == "ref" else t.dlv
+        mask[first:first + t.length] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of the reference, ``[start, end)`` in its tokens, and the tiles in it."""
+
+    start: int
+    end: int
+    tiles: tuple[Tile, ...]
+
+    @property
+    def covered_tokens(self) -> int:
+        return sum(t.length for t in self.tiles)
+
+    @property
+    def coverage(self) -> float:
+        return self.covered_tokens / max(1, self.end - self.start)
+
+
+def passages(tiles: list[Tile], max_gap: int) -> list[Region]:
+    """Tiles grouped by where they lie in the reference: a gap of more than ``max_gap``
+    uncovered tokens starts a new region."""
+    out: list[Region] = []
+    group: list[Tile] = []
+    end = -1
+    for t in sorted(tiles, key=lambda t: t.ref):
+        if group and t.ref - end > max_gap:
+            out.append(Region(group[0].ref, end, tuple(group)))
+            group = []
+        group.append(t)
+        end = max(end, t.ref + t.length)
+    if group:
+        out.append(Region(group[0].ref, end, tuple(group)))
+    return out
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Stage 2 for one region: the reference's verbatim items in it and those found."""
+
+    literals: int
+    literals_found: int
+    literal_words_found: int
+    comments_found: int
+
+    @property
+    def literal_share(self) -> float:
+        return self.literals_found / self.literals if self.literals else 0.0
+
+    def confirms(self, params: CodeMatchParams) -> bool:
+        by_literals = (self.literals > 0 and self.literal_share >= params.literals
+                       and self.literal_words_found >= params.min_literal_words)
+        return by_literals or self.comments_found > 0
+
+
+def evidence(reference: Iterable[VerbatimItem], deliverable_hashes: set[int], start: int, end: int) -> Evidence:
+    """Which of the reference's items placed in ``[start, end)`` the deliverable has too
+    (hashes keyed alike on both sides)."""
+    items = [v for v in reference if start <= v.pos < end]
+    literals = [v for v in items if v.kind == "literal"]
+    found = [v for v in literals if v.hash in deliverable_hashes]
+    return Evidence(
+        literals=len(literals),
+        literals_found=len(found),
+        literal_words_found=sum(v.words for v in found),
+        comments_found=sum(1 for v in items if v.kind == "comment" and v.hash in deliverable_hashes),
+    )
+
+
+def is_copy(region: Region, proof: Evidence, params: CodeMatchParams = CODE_MATCH,
+            coverage: float | None = None) -> bool:
+    """The two-stage decision for one region (``coverage`` overrides the region's own,
+    for the whole reference)."""
+    share = region.coverage if coverage is None else coverage
+    if share < params.coverage:
+        return False
+    size = region.end - region.start
+    return proof.confirms(params) or (size >= params.unconfirmed_tokens and share >= params.unconfirmed_coverage)
