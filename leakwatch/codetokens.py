@@ -30,14 +30,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leakwatch.fingerprint import shingle_hashes, winnow
 from leakwatch.text import Tokens
 
 if TYPE_CHECKING:
     from pygments.lexer import Lexer
     from pygments.token import _TokenType
-
-    from leakwatch.keys import StoreKey
 
 # Placeholders start with a NUL so that no keyword, operator or punctuation of any
 # language can be spelled like one.
@@ -342,75 +339,3 @@ def lex_code(text: str, language: str | None, filename: str | None = None) -> Co
         ends=np.asarray(ends, dtype=np.int64),
     )
     return CodeLexemes(tokens, np.asarray(kinds, dtype=np.int8), tuple(comments))
-
-
-def code_fingerprints(tokens: Tokens, k: int, w: int, key: StoreKey | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every k-gram hash of a code token stream and the positions winnowing keeps.
-
-    Args:
-        tokens: from :func:`code_tokens`.
-        k: tokens per shingle.
-        w: winnowing window, in shingles.
-        key: when given, the shingle hashes are keyed with the store's PRF before
-            winnowing, as stored fingerprints are; which positions are kept then
-            depends on the key.
-
-    Returns:
-        ``(hashes, positions)``, so ``hashes[positions]`` are the fingerprints.
-    """
-    hashes = shingle_hashes(tokens.ids, k)
-    if key is not None:
-        hashes = key.prf64(hashes)
-    return hashes, winnow(hashes, w)
-
-
-def containment(part: np.ndarray, whole: np.ndarray) -> float:
-    """Share of the distinct values of ``part`` that occur in ``whole`` (0 when ``part`` is empty)."""
-    distinct = np.unique(part)
-    if distinct.shape[0] == 0:
-        return 0.0
-    return float(np.count_nonzero(np.isin(distinct, whole))) / float(distinct.shape[0])
-
-
-@dataclass(frozen=True)
-class CodeMatchParams:
-    """When a deliverable is taken to hold a copy of a reference's code.
-
-    Measured on the IR-Plag Java sample by ``scripts/eval_code.py``. Short k-grams
-    match between independently written solutions and across unrelated tasks; from
-    8 tokens on, precision stays at its plateau (36 copies, 2 independent files that
-    are token for token the original) for any store key, and at 10 the highest score
-    across tasks is 0.62, far from the threshold. A window of 2 keeps about two
-    thirds of the k-grams, so the coverage of a small file does not hinge on the few
-    fingerprints that a larger window (and the store key) would pick. Below 0.9
-    independent solutions come in faster than copies (0.85: 36 copies and 3
-    independent files; 0.8: 37 and 5).
-    """
-
-    shingle_size: int = 10
-    winnow_window: int = 2
-    # Share of the reference's fingerprints found among the deliverable's k-grams.
-    threshold: float = 0.9
-
-
-CODE_MATCH = CodeMatchParams()
-
-
-def copied_code_score(reference: tuple[np.ndarray, np.ndarray], deliverable: tuple[np.ndarray, np.ndarray]) -> float:
-    """Coverage of the reference: the share of its distinct fingerprints found among
-    all k-grams of the deliverable.
-
-    Only the reference's winnowed fingerprints are used, which is all a store keeps,
-    and the deliverable may hold other code besides the copy.
-
-    Args:
-        reference: :func:`code_fingerprints` of the reference.
-        deliverable: :func:`code_fingerprints` of the deliverable (same k, w and key).
-    """
-    ref_hashes, ref_positions = reference
-    return containment(ref_hashes[ref_positions], deliverable[0])
-
-
-def is_copied_code(score: float, params: CodeMatchParams = CODE_MATCH) -> bool:
-    """The decision: enough of the reference is in the deliverable."""
-    return score >= params.threshold
