@@ -44,9 +44,9 @@ class CodeMatchParams:
     coverage: float = 0.7  # stage 1: share of the region's tokens covered by tiles
     literals: float = 0.9  # stage 2: share of the region's distinct literals found verbatim
     min_literal_words: int = 3  # ... holding at least this many words between them
-    unconfirmed_tokens: int = 200  # a region this large needs no verbatim evidence ...
-    unconfirmed_coverage: float = 0.9  # ... when covered this well
-    passage_tokens: int = 50  # the smallest passage worth a finding (about 6 lines)
+    unconfirmed_tokens: int = 120  # a region this large (about 15 lines) needs no verbatim evidence ...
+    unconfirmed_coverage: float = 0.95  # ... when covered this well
+    passage_tokens: int = 40  # the smallest passage worth a finding (6-8 lines)
     max_gap: int = 20  # tokens between tiles of one passage
 
     def validate(self) -> None:

@@ -85,8 +85,8 @@ def _action(ttype: _TokenType) -> int | str:
 
     if ttype is t.Text:
         return _TEXT
-    if (ttype in t.Comment and ttype not in t.Comment.Preproc and ttype not in t.Comment.Hashbang) \
-            or ttype in t.String.Doc:
+    if (ttype in t.Comment and ttype not in t.Comment.Preproc and ttype not in t.Comment.PreprocFile
+            and ttype not in t.Comment.Hashbang) or ttype in t.String.Doc:
         return _COMMENT  # docstrings are comments in effect
     if ttype in t.Comment or ttype in t.Text or ttype in t.Other:
         # Text.Whitespace, preprocessor lines; Other is what a lexer leaves to another
