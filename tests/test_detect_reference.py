@@ -362,7 +362,7 @@ def test_a_reference_method_inside_a_new_file_is_a_passage(tmp_path: Path) -> No
     # The spans are the method, give or take an operand at its start (the token before
     # it, `b` in the reference and `3` in the deliverable, is an operand on both sides).
     source = original[f["source"]["start"]:f["source"]["end"]]
-    assert "String describe(" in source[:30] and source.endswith("+ max")
+    assert "String describe(" in source[:40] and source.endswith("+ max")
     assert report[f["deliverable"]["start"]:f["deliverable"]["end"]].endswith("+ max")
 
 
