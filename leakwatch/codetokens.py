@@ -1,20 +1,19 @@
 """Source code as normalized token streams, for finding copied code (as MOSS does).
 
 A copy of code is usually disguised by renaming identifiers, rewriting comments,
-reformatting and moving statements around. None of that survives here: the code
-is lexed per language with Pygments, comments (docstrings included) and whitespace
-are dropped, every identifier becomes one placeholder, every string literal
-another (the pieces Pygments splits a literal into are merged first) and every
-number a third, while keywords, operators and punctuation stay themselves. What is
-left is the shape of the code, which the shingling and winnowing of
-:mod:`leakwatch.fingerprint` then fingerprint.
+reformatting and moving statements around. The code is lexed per language with
+Pygments (some 500 languages), comments (docstrings included) and whitespace are
+dropped, every identifier becomes one placeholder, every string literal another
+(the pieces Pygments splits a literal into are merged first) and every number a
+third, while keywords, operators and punctuation stay themselves. Built-ins
+(``len``, ``print``, ``self``, ``ValueError``), which a copier does not rename, are
+kept as themselves too; class names such as ``String`` are identifiers, as the
+lexers see them.
 
-Kept as themselves as well: built-ins (``len``, ``print``, ``self``, ``ValueError``),
-which a copier does not rename, and primitive types (``int`` is not ``double``).
-Merging the types, or making them identifiers, or dropping modifiers such as
-``public``/``static``, catches a few more disguised copies but as many more
-independent solutions (measured in ``scripts/eval_code.py``); class names such as
-``String`` are identifiers, as the lexers see them.
+:func:`lex_code` also says what each kept token is (a type, a modifier, an import,
+a name, a literal ...) and where the comments are: the disguise-proof structure
+stream and the verbatim evidence of :mod:`leakwatch.code_normalize` are built from
+that, and copied code is matched on them (:mod:`leakwatch.code_compare`).
 
 Every token keeps the character span of its original text, so findings point
 at the code as written.
