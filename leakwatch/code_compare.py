@@ -109,7 +109,7 @@ def _runs(i: np.ndarray, j: np.ndarray) -> list[tuple[int, int, int]]:
     return list(zip(i[heads].tolist(), (i[heads] + d[heads]).tolist(), lengths.tolist(), strict=True))
 
 
-def greedy_tiles(ref: np.ndarray, dlv: np.ndarray, k: int, max_pairs_per_value: int = 4096) -> list[Tile]:
+def greedy_tiles(ref: np.ndarray, dlv: np.ndarray, k: int, max_pairs_per_value: int = 1 << 16) -> list[Tile]:
     """Greedy string tiling of two token streams given as their k-gram hashes.
 
     Args:
@@ -122,25 +122,30 @@ def greedy_tiles(ref: np.ndarray, dlv: np.ndarray, k: int, max_pairs_per_value: 
     """
     heap = [(-(n + k - 1), i, j, n) for i, j, n in _runs(*_seed_pairs(ref, dlv, max_pairs_per_value))]
     heapq.heapify(heap)
-    used_ref = np.zeros(ref.shape[0] + k, dtype=bool)
-    used_dlv = np.zeros(dlv.shape[0] + k, dtype=bool)
-    window = np.ones(k, dtype=np.int64)
+    # Byte arrays: the loop runs once per run (thousands between two large files), and a
+    # bytearray's find() and slice assignment cost far less per call than numpy's.
+    used_ref = bytearray(ref.shape[0] + k)
+    used_dlv = bytearray(dlv.shape[0] + k)
+    ones = b"\x01" * (max(ref.shape[0], dlv.shape[0]) + k)
     tiles: list[Tile] = []
     while heap:
         _, i, j, n = heapq.heappop(heap)
         span = n + k - 1
-        busy = used_ref[i:i + span] | used_dlv[j:j + span]
-        if not busy.any():
-            used_ref[i:i + span] = True
-            used_dlv[j:j + span] = True
+        if used_ref.find(1, i, i + span) < 0 and used_dlv.find(1, j, j + span) < 0:
+            used_ref[i:i + span] = ones[:span]
+            used_dlv[j:j + span] = ones[:span]
             tiles.append(Tile(i, j, span))
             continue
         # Part of the run is taken by a longer tile: its free k-grams go back as shorter runs.
-        free = np.convolve(busy.astype(np.int64), window, mode="valid") == 0
-        starts = np.flatnonzero(free & ~np.concatenate(([False], free[:-1])))
-        stops = np.flatnonzero(free & ~np.concatenate((free[1:], [False]))) + 1
-        for s, e in zip(starts.tolist(), stops.tolist(), strict=True):
-            heapq.heappush(heap, (-(e - s + k - 1), i + s, j + s, e - s))
+        t = 0
+        while t < n:
+            while t < n and (used_ref.find(1, i + t, i + t + k) >= 0 or used_dlv.find(1, j + t, j + t + k) >= 0):
+                t += 1
+            s = t
+            while t < n and used_ref.find(1, i + t, i + t + k) < 0 and used_dlv.find(1, j + t, j + t + k) < 0:
+                t += 1
+            if t > s:
+                heapq.heappush(heap, (-(t - s + k - 1), i + s, j + s, t - s))
     return tiles
 
 
@@ -171,17 +176,26 @@ class Region:
 
 
 def passages(tiles: list[Tile], max_gap: int) -> list[Region]:
-    """Tiles grouped by where they lie in the reference: a gap of more than ``max_gap``
-    uncovered tokens starts a new region."""
+    """Tiles grouped into stretches that lie together on both sides: in reference order, a
+    gap of more than ``max_gap`` uncovered reference tokens, or a tile that lies in the
+    deliverable further from the stretch than the stretch is long (plus ``max_gap``),
+    starts a new one. Reordering inside a stretch is kept; pieces gathered from all
+    over the deliverable are not one passage."""
     out: list[Region] = []
     group: list[Tile] = []
     end = -1
+    d_lo = d_hi = 0
     for t in sorted(tiles, key=lambda t: t.ref):
-        if group and t.ref - end > max_gap:
-            out.append(Region(group[0].ref, end, tuple(group)))
-            group = []
+        if group:
+            reach = max_gap + (end - group[0].ref)
+            if t.ref - end > max_gap or t.dlv + t.length < d_lo - reach or t.dlv > d_hi + reach:
+                out.append(Region(group[0].ref, end, tuple(group)))
+                group = []
+        if not group:
+            d_lo, d_hi = t.dlv, t.dlv + t.length
         group.append(t)
         end = max(end, t.ref + t.length)
+        d_lo, d_hi = min(d_lo, t.dlv), max(d_hi, t.dlv + t.length)
     if group:
         out.append(Region(group[0].ref, end, tuple(group)))
     return out

@@ -229,3 +229,18 @@ def test_a_large_region_needs_no_verbatim_evidence_but_a_small_one_does() -> Non
     assert is_copy(big, none) and not is_copy(small, none)
     one_word = Evidence(literals=1, literals_found=1, literal_words_found=1, comments_found=0)
     assert not is_copy(small, one_word)  # a lone "ok" proves nothing
+
+
+def test_repetitive_code_copied_exactly_is_covered_whole() -> None:
+    body = "class R { void f() {" + " x = a.b(c);" * 300 + " } }"
+    ref = normalized(body)
+    hashes = shingle_hashes(ref.structure.ids, 5)
+    assert float(covered(greedy_tiles(hashes, hashes, 5), len(ref.structure)).mean()) == 1.0
+
+
+def test_a_passage_lies_together_in_the_deliverable_too() -> None:
+    """Pieces of one reference stretch found all over the deliverable are not a passage."""
+    scattered = [Tile(0, 0, 10), Tile(12, 5000, 10), Tile(24, 10000, 10)]
+    assert [(r.start, r.end) for r in passages(scattered, max_gap=20)] == [(0, 10), (12, 22), (24, 34)]
+    swapped = [Tile(0, 100, 10), Tile(12, 85, 10)]  # reordered nearby: one passage
+    assert [(r.start, r.end) for r in passages(swapped, max_gap=20)] == [(0, 22)]
