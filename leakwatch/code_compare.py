@@ -73,8 +73,9 @@ class Tile:
 
 
 def _seed_pairs(a: np.ndarray, b: np.ndarray, max_pairs_per_value: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every (i, j) with ``a[i] == b[j]``, leaving out values so repeated that their
-    pairs would explode (generated tables; they only extend runs found otherwise)."""
+    """Every (i, j) with ``a[i] == b[j]``; for a value so repeated that its pairs would
+    explode (generated tables, long runs of one statement), the pairs near the diagonal of
+    its occurrences only: the t-th in ``a`` with those around the same rank in ``b``."""
     common = np.intersect1d(a, b)
     empty = np.zeros(0, dtype=np.int64)
     if common.size == 0:
@@ -87,12 +88,20 @@ def _seed_pairs(a: np.ndarray, b: np.ndarray, max_pairs_per_value: int) -> tuple
     _, sb, cb = np.unique(b[ib], return_index=True, return_counts=True)
     n_pairs = ca * cb
     ok = n_pairs <= max_pairs_per_value
+    out_i, out_j = [], []
+    for g in np.flatnonzero(~ok).tolist():
+        reach = max(1, max_pairs_per_value // (2 * int(ca[g])))
+        t = np.repeat(np.arange(ca[g]), 2 * reach + 1)
+        rank = np.rint(t * (cb[g] / ca[g])).astype(np.int64) + np.tile(np.arange(-reach, reach + 1), int(ca[g]))
+        keep = (rank >= 0) & (rank < cb[g])
+        out_i.append(ia[sa[g] + t[keep]])
+        out_j.append(ib[sb[g] + rank[keep]])
     sa, ca, sb, cb, n_pairs = sa[ok], ca[ok], sb[ok], cb[ok], n_pairs[ok]
-    if n_pairs.size == 0:
-        return empty, empty
     group = np.repeat(np.arange(n_pairs.size), n_pairs)
     offset = np.arange(int(n_pairs.sum())) - np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs)
-    return ia[sa[group] + offset // cb[group]], ib[sb[group] + offset % cb[group]]
+    out_i.append(ia[sa[group] + offset // cb[group]])
+    out_j.append(ib[sb[group] + offset % cb[group]])
+    return np.concatenate(out_i), np.concatenate(out_j)
 
 
 def _runs(i: np.ndarray, j: np.ndarray) -> list[tuple[int, int, int]]:
@@ -109,7 +118,7 @@ def _runs(i: np.ndarray, j: np.ndarray) -> list[tuple[int, int, int]]:
     return list(zip(i[heads].tolist(), (i[heads] + d[heads]).tolist(), lengths.tolist(), strict=True))
 
 
-def greedy_tiles(ref: np.ndarray, dlv: np.ndarray, k: int, max_pairs_per_value: int = 1 << 16) -> list[Tile]:
+def greedy_tiles(ref: np.ndarray, dlv: np.ndarray, k: int, max_pairs_per_value: int = 4096) -> list[Tile]:
     """Greedy string tiling of two token streams given as their k-gram hashes.
 
     Args:
