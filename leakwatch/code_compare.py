@@ -49,15 +49,6 @@ class CodeMatchParams:
     passage_tokens: int = 40  # the smallest passage worth a finding (6-8 lines)
     max_gap: int = 20  # tokens between tiles of one passage
 
-    def validate(self) -> None:
-        from leakwatch.config import ConfigError
-
-        if not 3 <= self.shingle_size <= 16:
-            raise ConfigError("code shingle_size must be between 3 and 16")
-        for name in ("coverage", "literals", "unconfirmed_coverage"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ConfigError(f"code {name} must be in (0, 1]")
-
 
 CODE_MATCH = CodeMatchParams()
 

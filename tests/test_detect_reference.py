@@ -394,6 +394,8 @@ def test_evaluate_code_on_ir_plag_through_the_scan() -> None:
     # The one independent file flagged is the original token for token, with the same
     # message up to its case ("Welcome To Java"): see README.
     assert data["false_positives"] <= 1 and data["precision"] >= 0.95
+    assert data["by_case"]["case-02"]["false_positives"] == 0
+    assert data["by_case"]["case-02"]["recall_by_level"]["L4"] == {"found": 9, "files": 9}
     assert not data["errors"]
 
 

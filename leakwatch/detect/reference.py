@@ -11,6 +11,7 @@ and comments a copier keeps.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -87,8 +88,12 @@ class CopiedCodeDetector(Detector):
     def __init__(self, library: ReferenceLibrary, config: Config,
                  params: CodeMatchParams = CODE_MATCH, max_candidates: int = 32) -> None:
         self.library = library
-        self.params = params
-        self.severity = config.code_detect
+        # [code_detect] sets the passage size, the gap inside a passage and the coverage.
+        chosen = config.code_detect
+        self.params = dataclasses.replace(params, passage_tokens=chosen.min_words, max_gap=chosen.max_gap,
+                                          coverage=chosen.near_duplicate_containment,
+                                          shingle_size=library.code.params.shingle_size)
+        self.severity = chosen
         self.max_candidates = max_candidates
 
     def detect(self, deliverable: Deliverable) -> list[Finding]:
