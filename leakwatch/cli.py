@@ -992,6 +992,9 @@ def evaluate_code_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: str
                f"{data['cross_case_findings']} finding(s) from another task's original")
     for path in data["false_positive_files"]:
         click.echo(f"  flagged independent file: {path}")
+    for case, m in data["by_case"].items():
+        click.echo(f"{case}: " + ", ".join(f"{lv} {r['found']}/{r['files']}" for lv, r in m["recall_by_level"].items())
+                   + f"; precision {m['precision']:.3f} ({m['false_positives']} of {m['negatives']} independent)")
 
 
 @cli.command()

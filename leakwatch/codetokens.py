@@ -1,20 +1,19 @@
 """Source code as normalized token streams, for finding copied code (as MOSS does).
 
 A copy of code is usually disguised by renaming identifiers, rewriting comments,
-reformatting and moving statements around. None of that survives here: the code
-is lexed per language with Pygments, comments (docstrings included) and whitespace
-are dropped, every identifier becomes one placeholder, every string literal
-another (the pieces Pygments splits a literal into are merged first) and every
-number a third, while keywords, operators and punctuation stay themselves. What is
-left is the shape of the code, which the shingling and winnowing of
-:mod:`leakwatch.fingerprint` then fingerprint.
+reformatting and moving statements around. The code is lexed per language with
+Pygments (some 500 languages), comments (docstrings included) and whitespace are
+dropped, every identifier becomes one placeholder, every string literal another
+(the pieces Pygments splits a literal into are merged first) and every number a
+third, while keywords, operators and punctuation stay themselves. Built-ins
+(``len``, ``print``, ``self``, ``ValueError``), which a copier does not rename, are
+kept as themselves too; class names such as ``String`` are identifiers, as the
+lexers see them.
 
-Kept as themselves as well: built-ins (``len``, ``print``, ``self``, ``ValueError``),
-which a copier does not rename, and primitive types (``int`` is not ``double``).
-Merging the types, or making them identifiers, or dropping modifiers such as
-``public``/``static``, catches a few more disguised copies but as many more
-independent solutions (measured in ``scripts/eval_code.py``); class names such as
-``String`` are identifiers, as the lexers see them.
+:func:`lex_code` also says what each kept token is (a type, a modifier, an import,
+a name, a literal ...) and where the comments are: the disguise-proof structure
+stream and the verbatim evidence of :mod:`leakwatch.code_normalize` are built from
+that, and copied code is matched on them (:mod:`leakwatch.code_compare`).
 
 Every token keeps the character span of its original text, so findings point
 at the code as written.
@@ -30,14 +29,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leakwatch.fingerprint import shingle_hashes, winnow
 from leakwatch.text import Tokens
 
 if TYPE_CHECKING:
     from pygments.lexer import Lexer
     from pygments.token import _TokenType
-
-    from leakwatch.keys import StoreKey
 
 # Placeholders start with a NUL so that no keyword, operator or punctuation of any
 # language can be spelled like one.
@@ -57,6 +53,19 @@ _KEEP = 1
 _STRING = 2
 _PLACEHOLDER = 3
 _TEXT = 4  # plain Text: whitespace in most lexers, but words in some (Bash, Stata)
+_COMMENT = 5  # dropped from the stream, but its span is kept for the verbatim evidence
+
+# What each kept token is, for the disguise-proof normalization of
+# :mod:`leakwatch.code_normalize` (which needs to tell a type from a name, a modifier
+# from a keyword, an import from code).
+KIND_KEYWORD = 0  # keywords, operators, punctuation, built-ins: kept as spelled
+KIND_IDENTIFIER = 1
+KIND_STRING = 2
+KIND_NUMBER = 3
+KIND_LITERAL = 4
+KIND_TYPE = 5  # int, double, void ... (Pygments' Keyword.Type)
+KIND_MODIFIER = 6  # public, static, final, class ... (Keyword.Declaration)
+KIND_NAMESPACE = 7  # import, package, using and the names they take
 
 
 def token_hash(normalized: str) -> int:
@@ -75,9 +84,12 @@ def _action(ttype: _TokenType) -> int | str:
 
     if ttype is t.Text:
         return _TEXT
-    if ttype in t.Comment or ttype in t.Text or ttype in t.Other or ttype in t.String.Doc:
-        # Text.Whitespace; Other is what a lexer leaves to another language (the inline
-        # HTML of a PHP file); docstrings are comments in effect.
+    if (ttype in t.Comment and ttype not in t.Comment.Preproc and ttype not in t.Comment.PreprocFile
+            and ttype not in t.Comment.Hashbang) or ttype in t.String.Doc:
+        return _COMMENT  # docstrings are comments in effect
+    if ttype in t.Comment or ttype in t.Text or ttype in t.Other:
+        # Text.Whitespace, preprocessor lines; Other is what a lexer leaves to another
+        # language (the inline HTML of a PHP file).
         return _DROP
     if ttype in t.String:
         return _STRING
@@ -137,20 +149,34 @@ def _lexer_for_filename(name: str) -> Lexer | None:
 
 
 # One object, so that the loop tells dropped types by identity.
-_DROP_ACTION = (_DROP, 0)
+_DROP_ACTION = (_DROP, 0, 0)
 
 
-def _compiled_action(ttype: _TokenType) -> tuple[int, int]:
-    """(what, id of the placeholder or 0) for a token type."""
+def _kind(ttype: _TokenType, action: int | str) -> int:
+    from pygments import token as t
+
+    if ttype in t.Keyword.Namespace or ttype in t.Name.Namespace:
+        return KIND_NAMESPACE
+    if ttype in t.Keyword.Type:
+        return KIND_TYPE
+    if ttype in t.Keyword.Declaration:
+        return KIND_MODIFIER
+    return {IDENTIFIER: KIND_IDENTIFIER, NUMBER: KIND_NUMBER, LITERAL: KIND_LITERAL, _STRING: KIND_STRING,
+            _TEXT: KIND_IDENTIFIER}.get(action, KIND_KEYWORD)
+
+
+def _compiled_action(ttype: _TokenType) -> tuple[int, int, int]:
+    """(what, id of the placeholder or 0, kind) for a token type."""
     action = _action(ttype)
     if action == _DROP:
         return _DROP_ACTION
-    return (_PLACEHOLDER, _id_of(action)) if isinstance(action, str) else (action, 0)
+    kind = _kind(ttype, action)
+    return (_PLACEHOLDER, _id_of(action), kind) if isinstance(action, str) else (action, 0, kind)
 
 
 # Per process: token type -> action, and normalized text -> id. Both only grow with
 # the number of distinct types and keyword/operator spellings, which is small.
-_ACTIONS: dict[_TokenType, tuple[int, int]] = {}
+_ACTIONS: dict[_TokenType, tuple[int, int, int]] = {}
 _IDS: dict[str, int] = {}
 # Spelling of a kept token -> (id, leading and trailing whitespace to leave out of its span).
 _KEPT: dict[str, tuple[int, int, int]] = {}
@@ -176,6 +202,19 @@ def _is_operator(word: str) -> bool:
     return not any(c.isalnum() or c == "_" for c in word)
 
 
+@dataclass(frozen=True)
+class CodeLexemes:
+    """A source file as its lexer read it: the kept tokens (normalized ids and spans),
+    what each of them is, and where the comments are."""
+
+    tokens: Tokens
+    kinds: np.ndarray  # int8 KIND_* per token
+    comments: tuple[tuple[int, int], ...]  # character spans of comments and docstrings
+
+    def spelling(self, text: str, i: int) -> str:
+        return text[int(self.tokens.starts[i]):int(self.tokens.ends[i])]
+
+
 def code_tokens(text: str, language: str | None, filename: str | None = None) -> Tokens | None:
     """Normalized code tokens of ``text`` with their spans in ``text``.
 
@@ -188,6 +227,12 @@ def code_tokens(text: str, language: str | None, filename: str | None = None) ->
         One element per kept token (see the module docstring), or None when no
         lexer is known for the language or file name.
     """
+    lexemes = lex_code(text, language, filename)
+    return None if lexemes is None else lexemes.tokens
+
+
+def lex_code(text: str, language: str | None, filename: str | None = None) -> CodeLexemes | None:
+    """:func:`code_tokens` with each token's kind and the comments' spans."""
     lexer = lexer_for(language, filename)
     if lexer is None:
         return None
@@ -216,7 +261,9 @@ def code_tokens(text: str, language: str | None, filename: str | None = None) ->
     ids: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
-    add_id, add_start, add_end = ids.append, starts.append, ends.append
+    kinds: list[int] = []
+    comments: list[tuple[int, int]] = []
+    add_id, add_start, add_end, add_kind = ids.append, starts.append, ends.append, kinds.append
     string_id = _id_of(STRING)
     identifier_id = _id_of(IDENTIFIER)
     in_string_until = -1  # end of the string literal being merged, or -1
@@ -230,7 +277,7 @@ def code_tokens(text: str, language: str | None, filename: str | None = None) ->
             action = _ACTIONS[ttype] = _compiled_action(ttype)
             if action is drop:
                 continue
-        what, token_id = action
+        what, token_id, kind = action
         if not value:  # some lexers (Perl) also yield empty tokens
             continue
         end = start + len(value)
@@ -256,6 +303,12 @@ def code_tokens(text: str, language: str | None, filename: str | None = None) ->
                 continue  # a line continuation, which Bash calls an escape
             token_id = string_id
             in_string_until = end
+        elif what == _COMMENT:
+            if comments and comments[-1][1] == start:  # the pieces of one comment
+                comments[-1] = (comments[-1][0], min(end, size))
+            elif start < size:
+                comments.append((start, min(end, size)))
+            continue
         else:  # _TEXT
             word = value.strip()
             if not word or word == "\\":  # whitespace, or a line continuation
@@ -265,90 +318,23 @@ def code_tokens(text: str, language: str | None, filename: str | None = None) ->
             end = start + len(word)
             # What a lexer left as plain text is words (commands, file names, variables)
             # or operators: words become identifiers, operators stay.
-            token_id = _id_of(word) if _is_operator(word) else identifier_id
+            if _is_operator(word):
+                token_id, kind = _id_of(word), KIND_KEYWORD
+            else:
+                token_id = identifier_id
         add_id(token_id)
         add_start(start)
         add_end(end)
+        add_kind(kind)
     # Nothing may lie in the added newline: an unterminated literal that ran into it
     # ends where the text does, a token made of it alone is dropped.
     while starts and starts[-1] >= size:
-        del ids[-1], starts[-1], ends[-1]
+        del ids[-1], starts[-1], ends[-1], kinds[-1]
     if ends and ends[-1] > size:
         ends[-1] = size
-    return Tokens(
+    tokens = Tokens(
         ids=np.asarray(ids, dtype=np.uint64),
         starts=np.asarray(starts, dtype=np.int64),
         ends=np.asarray(ends, dtype=np.int64),
     )
-
-
-def code_fingerprints(tokens: Tokens, k: int, w: int, key: StoreKey | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every k-gram hash of a code token stream and the positions winnowing keeps.
-
-    Args:
-        tokens: from :func:`code_tokens`.
-        k: tokens per shingle.
-        w: winnowing window, in shingles.
-        key: when given, the shingle hashes are keyed with the store's PRF before
-            winnowing, as stored fingerprints are; which positions are kept then
-            depends on the key.
-
-    Returns:
-        ``(hashes, positions)``, so ``hashes[positions]`` are the fingerprints.
-    """
-    hashes = shingle_hashes(tokens.ids, k)
-    if key is not None:
-        hashes = key.prf64(hashes)
-    return hashes, winnow(hashes, w)
-
-
-def containment(part: np.ndarray, whole: np.ndarray) -> float:
-    """Share of the distinct values of ``part`` that occur in ``whole`` (0 when ``part`` is empty)."""
-    distinct = np.unique(part)
-    if distinct.shape[0] == 0:
-        return 0.0
-    return float(np.count_nonzero(np.isin(distinct, whole))) / float(distinct.shape[0])
-
-
-@dataclass(frozen=True)
-class CodeMatchParams:
-    """When a deliverable is taken to hold a copy of a reference's code.
-
-    Measured on the IR-Plag Java sample by ``scripts/eval_code.py``. Short k-grams
-    match between independently written solutions and across unrelated tasks; from
-    8 tokens on, precision stays at its plateau (36 copies, 2 independent files that
-    are token for token the original) for any store key, and at 10 the highest score
-    across tasks is 0.62, far from the threshold. A window of 2 keeps about two
-    thirds of the k-grams, so the coverage of a small file does not hinge on the few
-    fingerprints that a larger window (and the store key) would pick. Below 0.9
-    independent solutions come in faster than copies (0.85: 36 copies and 3
-    independent files; 0.8: 37 and 5).
-    """
-
-    shingle_size: int = 10
-    winnow_window: int = 2
-    # Share of the reference's fingerprints found among the deliverable's k-grams.
-    threshold: float = 0.9
-
-
-CODE_MATCH = CodeMatchParams()
-
-
-def copied_code_score(reference: tuple[np.ndarray, np.ndarray], deliverable: tuple[np.ndarray, np.ndarray]) -> float:
-    """Coverage of the reference: the share of its distinct fingerprints found among
-    all k-grams of the deliverable.
-
-    Only the reference's winnowed fingerprints are used, which is all a store keeps,
-    and the deliverable may hold other code besides the copy.
-
-    Args:
-        reference: :func:`code_fingerprints` of the reference.
-        deliverable: :func:`code_fingerprints` of the deliverable (same k, w and key).
-    """
-    ref_hashes, ref_positions = reference
-    return containment(ref_hashes[ref_positions], deliverable[0])
-
-
-def is_copied_code(score: float, params: CodeMatchParams = CODE_MATCH) -> bool:
-    """The decision: enough of the reference is in the deliverable."""
-    return score >= params.threshold
+    return CodeLexemes(tokens, np.asarray(kinds, dtype=np.int8), tuple(comments))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leakwatch.code_compare import CODE_MATCH
+
 DEFAULT_STORE = "./fingerprints"
 STORE_ENV = "LEAKWATCH_STORE"
 
@@ -218,13 +220,13 @@ class RecordsParams:
             raise ConfigError("records.high_rows must be at least 1")
 
 
-# Copied-code matching counts normalized code tokens, not words (a line of code is
-# about 8 of them). A reference file counts as copied whole when 90% of its
-# fingerprints are in the deliverable (measured on IR-Plag: scripts/eval_code.py); a
-# passage lifted from a larger file needs 150 matched tokens, about 20 lines, because
-# independently written code shares shorter stretches of structure.
-CODE_DETECT = DetectParams(min_words=150, max_gap=40, near_duplicate_containment=0.9, high_words=400,
-                           medium_words=250)
+# Copied-code matching counts structure tokens, not words (a line of code is about 6
+# of them): a reference file is a candidate copy when tiles cover 70% of it, then
+# confirmed by its literal texts or comments (leakwatch.code_compare, measured on
+# IR-Plag leaving one case out: scripts/eval_code.py); a passage is a stretch of 40
+# tokens or more (a function of 6-8 lines).
+CODE_DETECT = DetectParams(min_words=CODE_MATCH.passage_tokens, max_gap=CODE_MATCH.max_gap,
+                           near_duplicate_containment=CODE_MATCH.coverage, high_words=260, medium_words=160)
 
 
 # Names that editors, browsers and copy tools give files still being written; they are

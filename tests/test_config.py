@@ -231,5 +231,5 @@ def test_code_detect_section_keeps_its_own_defaults(tmp_path: Path) -> None:
     cfg = load_config(path)
     # Unset keys take the code defaults, not the prose ones.
     assert cfg.code_detect.min_words == 200
-    assert cfg.code_detect.near_duplicate_containment == CODE_DETECT.near_duplicate_containment == 0.9
+    assert cfg.code_detect.near_duplicate_containment == CODE_DETECT.near_duplicate_containment == 0.7
     assert cfg.detect.min_words == 20

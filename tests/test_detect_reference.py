@@ -254,8 +254,13 @@ def test_function_lifted_from_a_larger_reference_file_is_a_passage(tmp_path: Pat
     deliverable.write_text("import os\n\n\n" + reconcile_only + "\n", encoding="utf-8")
     [f] = scan(store, deliverable)["findings"]
     assert f["kind"] == "copied-code" and f["method"] == "passage"
-    assert f["scores"]["matched_words"] >= 150
+    # Every dictionary key was renamed too: no verbatim evidence, so it takes a stretch too
+    # long to be shared by chance (120 structure tokens, about 15 lines) covered to 95%.
+    assert f["scores"]["matched_words"] >= 120
     assert f["scores"]["containment_source"] < 0.9
+    source = big[f["source"]["start"]:f["source"]["end"]]
+    assert source.startswith("def reconcile(") or source.startswith("reconcile(")
+    assert source.endswith('"overdue": overdue')  # braces are not part of the structure
 
 
 def test_code_pasted_into_a_document_is_copied_code_through_the_text_match(tmp_path: Path) -> None:
@@ -269,17 +274,128 @@ def test_code_pasted_into_a_document_is_copied_code_through_the_text_match(tmp_p
     assert f["kind"] == "copied-code" and f["reference"]["name"] == "libfoo"
 
 
+JAVA_ORIGINAL = """import java.util.Scanner;
+
+public class Cylinder {
+    public static void main(String[] args) {
+        Scanner input = new Scanner(System.in);
+        System.out.print("Enter the radius and length of a cylinder: ");
+        double radius = input.nextDouble();
+        double length = input.nextDouble();
+        double area = radius * radius * 3.14159;
+        double volume = area * length;
+        System.out.println("The area is " + area);
+        System.out.println("The volume of the cylinder is " + volume);
+    }
+}
+"""
+
+# Declarations moved, a method split out and placed first, names and layout changed.
+JAVA_COPY = """import java.util.*;
+
+class Silinder
+{
+    private static double jari, panjang;
+
+    static double luas(double r) { return r * r * 3.14159; }
+
+    public static void main(String[] x)
+    {
+        Scanner masukan = new Scanner(System.in);
+        System.out.print("Enter the radius and length of a cylinder: ");
+        jari = masukan.nextDouble();
+        panjang = masukan.nextDouble();
+        double l = luas(jari);
+        double v = l * panjang;
+        System.out.println("The area is " + l);
+        System.out.println("The volume of the cylinder is " + v);
+    }
+}
+"""
+
+# Written independently from the same task: the same structure, the task's prompts, but
+# its own last message.
+JAVA_INDEPENDENT = JAVA_ORIGINAL.replace("Scanner input", "Scanner sc").replace("input.", "sc.").replace(
+    "The volume of the cylinder is ", "The volume is ").replace("Cylinder", "T02")
+
+
+def test_disguised_java_copy_is_found_and_the_look_alike_is_not(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    (tmp_path / "Cylinder.java").write_text(JAVA_ORIGINAL, encoding="utf-8")
+    assert run("reference", "add", str(tmp_path / "Cylinder.java"), "--name", "textbook", "--store", str(store))[0] == 0
+    delivered = tmp_path / "delivery"
+    delivered.mkdir()
+    (delivered / "Silinder.java").write_text(JAVA_COPY, encoding="utf-8")
+    (delivered / "T02.java").write_text(JAVA_INDEPENDENT, encoding="utf-8")
+    [f] = scan(store, delivered)["findings"]
+    assert f["deliverable"]["path"].endswith("Silinder.java")
+    assert f["kind"] == "copied-code" and f["method"] == "whole-file" and f["severity"] == "high"
+    assert f["evidence"]["literals"] == f["evidence"]["literals_found"] == 3
+    assert f["scores"]["containment_source"] >= 0.7
+
+
+def test_a_reference_method_inside_a_new_file_is_a_passage(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    method = """    static String describe(double[] values) {
+        double sum = 0, max = values[0];
+        for (double v : values) {
+            sum += v;
+            if (v > max) max = v;
+        }
+        return "mean " + (sum / values.length) + ", largest value seen " + max;
+    }
+"""
+    other = "\n".join(f"    static int helper{n}(int a) {{ int b = a * {n}; while (b > {n}) b -= a; return b; }}"
+                      for n in range(12))
+    (tmp_path / "Stats.java").write_text("class Stats {\n" + other + "\n" + method + "}\n", encoding="utf-8")
+    assert run("reference", "add", str(tmp_path / "Stats.java"), "--name", "statlib", "--store", str(store))[0] == 0
+    report = """public class Report {
+    public static void main(String[] args) {
+        System.out.println(summary(new double[] {1, 2, 3}));
+    }
+
+""" + method.replace("values", "xs").replace("describe", "summary") + "}\n"
+    (tmp_path / "Report.java").write_text(report, encoding="utf-8")
+    [f] = scan(store, tmp_path / "Report.java")["findings"]
+    assert f["method"] == "passage" and f["scores"]["containment_source"] < 0.5
+    original = (tmp_path / "Stats.java").read_text(encoding="utf-8")
+    # The spans are the method, give or take an operand at its start (the token before
+    # it, `b` in the reference and `3` in the deliverable, is an operand on both sides).
+    source = original[f["source"]["start"]:f["source"]["end"]]
+    assert "String describe(" in source[:40] and source.endswith("+ max")
+    assert report[f["deliverable"]["start"]:f["deliverable"]["end"]].endswith("+ max")
+
+
+def test_a_code_database_of_the_old_format_is_refused(tmp_path: Path) -> None:
+    from leakwatch.references import CODE_DB, CODE_FORMAT_NOTE
+    from leakwatch.store.sqlite import SQLiteStore
+
+    store = tmp_path / "store"
+    (tmp_path / "Cylinder.java").write_text(JAVA_ORIGINAL, encoding="utf-8")
+    assert run("reference", "add", str(tmp_path / "Cylinder.java"), "--name", "textbook", "--store", str(store))[0] == 0
+    old = SQLiteStore(store, db_name=CODE_DB)
+    old.write_note(CODE_FORMAT_NOTE, None)  # as written by format 1, which had no such note
+    old.close()
+    code, _ = run("scan", str(tmp_path / "Cylinder.java"), "--store", str(store))
+    assert code == 2
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path / "Cylinder.java"), "--store", str(store)])
+    assert "format 1" in result.output and "Remove that file" in result.output and "Traceback" not in result.output
+
+
 @pytest.mark.corpus
 def test_evaluate_code_on_ir_plag_through_the_scan() -> None:
     data_dir = corpus("ir-plag-java-sample")
     code, out = run("evaluate", "code", str(data_dir), "--format", "json")
     assert code == 0, out
     data = json.loads(out)
-    assert data["recall_by_level"]["L1"] == {"found": 18, "files": 18}
-    assert data["recall_by_level"]["L2"]["found"] >= 10
+    found = {level: v["found"] for level, v in data["recall_by_level"].items()}
+    assert found["L1"] == 18 and found["L2"] >= 13 and found["L3"] >= 12 and found["L4"] >= 9
     assert data["cross_case_findings"] == 0
-    # The two independent files flagged are, token for token, the original (see README).
-    assert data["false_positives"] <= 2 and data["precision"] >= 0.94
+    # The one independent file flagged is the original token for token, with the same
+    # message up to its case ("Welcome To Java"): see README.
+    assert data["false_positives"] <= 1 and data["precision"] >= 0.95
+    assert data["by_case"]["case-02"]["false_positives"] == 0
+    assert data["by_case"]["case-02"]["recall_by_level"]["L4"] == {"found": 9, "files": 9}
     assert not data["errors"]
 
 

@@ -37,31 +37,40 @@ class CodeEvaluation:
     cross_case_findings: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
 
-    def _count(self, label: str, flagged: bool, level: str | None = None) -> int:
-        return sum(1 for f in self.files if f["label"] == label and f["flagged"] == flagged
-                   and (level is None or f["level"] == level))
-
     def to_dict(self) -> dict[str, Any]:
-        tp, fp = self._count("plagiarized", True), self._count("non-plagiarized", True)
-        negatives = sum(1 for f in self.files if f["label"] == "non-plagiarized")
-        tp_fn = sum(1 for f in self.files if f["label"] == "plagiarized")
-        levels = sorted({f["level"] for f in self.files if f["label"] == "plagiarized"})
+        cases = sorted({f["case"] for f in self.files})
         return {
-            "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
-            "recall": round(tp / tp_fn, 4) if tp_fn else 0.0,
-            "false_positive_rate": round(fp / negatives, 4) if negatives else 0.0,
-            "recall_by_level": {
-                lv: {"found": self._count("plagiarized", True, lv),
-                     "files": self._count("plagiarized", True, lv) + self._count("plagiarized", False, lv)}
-                for lv in levels
-            },
-            "true_positives": tp,
-            "false_positives": fp,
-            "negatives": negatives,
+            **_measures(self.files),
+            # Each case on its own: a default chosen on one case is measured on the other.
+            "by_case": {case: _measures([f for f in self.files if f["case"] == case]) for case in cases},
             "cross_case_findings": self.cross_case_findings,
-            "false_positive_files": [f["path"] for f in self.files if f["label"] == "non-plagiarized" and f["flagged"]],
             "errors": self.errors,
         }
+
+
+def _measures(files: list[dict[str, Any]]) -> dict[str, Any]:
+    def count(label: str, flagged: bool, level: str | None = None) -> int:
+        return sum(1 for f in files if f["label"] == label and f["flagged"] == flagged
+                   and (level is None or f["level"] == level))
+
+    tp, fp = count("plagiarized", True), count("non-plagiarized", True)
+    negatives = sum(1 for f in files if f["label"] == "non-plagiarized")
+    tp_fn = sum(1 for f in files if f["label"] == "plagiarized")
+    levels = sorted({f["level"] for f in files if f["label"] == "plagiarized"})
+    return {
+        "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "recall": round(tp / tp_fn, 4) if tp_fn else 0.0,
+        "false_positive_rate": round(fp / negatives, 4) if negatives else 0.0,
+        "recall_by_level": {
+            lv: {"found": count("plagiarized", True, lv),
+                 "files": count("plagiarized", True, lv) + count("plagiarized", False, lv)}
+            for lv in levels
+        },
+        "true_positives": tp,
+        "false_positives": fp,
+        "negatives": negatives,
+        "false_positive_files": [f["path"] for f in files if f["label"] == "non-plagiarized" and f["flagged"]],
+    }
 
 
 def read_code_corpus(root: Path) -> list[CodeFile]:
