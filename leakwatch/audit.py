@@ -12,11 +12,12 @@ A check that could not read every file certifies nothing: it says so and exits 3
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import socket
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +87,11 @@ class VendorAudit:
         }
 
 
+def file_stamp() -> str:
+    """The time in audit records' file names (UTC, sortable, no colons)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -104,17 +110,81 @@ def audit_vendor(vendor: str, folders: Sequence[WatchFolder], config: Config,
     return VendorAudit(vendor, [f.path for f in folders], report, files, started, now_iso())
 
 
+class AuditError(Exception):
+    """An audit record could not be written (the command stops: exit 2)."""
+
+
+def run_audits(names: Sequence[str], vendors: dict[str, list[WatchFolder]], config: Config,
+               options: TreeScanOptions, output_dir: Path, html: bool,
+               told: Callable[[VendorAudit, Path], None]) -> list[VendorAudit]:
+    """Audit each vendor in turn: scan its folders, write its record (and its HTML report),
+    tell ``told``. An interrupted vendor's record is written, marked incomplete, and the
+    vendors after it are not audited.
+
+    Raises:
+        AuditError: a record cannot be written.
+    """
+    stamp = file_stamp()
+    audits: list[VendorAudit] = []
+    for name in names:
+        result = audit_vendor(name, vendors[name], config, options)
+        audits.append(result)
+        path = write_record(result.record(), output_dir, f"{safe_name(name)}-audit-{stamp}.json")
+        if html:
+            write_html(result, output_dir / f"{safe_name(name)}-audit-{stamp}.html", config)
+        told(result, path)
+        if result.report.interrupted is not None:
+            break
+    return audits
+
+
+def run_return_check(name: str, folders: Sequence[WatchFolder], config: Config, options: TreeScanOptions,
+                     output_dir: Path) -> tuple[dict[str, Any], Path, int]:
+    """The end-of-engagement check of one vendor: its record, where it was written, and
+    the exit code (1 material still there, 3 not everything read, 130/143 interrupted).
+
+    Raises:
+        AuditError: the record cannot be written.
+        StoreError: the store cannot be read.
+    """
+    from leakwatch.store import open_store
+
+    result = audit_vendor(name, folders, config, options)
+    with open_store(config) as st:
+        documents, tables = st.list_documents(), st.list_tables()
+    check = return_check(result, documents, tables)
+    path = write_record(check, output_dir, f"{safe_name(name)}-return-check-{file_stamp()}.json")
+    return check, path, return_check_exit_code(check, result.report.interrupted)
+
+
+def write_html(audit: VendorAudit, path: Path, config: Config) -> None:
+    """The vendor's findings as an HTML report (0600), deliverables quoted as read again in
+    the isolated worker."""
+    from leakwatch.pipeline import extraction
+    from leakwatch.report.html import HtmlReporter
+
+    try:
+        with extraction(config) as reader:
+            reporter = HtmlReporter(read_again=reader.read_again, roots=audit.folders)
+            write_private(path, functools.partial(reporter.write, audit.report))
+    except OSError as exc:
+        raise AuditError(f"cannot write the audit report {path}: {exc.strerror or exc}") from exc
+
+
 def write_record(record: dict[str, Any], output_dir: Path, name: str) -> Path:
     """Write a record 0600, whole or not at all (it names confidential documents and
     where they were found), in a folder made 0700."""
-    output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = output_dir / name
 
     def dump(fh: TextIO) -> None:
         json.dump(record, fh, indent=2, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
 
-    write_private(path, dump)
+    try:
+        output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(path, dump)
+    except OSError as exc:
+        raise AuditError(f"cannot write the audit record {path}: {exc.strerror or exc}") from exc
     return path
 
 
