@@ -1,0 +1,304 @@
+"""Immutable sorted segments: the inverted half of the embedded store.
+
+Every commit of the embedded store writes the look-up entries of the documents it
+adds as one segment file: flat arrays sorted by key, memory-mapped for reading and
+searched by binary search. Nothing in a segment is ever changed in place; segments
+are merged (log-structured: ``FANOUT`` of one size class become one) and a document
+removed from the store is a tombstone until a merge drops its entries. Writing is
+therefore sequential (sort in memory, write one file), however large the index.
+
+A segment holds, each array sorted by its first column:
+
+* fingerprints: ``fp_hash`` (u64 keyed shingle hash), ``fp_doc``, ``fp_pos``,
+  ``fp_start``, ``fp_end`` (u32: document, shingle index, character span);
+* LSH postings: ``band_key`` (u64: the band folded into the band key) and
+  ``band_pid`` (u32: a passage id, unique in the store);
+* its documents: ``doc_key``, ``doc_first_pid``, ``doc_passages`` (u32, by first
+  passage id): passage id ``p`` of a document is its passage ``p - first_pid``.
+
+File layout: an 8-byte magic, a little-endian u32 header length, a JSON header naming
+each array's dtype (from a fixed list), length and offset, then the arrays (aligned
+to 64 bytes). Nothing is pickled, and a header that does not describe the file
+exactly is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"LWSEG\x00\x01\n"
+SUFFIX = ".seg"
+FANOUT = 8
+_ALIGN = 64
+
+# (array name, dtype) of every array a segment holds, in file order.
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("fp_hash", "<u8"), ("fp_doc", "<u4"), ("fp_pos", "<u4"), ("fp_start", "<u4"), ("fp_end", "<u4"),
+    ("band_key", "<u8"), ("band_pid", "<u4"),
+    ("doc_key", "<u4"), ("doc_first_pid", "<u4"), ("doc_passages", "<u4"),
+)
+FP_FIELDS = ("fp_hash", "fp_doc", "fp_pos", "fp_start", "fp_end")
+BAND_FIELDS = ("band_key", "band_pid")
+DOC_FIELDS = ("doc_key", "doc_first_pid", "doc_passages")
+_DTYPES = dict(FIELDS)
+U32_MAX = 2**32 - 1
+
+_BAND_SALT = np.uint64(0x9E37_79B9_7F4A_7C15)
+
+
+class SegmentError(Exception):
+    """A segment file is missing, damaged or not a segment."""
+
+
+def fold_bands(keys: np.ndarray) -> np.ndarray:
+    """One 64-bit look-up key per (passage, band): each band's keys XORed with a salt of
+    its own (band keys are uniform 64-bit hashes: a collision across bands is as
+    unlikely as one within a band). ``keys`` is (passages, bands); returns them flat."""
+    keys = np.ascontiguousarray(keys).view(np.uint64)
+    salts = np.arange(keys.shape[1], dtype=np.uint64) * _BAND_SALT
+    return (keys ^ salts).reshape(-1)
+
+
+def unfold_bands(folded: np.ndarray, n_bands: int) -> np.ndarray:
+    """The band keys (passages, bands) int64 back from :func:`fold_bands`."""
+    salts = np.arange(n_bands, dtype=np.uint64) * _BAND_SALT
+    return (np.asarray(folded, dtype=np.uint64).reshape(-1, n_bands) ^ salts).view(np.int64)
+
+
+@dataclass
+class Postings:
+    """The arrays of one segment (in memory, or views of a mapped file)."""
+
+    arrays: dict[str, np.ndarray]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    @property
+    def n_fingerprints(self) -> int:
+        return int(self.arrays["fp_hash"].shape[0])
+
+    @property
+    def n_postings(self) -> int:
+        return int(self.arrays["band_key"].shape[0])
+
+    @property
+    def n_documents(self) -> int:
+        return int(self.arrays["doc_key"].shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in self.arrays.values())
+
+    @classmethod
+    def empty(cls) -> Postings:
+        return cls({name: np.zeros(0, dtype=dt) for name, dt in FIELDS})
+
+
+def as_u32(values: np.ndarray | Sequence[int], what: str) -> np.ndarray:
+    """Values as u32, refusing any that do not fit (a document past 4 GiB of text, say)."""
+    arr = np.asarray(values, dtype=np.int64)
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) > U32_MAX):
+        raise ValueError(f"{what} out of range for the store (0 to {U32_MAX})")
+    return arr.astype("<u4")
+
+
+def build(parts: Iterable[Postings]) -> Postings:
+    """One sorted segment from unsorted parts (each document's entries, or whole segments)."""
+    parts = list(parts)
+    if not parts:
+        return Postings.empty()
+    cat = {name: np.concatenate([p.arrays[name] for p in parts]).astype(dt, copy=False) for name, dt in FIELDS}
+    out: dict[str, np.ndarray] = {}
+    for fields, key in ((FP_FIELDS, "fp_hash"), (BAND_FIELDS, "band_key"), (DOC_FIELDS, "doc_first_pid")):
+        # Stable sort: within a key, entries keep the order of the parts (older first).
+        order = np.argsort(cat[key], kind="stable")
+        for name in fields:
+            out[name] = cat[name][order]
+    return Postings(out)
+
+
+def without_documents(postings: Postings, doc_keys: np.ndarray) -> Postings:
+    """The segment without the entries of the given documents (tombstones applied)."""
+    if doc_keys.size == 0:
+        return postings
+    a = postings.arrays
+    gone = np.isin(a["doc_key"], doc_keys)
+    if not gone.any() and not np.isin(a["fp_doc"], doc_keys).any():
+        return postings
+    keep_fp = ~np.isin(a["fp_doc"], doc_keys)
+    doc_of = owners(a["doc_first_pid"], a["band_pid"])
+    keep_band = ~gone[doc_of] if a["doc_key"].size else np.ones(0, dtype=bool)
+    out = {name: a[name][keep_fp] for name in FP_FIELDS}
+    out.update({name: a[name][keep_band] for name in BAND_FIELDS})
+    out.update({name: a[name][~gone] for name in DOC_FIELDS})
+    return Postings(out)
+
+
+def owners(first_pids: np.ndarray, pids: np.ndarray) -> np.ndarray:
+    """Index (into a segment's document table, sorted by first passage id) of the
+    document owning each passage id."""
+    return np.searchsorted(first_pids, pids, side="right") - 1
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def write(path: Path, postings: Postings) -> int:
+    """Write a segment file (0600) and sync it; returns its size. The caller renames
+    nothing: the file counts once the catalogue that names it is committed."""
+    offsets = []
+    offset = 0
+    for name, dt in FIELDS:
+        offset = -(-offset // _ALIGN) * _ALIGN
+        offsets.append(offset)
+        offset += int(postings.arrays[name].shape[0]) * np.dtype(dt).itemsize
+    header_items = [{"name": name, "dtype": dt, "length": int(postings.arrays[name].shape[0]), "offset": at}
+                    for (name, dt), at in zip(FIELDS, offsets, strict=True)]
+    header = json.dumps({"format": 1, "arrays": header_items}).encode("ascii")
+    base = -(-(len(MAGIC) + 4 + len(header)) // _ALIGN) * _ALIGN
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(MAGIC + struct.pack("<I", len(header)) + header)
+            fh.write(b"\0" * (base - len(MAGIC) - 4 - len(header)))
+            written = 0
+            for at, (name, dt) in zip(offsets, FIELDS, strict=True):
+                if at > written:
+                    fh.write(b"\0" * (at - written))
+                    written = at
+                data = np.ascontiguousarray(postings.arrays[name], dtype=dt).tobytes()
+                fh.write(data)
+                written += len(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+            return base + written
+    except BaseException:
+        with _suppress_os_error():
+            path.unlink()
+        raise
+
+
+class _suppress_os_error:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> bool:
+        return exc_type is not None and issubclass(exc_type, OSError)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make created and removed file names durable (fsync of the directory)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Segment:
+    """A segment file, memory-mapped read-only."""
+
+    name: str
+    postings: Postings
+    _map: mmap.mmap | None
+
+    @classmethod
+    def open(cls, path: Path) -> Segment:
+        try:
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size < len(MAGIC) + 4:
+                    raise SegmentError(f"segment {path.name} is truncated")
+                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise SegmentError(f"segment {path.name} cannot be read: {exc}") from exc
+        # On a SegmentError the map is left to the garbage collector: views of it made
+        # while parsing may still be alive (closing it would fail).
+        return cls(path.name, _parse(mapped, size, path.name), mapped)
+
+    def close(self) -> None:
+        # Views of the map may outlive this object (results handed out are copies, but a
+        # caller may hold one): leave the unmapping to the garbage collector then.
+        self.postings = Postings.empty()
+        self._map = None
+
+
+def _parse(buf: mmap.mmap, size: int, name: str) -> Postings:
+    if buf[: len(MAGIC)] != MAGIC:
+        raise SegmentError(f"{name} is not a leakwatch segment")
+    (n,) = struct.unpack_from("<I", buf, len(MAGIC))
+    start = len(MAGIC) + 4
+    if start + n > size:
+        raise SegmentError(f"segment {name} is truncated (header)")
+    try:
+        header = json.loads(bytes(buf[start:start + n]).decode("ascii"))
+        items = header["arrays"]
+        if header.get("format") != 1 or [(i["name"], i["dtype"]) for i in items] != list(FIELDS):
+            raise SegmentError(f"segment {name} has an unknown layout")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SegmentError(f"segment {name} has a damaged header") from exc
+    arrays = {}
+    base = -(-(start + n) // _ALIGN) * _ALIGN  # offsets count from the first aligned byte after the header
+    for item in items:
+        dt = np.dtype(_DTYPES[item["name"]])
+        length, offset = int(item["length"]), base + int(item["offset"])
+        if length < 0 or offset < base or offset + length * dt.itemsize > size:
+            raise SegmentError(f"segment {name} is truncated ({item['name']})")
+        arrays[item["name"]] = np.frombuffer(buf, dtype=dt, count=length, offset=offset)
+    counts = {f: arrays[f].shape[0] for f in FP_FIELDS}, {f: arrays[f].shape[0] for f in BAND_FIELDS}, \
+        {f: arrays[f].shape[0] for f in DOC_FIELDS}
+    if any(len(set(c.values())) != 1 for c in counts):
+        raise SegmentError(f"segment {name} has arrays of unequal lengths")
+    return Postings(arrays)
+
+
+# --- look-ups --------------------------------------------------------------------------------
+
+def ranges(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query value, which entries of ``sorted_keys`` equal it: (query index of
+    each match, entry index of each match). ``queries`` need not be sorted."""
+    if sorted_keys.shape[0] == 0 or queries.shape[0] == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy()
+    order = np.argsort(queries, kind="stable")
+    q = queries[order]
+    lo = np.searchsorted(sorted_keys, q, side="left")
+    hi = np.searchsorted(sorted_keys, q, side="right")
+    counts = hi - lo
+    hit = np.nonzero(counts)[0]
+    if hit.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy()
+    counts = counts[hit]
+    total = int(counts.sum())
+    query_index = np.repeat(order[hit], counts)
+    # Entry indices: lo of each hit, then +1 within its run.
+    starts = np.repeat(lo[hit] - (np.cumsum(counts) - counts), counts)
+    return query_index.astype(np.int64), (starts + np.arange(total)).astype(np.int64)
+
+
+def merge_classes(sizes: Sequence[int], fanout: int = FANOUT) -> list[int] | None:
+    """Which segments (indexes into ``sizes``, oldest first) to merge next: the newest
+    ``fanout`` of one size class (sizes within a factor ``fanout``), or None."""
+    if len(sizes) < fanout:
+        return None
+    levels = [int(np.log(max(s, 1)) / np.log(fanout)) for s in sizes]
+    by_level: dict[int, list[int]] = {}
+    for i, level in enumerate(levels):
+        by_level.setdefault(level, []).append(i)
+    for level in sorted(by_level):
+        members = by_level[level]
+        if len(members) >= fanout:
+            return members[:fanout]
+    return None
