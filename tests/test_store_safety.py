@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 
 import leakwatch.store.sqlite.schema as sqlite_schema
-from leakwatch.store import segments as seg
 from leakwatch.config import FingerprintParams
 from leakwatch.fingerprint import fingerprint_tokens, is_empty_signature
 from leakwatch.keys import load_or_create_key
 from leakwatch.store import NewDocument, SQLiteStore, StoreError
+from leakwatch.store import segments as seg
 from leakwatch.store.sqlite import DB_NAME, KEY_NAME, segment_folder
 from leakwatch.text import tokenize
 from tests.conftest import make_text, make_vocabulary

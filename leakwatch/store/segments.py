@@ -29,6 +29,7 @@ import mmap
 import os
 import struct
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,23 +127,6 @@ def build(parts: Iterable[Postings]) -> Postings:
     return Postings(out)
 
 
-def without_documents(postings: Postings, doc_keys: np.ndarray) -> Postings:
-    """The segment without the entries of the given documents (tombstones applied)."""
-    if doc_keys.size == 0:
-        return postings
-    a = postings.arrays
-    gone = np.isin(a["doc_key"], doc_keys)
-    if not gone.any() and not np.isin(a["fp_doc"], doc_keys).any():
-        return postings
-    keep_fp = ~np.isin(a["fp_doc"], doc_keys)
-    doc_of = owners(a["doc_first_pid"], a["band_pid"])
-    keep_band = ~gone[doc_of] if a["doc_key"].size else np.ones(0, dtype=bool)
-    out = {name: a[name][keep_fp] for name in FP_FIELDS}
-    out.update({name: a[name][keep_band] for name in BAND_FIELDS})
-    out.update({name: a[name][~gone] for name in DOC_FIELDS})
-    return Postings(out)
-
-
 def owners(first_pids: np.ndarray, pids: np.ndarray) -> np.ndarray:
     """Index (into a segment's document table, sorted by first passage id) of the
     document owning each passage id."""
@@ -151,47 +135,142 @@ def owners(first_pids: np.ndarray, pids: np.ndarray) -> np.ndarray:
 
 # --- files ---------------------------------------------------------------------------------
 
+class SegmentWriter:
+    """Writes a segment file (0600) whose array lengths are known up front, a piece of
+    each array at a time (a merge streams its output without holding it in memory).
+
+    The caller renames nothing: the file counts once the catalogue that names it is
+    committed. :meth:`finish` syncs it; on any failure the file is removed.
+    """
+
+    def __init__(self, path: Path, lengths: dict[str, int]) -> None:
+        self.path = path
+        self._offsets: dict[str, int] = {}
+        offset = 0
+        for name, dt in FIELDS:
+            offset = -(-offset // _ALIGN) * _ALIGN
+            self._offsets[name] = offset
+            offset += lengths[name] * np.dtype(dt).itemsize
+        items = [{"name": name, "dtype": dt, "length": lengths[name], "offset": self._offsets[name]}
+                 for name, dt in FIELDS]
+        header = json.dumps({"format": 1, "arrays": items}).encode("ascii")
+        self._base = -(-(len(MAGIC) + 4 + len(header)) // _ALIGN) * _ALIGN
+        self.size = self._base + offset
+        self._written = dict.fromkeys(self._offsets, 0)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.pwrite(self._fd, MAGIC + struct.pack("<I", len(header)) + header, 0)
+            os.ftruncate(self._fd, self.size)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def append(self, name: str, values: np.ndarray) -> None:
+        data = np.ascontiguousarray(values, dtype=_DTYPES[name]).tobytes()
+        try:
+            at = self._base + self._offsets[name] + self._written[name]
+            while data:
+                n = os.pwrite(self._fd, data, at)
+                data, at = data[n:], at + n
+                self._written[name] += n
+        except BaseException:
+            self.abandon()
+            raise
+
+    def finish(self) -> int:
+        """Sync and close the file; returns its size."""
+        try:
+            os.fsync(self._fd)
+            os.close(self._fd)
+        except BaseException:
+            self.abandon()
+            raise
+        return self.size
+
+    def abandon(self) -> None:
+        with suppress(OSError):
+            os.close(self._fd)
+        with suppress(OSError):
+            self.path.unlink()
+
+
 def write(path: Path, postings: Postings) -> int:
-    """Write a segment file (0600) and sync it; returns its size. The caller renames
-    nothing: the file counts once the catalogue that names it is committed."""
-    offsets = []
-    offset = 0
-    for name, dt in FIELDS:
-        offset = -(-offset // _ALIGN) * _ALIGN
-        offsets.append(offset)
-        offset += int(postings.arrays[name].shape[0]) * np.dtype(dt).itemsize
-    header_items = [{"name": name, "dtype": dt, "length": int(postings.arrays[name].shape[0]), "offset": at}
-                    for (name, dt), at in zip(FIELDS, offsets, strict=True)]
-    header = json.dumps({"format": 1, "arrays": header_items}).encode("ascii")
-    base = -(-(len(MAGIC) + 4 + len(header)) // _ALIGN) * _ALIGN
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(MAGIC + struct.pack("<I", len(header)) + header)
-            fh.write(b"\0" * (base - len(MAGIC) - 4 - len(header)))
-            written = 0
-            for at, (name, dt) in zip(offsets, FIELDS, strict=True):
-                if at > written:
-                    fh.write(b"\0" * (at - written))
-                    written = at
-                data = np.ascontiguousarray(postings.arrays[name], dtype=dt).tobytes()
-                fh.write(data)
-                written += len(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-            return base + written
-    except BaseException:
-        with _suppress_os_error():
-            path.unlink()
-        raise
+    """Write an in-memory segment as a file (see :class:`SegmentWriter`); returns its size."""
+    writer = SegmentWriter(path, {name: int(postings.arrays[name].shape[0]) for name, _ in FIELDS})
+    for name, _ in FIELDS:
+        writer.append(name, postings.arrays[name])
+    return writer.finish()
 
 
-class _suppress_os_error:
-    def __enter__(self) -> None:
-        return None
+def merge(inputs: Sequence[Postings], removed: np.ndarray, path: Path, chunk: int = 2_000_000) -> dict[str, int]:
+    """Merge sorted segments into one file, leaving out the entries of ``removed``
+    documents, in pieces of about ``chunk`` entries (memory stays bounded however large
+    the segments are): the key space is cut at keys of the largest input, and each
+    piece is gathered from every input by binary search, sorted and appended.
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> bool:
-        return exc_type is not None and issubclass(exc_type, OSError)
+    Returns the merged segment's counts (fingerprints, postings, documents, bytes).
+    """
+    removed = np.asarray(removed, dtype=np.int64)
+    docs = [{name: np.asarray(p[name]) for name in DOC_FIELDS} for p in inputs]
+    doc_keep = [~np.isin(d["doc_key"], removed) if removed.size else np.ones(d["doc_key"].shape[0], dtype=bool)
+                for d in docs]
+
+    def keep_fp(i: int, lo: int, hi: int) -> np.ndarray | None:
+        return ~np.isin(inputs[i]["fp_doc"][lo:hi], removed) if removed.size else None
+
+    def keep_band(i: int, lo: int, hi: int) -> np.ndarray | None:
+        if not removed.size or not docs[i]["doc_key"].size:
+            return None
+        return doc_keep[i][owners(docs[i]["doc_first_pid"], inputs[i]["band_pid"][lo:hi])]
+
+    families = ((FP_FIELDS, "fp_hash", keep_fp), (BAND_FIELDS, "band_key", keep_band))
+    lengths = {name: sum(int(d[name][k].shape[0]) for d, k in zip(docs, doc_keep, strict=True))
+               for name in DOC_FIELDS}
+    plans = []
+    for fields, key, keep in families:
+        pieces = _pieces([p[key] for p in inputs], chunk)
+        n = 0
+        for bounds in pieces:
+            for i, (lo, hi) in enumerate(bounds):
+                mask = keep(i, lo, hi)
+                n += (hi - lo) if mask is None else int(np.count_nonzero(mask))
+        lengths.update(dict.fromkeys(fields, n))
+        plans.append((fields, key, keep, pieces))
+    writer = SegmentWriter(path, lengths)
+    for fields, key, keep, pieces in plans:
+        for bounds in pieces:
+            cols: dict[str, list[np.ndarray]] = {name: [] for name in fields}
+            for i, (lo, hi) in enumerate(bounds):
+                mask = keep(i, lo, hi)
+                for name in fields:
+                    part = inputs[i][name][lo:hi]
+                    cols[name].append(part if mask is None else part[mask])
+            joined = {name: np.concatenate(parts) for name, parts in cols.items()}
+            order = np.argsort(joined[key], kind="stable")
+            for name in fields:
+                writer.append(name, joined[name][order])
+    all_docs = {name: np.concatenate([d[name][k] for d, k in zip(docs, doc_keep, strict=True)]) for name in DOC_FIELDS}
+    order = np.argsort(all_docs["doc_first_pid"], kind="stable")
+    for name in DOC_FIELDS:
+        writer.append(name, all_docs[name][order])
+    size = writer.finish()
+    return {"fingerprints": lengths["fp_hash"], "postings": lengths["band_key"], "documents": lengths["doc_key"],
+            "bytes": size}
+
+
+def _pieces(keys: Sequence[np.ndarray], chunk: int) -> list[list[tuple[int, int]]]:
+    """Cut sorted key arrays into pieces of about ``chunk`` entries in all: per piece, the
+    (start, end) of each array's entries. Cuts fall at keys of the largest array, so that
+    equal keys are never split."""
+    total = sum(int(k.shape[0]) for k in keys)
+    if total == 0:
+        return []
+    largest = max(keys, key=lambda k: int(k.shape[0]))
+    n_pieces = max(1, -(-total // chunk))
+    cuts = np.unique(np.asarray(largest[np.linspace(0, largest.shape[0], n_pieces, endpoint=False)
+                                        .astype(np.int64)[1:]]))
+    starts = [np.concatenate([[0], np.searchsorted(k, cuts, side="left"), [k.shape[0]]]) for k in keys]
+    return [[(int(st[j]), int(st[j + 1])) for st in starts] for j in range(len(cuts) + 1)]
 
 
 def sync_folder(folder: Path) -> None:

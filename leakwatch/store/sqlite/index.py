@@ -117,14 +117,20 @@ class SegmentIndex:
                 names = [rows[i][0] for i in chosen]
                 removed = np.asarray([r[0] for r in db.execute("SELECT doc_key FROM removed")], dtype=np.int64)
                 inputs = [seg.Segment.open(self.folder / n) for n in names]
-                postings = seg.build([seg.without_documents(s.postings, removed) for s in inputs])
-                for s in inputs:
-                    s.close()
-                new = self._write(postings)
+                new = self.folder / f"{secrets.token_hex(8)}{seg.SUFFIX}"
+                try:
+                    counts = seg.merge([s.postings for s in inputs], removed, new)
+                    seg.sync_folder(self.folder)
+                except OSError as exc:
+                    raise SegmentWriteError(f"cannot write the segment file {new.name}: "
+                                            f"{exc.strerror or exc}") from exc
+                finally:
+                    for s in inputs:
+                        s.close()
                 db.executemany("DELETE FROM segments WHERE name = ?", [(n,) for n in names])
                 db.execute("INSERT INTO segments (name, fingerprints, postings, documents, bytes) "
-                           "VALUES (?, ?, ?, ?, ?)", (new.name, postings.n_fingerprints, postings.n_postings,
-                                                      postings.n_documents, new.stat().st_size))
+                           "VALUES (?, ?, ?, ?, ?)", (new.name, counts["fingerprints"], counts["postings"],
+                                                      counts["documents"], counts["bytes"]))
                 if len(chosen) == len(rows):  # no entry of a removed document is left anywhere
                     db.execute("DELETE FROM removed")
                 db.execute("COMMIT")

@@ -273,12 +273,13 @@ class SQLiteStore(RecordTables, FingerprintStore):
         if self._broken is not None or self._db.in_transaction:
             return 0
         try:
+            timeout = int(self._db.execute("PRAGMA busy_timeout").fetchone()[0])
             if not wait:
                 self._db.execute("PRAGMA busy_timeout = 0")
             try:
                 return self._index.merge(self._db, everything=everything)
             finally:
-                self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                self._db.execute(f"PRAGMA busy_timeout = {timeout}")
         except (sqlite3.Error, seg.SegmentError) as exc:
             self._index.merge_error = str(exc)
             if wait:
