@@ -98,9 +98,7 @@ def main() -> int:
                      for name, v in variants.items()}
         findings: dict[str, list[Any]] = {name: [] for name in variants}
         seconds = dict.fromkeys(variants, 0.0)
-        n = 0
-        for analysed in analyse_paths([args.corpus / "susp"], config, store):
-            n += 1
+        for n, analysed in enumerate(analyse_paths([args.corpus / "susp"], config, store), start=1):
             for name, det in detectors.items():
                 t = time.monotonic()
                 findings[name].extend(scan_analysed(analysed, [det]).findings)

@@ -559,7 +559,7 @@ def test_a_damaged_segment_is_a_store_error(store: SQLiteStore, folder: Path) ->
     (path,) = segment_folder(folder / DB_NAME).iterdir()
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with SQLiteStore(folder) as reader, pytest.raises(StoreError, match="cannot read the store.*truncated"):
+    with SQLiteStore(folder) as reader, pytest.raises(StoreError, match=r"cannot read the store.*truncated"):
         reader.lookup_fingerprints(nd.fingerprints.keyed)
 
 
