@@ -609,3 +609,113 @@ def test_interrupted_bulk_keeps_the_changes_before(store: SQLiteStore, folder: P
         store.add_document(new_doc(store, secret_prose(1), "/docs/a.txt"))
         raise KeyboardInterrupt
     assert count_rows(folder, "documents") == 1
+
+
+# --- upgrading a format-1 store -----------------------------------------------------------
+
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (doc_key INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+    content_mac TEXT NOT NULL, size INTEGER NOT NULL, label TEXT NOT NULL, owner TEXT, added_at TEXT NOT NULL,
+    format TEXT NOT NULL, extractor_version TEXT NOT NULL, version INTEGER NOT NULL, n_words INTEGER NOT NULL,
+    n_chars INTEGER NOT NULL, page_starts TEXT NOT NULL, signature BLOB NOT NULL);
+CREATE TABLE fingerprints (hash INTEGER NOT NULL, doc_key INTEGER NOT NULL REFERENCES documents(doc_key)
+    ON DELETE CASCADE, pos INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL);
+CREATE INDEX fingerprints_hash ON fingerprints(hash);
+CREATE INDEX fingerprints_doc ON fingerprints(doc_key);
+CREATE TABLE passages (doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, shingle_start INTEGER NOT NULL, shingle_end INTEGER NOT NULL, signature BLOB NOT NULL,
+    bag_signature BLOB NOT NULL, PRIMARY KEY (doc_key, idx));
+CREATE TABLE bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_key INTEGER NOT NULL, idx INTEGER NOT NULL,
+    PRIMARY KEY (band, key, doc_key, idx)) WITHOUT ROWID;
+CREATE TABLE bag_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_key INTEGER NOT NULL,
+    idx INTEGER NOT NULL, PRIMARY KEY (band, key, doc_key, idx)) WITHOUT ROWID;
+CREATE TABLE allowed (hash INTEGER PRIMARY KEY) WITHOUT ROWID;
+"""
+
+
+def make_v1_store(folder: Path, docs: list[tuple[str, str]]) -> None:
+    """A store as leakwatch wrote it before format 2 (its schema and rows, written here)."""
+    from leakwatch.fingerprint import lsh_shape
+    from leakwatch.store.sqlite import params_meta
+
+    folder.mkdir(mode=0o700)
+    key = load_or_create_key(folder / KEY_NAME, create=True)
+    params = FingerprintParams()
+    meta = {**params_meta(params, key), "format_version": "1", "created_at": "2026-01-01T00:00:00+00:00"}
+    meta["lsh_bands"], meta["lsh_rows"] = (str(v) for v in lsh_shape(params))
+    con = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    con.executescript(V1_SCHEMA)
+    con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    k = params.shingle_size
+    for path, text in docs:
+        fp = fingerprint_tokens(tokenize(text), params, key)
+        doc_key = con.execute(
+            "INSERT INTO documents (doc_id, path, content_mac, size, label, owner, added_at, format, "
+            "extractor_version, version, n_words, n_chars, page_starts, signature) "
+            "VALUES (?, ?, ?, ?, 'confidential', NULL, '2026-01-01', 'text', '1', 1, ?, ?, '[]', ?)",
+            (key.doc_id(path), path, key.content_mac(text.encode()), len(text.encode()), fp.n_words, len(text),
+             fp.signature.astype("<u4").tobytes())).lastrowid
+        pos = fp.winnowed
+        con.executemany("INSERT INTO fingerprints VALUES (?, ?, ?, ?, ?)", zip(
+            fp.keyed[pos].view(np.int64).tolist(), [doc_key] * len(pos), pos.tolist(),
+            fp.tokens.starts[pos].tolist(), fp.tokens.ends[pos + k - 1].tolist(), strict=True))
+        con.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)", (
+            (doc_key, i, int(fp.passages.shingle_starts[i]), int(fp.passages.shingle_ends[i]),
+             fp.passages.signatures[i].astype("<u4").tobytes(), fp.bag_signatures[i].astype("<u4").tobytes())
+            for i in range(len(fp.passages))))
+    con.close()
+
+
+def test_a_format_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    docs = [(f"/docs/{i}.txt", secret_prose(i + 1, 700)) for i in range(4)]
+    old = tmp_path / "old"
+    make_v1_store(old, docs)
+    con = sqlite3.connect(old / DB_NAME)
+    con.execute("DELETE FROM documents WHERE doc_key = 4")  # a removed document: its key is never reused
+    con.commit()
+    con.close()
+    with SQLiteStore(old) as upgraded, SQLiteStore(tmp_path / "new", key_file=old / KEY_NAME, create=True) as fresh:
+        for path, text in docs[:3]:
+            fresh.add_document(new_doc(fresh, text, path))
+        meta = dict(upgraded._db.execute("SELECT key, value FROM meta"))
+        assert meta["format_version"] == str(FORMAT_VERSION) and meta["lsh_bands"] == "0"
+        tables = {r[0] for r in upgraded._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert not tables & {"fingerprints", "passages", "bands", "bag_bands", "documents_v1"}
+        assert [(d.doc_key, d.doc_id, d.version) for d in upgraded.list_documents()] == [
+            (d.doc_key, d.doc_id, d.version) for d in fresh.list_documents()]
+        for path, text in docs[:3]:
+            nd = new_doc(fresh, text, path)
+            a, b = upgraded.lookup_fingerprints(nd.fingerprints.keyed), fresh.lookup_fingerprints(nd.fingerprints.keyed)
+            assert sorted(zip(a.hashes.tolist(), a.doc_keys.tolist(), a.positions.tolist(), a.char_ends.tolist(),
+                              strict=True)) == sorted(zip(b.hashes.tolist(), b.doc_keys.tolist(),
+                                                          b.positions.tolist(), b.char_ends.tolist(), strict=True))
+            pa, pb = upgraded.lookup_passages(bag_keys(fresh, nd), bag=True), fresh.lookup_passages(
+                bag_keys(fresh, nd), bag=True)
+            assert np.array_equal(pa.doc_keys, pb.doc_keys) and np.array_equal(pa.passage_indexes, pb.passage_indexes)
+            assert pa.doc_keys.size > 0
+        added, action = upgraded.add_document(new_doc(upgraded, secret_prose(9, 300), "/docs/new.txt"))
+        assert action == "added" and added.doc_key == 5
+    with SQLiteStore(old) as again:  # upgraded once: opens as format 2
+        assert again.count_documents() == 4
+
+
+def test_a_failed_upgrade_leaves_the_format_1_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import leakwatch.store.sqlite.upgrade as upgrade
+
+    old = tmp_path / "old"
+    make_v1_store(old, [("/docs/a.txt", secret_prose(1, 400)), ("/docs/b.txt", secret_prose(2, 400))])
+    before = (old / DB_NAME).read_bytes()
+
+    def failing(*args: object) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(upgrade, "_insert", failing)
+    with pytest.raises(StoreError, match="the store was not upgraded; it is as it was"):
+        SQLiteStore(old)
+    con = sqlite3.connect(old / DB_NAME)
+    assert dict(con.execute("SELECT key, value FROM meta"))["format_version"] == "1"
+    assert con.execute("SELECT COUNT(*) FROM fingerprints").fetchone()[0] > 0
+    con.close()
+    assert not list(segment_folder(old / DB_NAME).iterdir())
+    assert len(before) > 0
