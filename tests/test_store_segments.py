@@ -74,7 +74,7 @@ def test_merge_in_pieces_equals_one_sort_and_drops_removed(tmp_path: Path, parts
     for i in range(0, len(parts), 10):
         path = tmp_path / f"in{i}{seg.SUFFIX}"
         seg.write(path, seg.build(parts[i:i + 10]))
-        inputs.append(seg.Segment.open(path).postings)
+        inputs.append(seg.Segment.open(path))
     removed = np.array([3, 11, 12, 40], dtype=np.int64)
     out = tmp_path / f"out{seg.SUFFIX}"
     counts = seg.merge(inputs, removed, out, chunk=chunk)

@@ -202,7 +202,7 @@ def write(path: Path, postings: Postings) -> int:
     return writer.finish()
 
 
-def merge(inputs: Sequence[Postings], removed: np.ndarray, path: Path, chunk: int = 2_000_000) -> dict[str, int]:
+def merge(inputs: Sequence[Segment], removed: np.ndarray, path: Path, chunk: int = 2_000_000) -> dict[str, int]:
     """Merge sorted segments into one file, leaving out the entries of ``removed``
     documents, in pieces of about ``chunk`` entries (memory stays bounded however large
     the segments are): the key space is cut at keys of the largest input, and each
@@ -211,24 +211,24 @@ def merge(inputs: Sequence[Postings], removed: np.ndarray, path: Path, chunk: in
     Returns the merged segment's counts (fingerprints, postings, documents, bytes).
     """
     removed = np.asarray(removed, dtype=np.int64)
-    docs = [{name: np.asarray(p[name]) for name in DOC_FIELDS} for p in inputs]
+    docs = [{name: np.asarray(p.postings[name]) for name in DOC_FIELDS} for p in inputs]
     doc_keep = [~np.isin(d["doc_key"], removed) if removed.size else np.ones(d["doc_key"].shape[0], dtype=bool)
                 for d in docs]
 
     def keep_fp(i: int, lo: int, hi: int) -> np.ndarray | None:
-        return ~np.isin(inputs[i]["fp_doc"][lo:hi], removed) if removed.size else None
+        return ~np.isin(inputs[i].read("fp_doc", lo, hi), removed) if removed.size else None
 
     def keep_band(i: int, lo: int, hi: int) -> np.ndarray | None:
         if not removed.size or not docs[i]["doc_key"].size:
             return None
-        return doc_keep[i][owners(docs[i]["doc_first_pid"], inputs[i]["band_pid"][lo:hi])]
+        return doc_keep[i][owners(docs[i]["doc_first_pid"], inputs[i].read("band_pid", lo, hi))]
 
     families = ((FP_FIELDS, "fp_hash", keep_fp), (BAND_FIELDS, "band_key", keep_band))
     lengths = {name: sum(int(d[name][k].shape[0]) for d, k in zip(docs, doc_keep, strict=True))
                for name in DOC_FIELDS}
     plans = []
     for fields, key, keep in families:
-        pieces = _pieces([p[key] for p in inputs], chunk)
+        pieces = _pieces([p.postings[key] for p in inputs], chunk)
         n = 0
         for bounds in pieces:
             for i, (lo, hi) in enumerate(bounds):
@@ -243,7 +243,7 @@ def merge(inputs: Sequence[Postings], removed: np.ndarray, path: Path, chunk: in
             for i, (lo, hi) in enumerate(bounds):
                 mask = keep(i, lo, hi)
                 for name in fields:
-                    part = inputs[i][name][lo:hi]
+                    part = inputs[i].read(name, lo, hi)
                     cols[name].append(part if mask is None else part[mask])
             joined = {name: np.concatenate(parts) for name, parts in cols.items()}
             order = np.argsort(joined[key], kind="stable")
@@ -284,11 +284,14 @@ def sync_folder(folder: Path) -> None:
 
 @dataclass
 class Segment:
-    """A segment file, memory-mapped read-only."""
+    """A segment file, memory-mapped read-only (and read in pieces by :meth:`read`)."""
 
     name: str
     postings: Postings
     _map: mmap.mmap | None
+    path: Path
+    offsets: dict[str, int]
+    _fd: int | None = None
 
     @classmethod
     def open(cls, path: Path) -> Segment:
@@ -304,16 +307,33 @@ class Segment:
             raise SegmentError(f"segment {path.name} cannot be read: {exc}") from exc
         # On a SegmentError the map is left to the garbage collector: views of it made
         # while parsing may still be alive (closing it would fail).
-        return cls(path.name, _parse(mapped, size, path.name), mapped)
+        postings, offsets = _parse(mapped, size, path.name)
+        return cls(path.name, postings, mapped, path, offsets)
+
+    def read(self, name: str, lo: int, hi: int) -> np.ndarray:
+        """Entries ``lo:hi`` of an array, read from the file rather than through the map
+        (a merge reads every page once: mapped, they would all stay in its resident set)."""
+        dt = np.dtype(_DTYPES[name])
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        n = max(0, hi - lo) * dt.itemsize
+        data = os.pread(self._fd, n, self.offsets[name] + lo * dt.itemsize)
+        if len(data) != n:
+            raise SegmentError(f"segment {self.name} is truncated ({name})")
+        return np.frombuffer(data, dtype=dt)
 
     def close(self) -> None:
         # Views of the map may outlive this object (results handed out are copies, but a
         # caller may hold one): leave the unmapping to the garbage collector then.
         self.postings = Postings.empty()
         self._map = None
+        if self._fd is not None:
+            with suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
 
-def _parse(buf: mmap.mmap, size: int, name: str) -> Postings:
+def _parse(buf: mmap.mmap, size: int, name: str) -> tuple[Postings, dict[str, int]]:
     if buf[: len(MAGIC)] != MAGIC:
         raise SegmentError(f"{name} is not a leakwatch segment")
     (n,) = struct.unpack_from("<I", buf, len(MAGIC))
@@ -328,6 +348,7 @@ def _parse(buf: mmap.mmap, size: int, name: str) -> Postings:
     except (ValueError, KeyError, TypeError) as exc:
         raise SegmentError(f"segment {name} has a damaged header") from exc
     arrays = {}
+    offsets = {}
     base = -(-(start + n) // _ALIGN) * _ALIGN  # offsets count from the first aligned byte after the header
     for item in items:
         dt = np.dtype(_DTYPES[item["name"]])
@@ -335,11 +356,12 @@ def _parse(buf: mmap.mmap, size: int, name: str) -> Postings:
         if length < 0 or offset < base or offset + length * dt.itemsize > size:
             raise SegmentError(f"segment {name} is truncated ({item['name']})")
         arrays[item["name"]] = np.frombuffer(buf, dtype=dt, count=length, offset=offset)
+        offsets[item["name"]] = offset
     counts = {f: arrays[f].shape[0] for f in FP_FIELDS}, {f: arrays[f].shape[0] for f in BAND_FIELDS}, \
         {f: arrays[f].shape[0] for f in DOC_FIELDS}
     if any(len(set(c.values())) != 1 for c in counts):
         raise SegmentError(f"segment {name} has arrays of unequal lengths")
-    return Postings(arrays)
+    return Postings(arrays), offsets
 
 
 # --- look-ups --------------------------------------------------------------------------------

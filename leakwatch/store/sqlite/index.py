@@ -119,7 +119,7 @@ class SegmentIndex:
                 inputs = [seg.Segment.open(self.folder / n) for n in names]
                 new = self.folder / f"{secrets.token_hex(8)}{seg.SUFFIX}"
                 try:
-                    counts = seg.merge([s.postings for s in inputs], removed, new)
+                    counts = seg.merge(inputs, removed, new)
                     seg.sync_folder(self.folder)
                 except OSError as exc:
                     raise SegmentWriteError(f"cannot write the segment file {new.name}: "
