@@ -366,27 +366,54 @@ def _parse(buf: mmap.mmap, size: int, name: str) -> tuple[Postings, dict[str, in
 
 # --- look-ups --------------------------------------------------------------------------------
 
-def ranges(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Queries:
+    """Look-up values prepared once for every segment: distinct and sorted, and the
+    positions of the queries of each distinct value."""
+
+    values: np.ndarray  # distinct query values, sorted
+    by_value: np.ndarray  # query positions grouped by value
+    starts: np.ndarray  # where each value's group begins in by_value (len(values) + 1)
+
+    @classmethod
+    def of(cls, queries: np.ndarray) -> Queries:
+        flat = np.asarray(queries).reshape(-1)
+        by_value = np.argsort(flat, kind="stable")
+        ordered = flat[by_value]
+        first = np.ones(ordered.shape[0], dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        starts = np.append(np.flatnonzero(first), ordered.shape[0])
+        return cls(ordered[first], by_value, starts)
+
+
+def ranges(sorted_keys: np.ndarray, queries: np.ndarray | Queries) -> tuple[np.ndarray, np.ndarray]:
     """For each query value, which entries of ``sorted_keys`` equal it: (query index of
-    each match, entry index of each match). ``queries`` need not be sorted."""
-    if sorted_keys.shape[0] == 0 or queries.shape[0] == 0:
-        empty = np.zeros(0, dtype=np.int64)
+    each match, entry index of each match). ``queries`` need not be sorted nor distinct.
+
+    Each distinct value is searched once, and only the values found are searched a
+    second time for the end of their run (most look-ups find nothing).
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    q = queries if isinstance(queries, Queries) else Queries.of(queries)
+    if sorted_keys.shape[0] == 0 or q.values.shape[0] == 0:
         return empty, empty.copy()
-    order = np.argsort(queries, kind="stable")
-    q = queries[order]
-    lo = np.searchsorted(sorted_keys, q, side="left")
-    hi = np.searchsorted(sorted_keys, q, side="right")
-    counts = hi - lo
-    hit = np.nonzero(counts)[0]
+    lo = np.searchsorted(sorted_keys, q.values, side="left")
+    found = lo < sorted_keys.shape[0]
+    found[found] = sorted_keys[lo[found]] == q.values[found]
+    hit = np.flatnonzero(found)
     if hit.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
-    counts = counts[hit]
-    total = int(counts.sum())
-    query_index = np.repeat(order[hit], counts)
-    # Entry indices: lo of each hit, then +1 within its run.
-    starts = np.repeat(lo[hit] - (np.cumsum(counts) - counts), counts)
-    return query_index.astype(np.int64), (starts + np.arange(total)).astype(np.int64)
+    first = lo[hit]
+    n_entries = np.searchsorted(sorted_keys, q.values[hit], side="right") - first
+    # Every query of a value found takes all its entries.
+    q_first = q.starts[hit]
+    n_queries = q.starts[hit + 1] - q_first
+    pairs = n_queries * n_entries
+    group = np.repeat(np.arange(hit.size), pairs)
+    within = np.arange(int(pairs.sum())) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    per = n_entries[group]
+    query_index = q.by_value[q_first[group] + within // per]
+    return query_index.astype(np.int64), (first[group] + within % per).astype(np.int64)
 
 
 def merge_classes(sizes: Sequence[int], fanout: int = FANOUT) -> list[int] | None:

@@ -197,7 +197,7 @@ class SegmentIndex:
         return found
 
     def lookup_fingerprints(self, db: sqlite3.Connection, hashes: np.ndarray) -> FingerprintHits:
-        queries = np.unique(np.asarray(hashes, dtype=np.uint64))
+        queries = seg.Queries.of(np.unique(np.asarray(hashes, dtype=np.uint64)))
         segments, removed = self._segments(db)
         parts = []
         for s in segments:
@@ -217,7 +217,7 @@ class SegmentIndex:
         empty = np.zeros(0, dtype=np.int64)
         if n_query == 0 or n_bands == 0:
             return PassageHits(empty, empty.copy(), empty.copy())
-        folded = seg.fold_bands(np.asarray(band_keys, dtype=np.int64))
+        folded = seg.Queries.of(seg.fold_bands(np.asarray(band_keys, dtype=np.int64)))
         segments, removed = self._segments(db)
         found = []
         for s in segments:
@@ -225,17 +225,21 @@ class SegmentIndex:
             qi, at = seg.ranges(p["band_key"], folded)
             if not at.size:
                 continue
-            pids = p["band_pid"][at].astype(np.int64)
+            # One row per (query passage, stored passage): a passage id lives in one
+            # segment, so the pairs are made distinct here, packed in one integer.
+            pairs = np.sort(((qi // n_bands) << 32) | p["band_pid"][at].astype(np.int64))
+            pairs = pairs[np.append(True, pairs[1:] != pairs[:-1])]
+            pids = pairs & 0xFFFF_FFFF
             owner = seg.owners(p["doc_first_pid"], pids)
-            found.append(np.stack([qi // n_bands, p["doc_key"][owner].astype(np.int64),
+            found.append(np.stack([pairs >> 32, p["doc_key"][owner].astype(np.int64),
                                    pids - p["doc_first_pid"][owner].astype(np.int64)], axis=1))
         if not found:
             return PassageHits(empty, empty.copy(), empty.copy())
         arr = np.concatenate(found)
         if removed.size:
             arr = arr[~np.isin(arr[:, 1], removed)]
-        if arr.shape[0] > 1:  # one row per (query passage, stored passage), in that order
-            arr = np.unique(arr, axis=0)
+        if len(found) > 1:  # in (query passage, document, passage) order, as one segment gives them
+            arr = arr[np.lexsort((arr[:, 2], arr[:, 1], arr[:, 0]))]
         return PassageHits(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy())
 
     def band_postings(self, db: sqlite3.Connection, docs: list[tuple[int, int, int]]
