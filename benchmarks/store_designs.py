@@ -13,10 +13,10 @@ the bytes per passage on disk:
   commit's keys presorted and appended with an upsert (fewer, wider rows);
 * ``lmdb``: LMDB (py-lmdb), a sorted duplicate-key table, each commit presorted and
   written with ``putmulti`` (an embedded B+tree engine made for reads);
-* ``segments``: each commit writes one immutable sorted segment (keys and passage ids
-  as flat arrays, memory-mapped for reading, binary-searched); segments are merged
-  when ``--fanout`` of one size class pile up (a log-structured merge), as the new
-  store does.
+* ``segments``: the new store's own code: each commit writes one immutable sorted
+  segment (keys and passage ids as flat arrays, memory-mapped for reading,
+  binary-searched); segments are merged when 8 of one size class pile up (a
+  log-structured merge, streamed in pieces).
 
     python benchmarks/store_designs.py [--passages 1000000] [--step 100000] [--designs ...] [--budget 600]
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sqlite3
 import sys
@@ -39,7 +38,9 @@ from typing import Any
 
 import numpy as np
 
-POSTING = np.dtype([("key", "<u8"), ("pid", "<u4")])
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from leakwatch.store import segments as seg
 
 
 def dir_size(path: Path) -> int:
@@ -139,72 +140,49 @@ class LMDB:
 
 
 class Segments:
-    """Immutable sorted runs, merged log-structured (``fanout`` runs of a size class make one)."""
+    """leakwatch's own segments (:mod:`leakwatch.store.segments`): one sorted file per
+    commit, merged log-structured (``FANOUT`` of one size class become one, streamed)."""
 
     name = "segments"
 
-    def __init__(self, root: Path, fanout: int = 8) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root / "segments"
         self.root.mkdir()
-        self.fanout = fanout
-        self.runs: list[tuple[Path, int]] = []  # (file, postings)
-        self.maps: dict[Path, np.ndarray] = {}
+        self.runs: list[seg.Segment] = []
         self.serial = 0
 
-    def _write(self, recs: np.ndarray) -> Path:
+    def _path(self) -> Path:
         self.serial += 1
-        path = self.root / f"{self.serial:08d}.seg"
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(recs.tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        return path
+        return self.root / f"{self.serial:08d}{seg.SUFFIX}"
 
     def add(self, keys: np.ndarray, pids: np.ndarray) -> None:
-        recs = np.empty(keys.size, dtype=POSTING)
-        recs["key"] = fold_bands(keys)
-        recs["pid"] = np.repeat(pids, keys.shape[1])
-        recs.sort(order="key", kind="stable")
-        self.runs.append((self._write(recs), len(recs)))
-        self._merge()
-        fd = os.open(self.root, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-
-    def _merge(self) -> None:
-        while True:
-            # Size classes by powers of fanout: merge the newest `fanout` runs of one class.
-            classes = [int(np.log(max(n, 1)) / np.log(self.fanout)) for _, n in self.runs]
-            if len(classes) < self.fanout or len(set(classes[-self.fanout:])) != 1:
-                return
-            group = self.runs[-self.fanout:]
-            merged = np.concatenate([self._map(p) for p, _ in group])
-            merged.sort(order="key", kind="stable")
-            path = self._write(merged)
-            for p, _ in group:
-                self.maps.pop(p, None)
-                p.unlink()
-            self.runs[-self.fanout:] = [(path, len(merged))]
-
-    def _map(self, path: Path) -> np.ndarray:
-        if path not in self.maps:
-            self.maps[path] = np.memmap(path, dtype=POSTING, mode="r")
-        return self.maps[path]
+        n = keys.size
+        postings = seg.Postings.empty()
+        postings.arrays.update({
+            "band_key": fold_bands(keys).astype("<u8"), "band_pid": np.repeat(pids, keys.shape[1]).astype("<u4"),
+            "doc_key": np.array([1], "<u4"), "doc_first_pid": np.array([0], "<u4"),
+            "doc_passages": np.array([n], "<u4")})
+        path = self._path()
+        seg.write(path, seg.build([postings]))
+        seg.sync_folder(self.root)
+        self.runs.append(seg.Segment.open(path))
+        while (chosen := seg.merge_classes([r.postings.n_postings for r in self.runs])) is not None:
+            inputs = [self.runs[i] for i in chosen]
+            path = self._path()
+            seg.merge(inputs, np.zeros(0, dtype=np.int64), path)
+            seg.sync_folder(self.root)
+            for r in inputs:
+                r.close()
+                (self.root / r.name).unlink()
+            self.runs = [r for i, r in enumerate(self.runs) if i not in chosen] + [seg.Segment.open(path)]
 
     def lookup(self, keys: np.ndarray) -> int:
-        q = np.sort(fold_bands(keys))
-        found = 0
-        for path, _ in self.runs:
-            arr = self._map(path)["key"]
-            lo = np.searchsorted(arr, q, "left")
-            hi = np.searchsorted(arr, q, "right")
-            found += int((hi - lo).sum())
-        return found
+        queries = seg.Queries.of(fold_bands(keys))
+        return sum(int(seg.ranges(r.postings["band_key"], queries)[1].size) for r in self.runs)
 
     def close(self) -> None:
-        self.maps.clear()
+        for r in self.runs:
+            r.close()
 
 
 DESIGNS: dict[str, Callable[[Path], Any]] = {
