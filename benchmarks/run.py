@@ -624,46 +624,57 @@ _DATASKETCH_INDEX = (
 )
 
 
-def bench_real_index(corpus: Path, root: Path, log: Callable[[str], None]) -> tuple[list[Row], dict]:
+def bench_real_index(corpus: Path, root: Path, log: Callable[[str], None],
+                     before: Path | None = None) -> tuple[list[Row], dict]:
     """``leakwatch index add`` of a folder of real text as a whole process (start, reading,
     extraction, fingerprinting, the store), against a process that MinHashes the same
     files with datasketch's defaults (``update_batch`` of word 5-grams, SHA-1): on the
     numpy path (``LEAKWATCH_JIT=never``, the default install) and with the kernels of the
-    ``fast`` extra (``LEAKWATCH_JIT=always``). Timings are taken in turn, best of 3."""
+    ``fast`` extra (``LEAKWATCH_JIT=always``), with one process and with 2 workers
+    (``-j 2``); and, with ``before``, the leakwatch source tree at that folder (an older
+    release, numpy path) in the same turns. Timings are taken in turn, best of 3."""
     files = sorted(corpus.rglob("*.txt"))
     mb = sum(p.stat().st_size for p in files) / 1e6
     log(f"index add of real text: {len(files)} files, {mb:.1f} MB ({corpus})")
     store = root / "real-text-store"
-    runs: dict[str, list[str]] = {
-        "datasketch": [sys.executable, "-c", _DATASKETCH_INDEX, str(corpus)],
-        "numpy": [sys.executable, "-m", "leakwatch", "index", "add", str(corpus), "--store", str(store), "-q"],
-        "compiled": [sys.executable, "-m", "leakwatch", "index", "add", str(corpus), "--store", str(store), "-q"],
-    }
-    modes = {"numpy": "never", "compiled": "always"}
+    add = [sys.executable, "-m", "leakwatch", "index", "add", str(corpus), "--store", str(store), "-q"]
+    runs: dict[str, list[str]] = {"datasketch": [sys.executable, "-c", _DATASKETCH_INDEX, str(corpus)]}
+    if before is not None:
+        runs["before"] = add
+    runs.update({"numpy": add, "numpy -j 2": [*add, "-j", "2"], "compiled": add, "compiled -j 2": [*add, "-j", "2"]})
+    modes = {"numpy": "never", "numpy -j 2": "never", "compiled": "always", "compiled -j 2": "always",
+             "before": "never"}
+    if before is not None:
+        runs["before"] = add
     best = dict.fromkeys(runs, math.inf)
     rss = dict.fromkeys(runs, 0)
     for _ in range(REPEATS):
         for name, cmd in runs.items():
             if store.exists():
                 shutil.rmtree(store)
-            previous = os.environ.get("LEAKWATCH_JIT")
+            saved = {k: os.environ.get(k) for k in ("LEAKWATCH_JIT", "PYTHONPATH")}
             if name in modes:
                 os.environ["LEAKWATCH_JIT"] = modes[name]
+            if name == "before":
+                os.environ["PYTHONPATH"] = str(before)
             try:
                 wall, _code, peak, _out = run_measured(cmd)
             finally:
-                if previous is None:
-                    os.environ.pop("LEAKWATCH_JIT", None)
-                else:
-                    os.environ["LEAKWATCH_JIT"] = previous
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
             best[name], rss[name] = min(best[name], wall), max(rss[name], peak)
     passages = count_passages(store)
-    log("  " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()) + f"; {passages:,} passages")
-    rows_ = [ratio_row(f"index add of real text ({mb:.0f} MB), {label}", best["datasketch"] / best[name], "x",
+    log("  " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
+    labels = {"numpy": "numpy path", "numpy -j 2": "numpy path, -j 2", "compiled": "fast extra",
+              "compiled -j 2": "fast extra, -j 2", "before": f"before (the code at {before}), numpy path"}
+    rows_ = [ratio_row(f"index add of real text ({mb:.0f} MB), {labels[name]}", best["datasketch"] / best[name], "x",
                        "datasketch update_batch, whole process", 1.0, 3.0, ">= 3x",
-                       note=f"{best[name]:.2f} s against {best['datasketch']:.2f} s; {passages:,} passages; "
+                       note=f"{best[name]:.2f} s against {best['datasketch']:.2f} s; "
                             f"peak RSS {rss[name] / 2**20:.0f} MiB")
-             for name, label in (("numpy", "numpy path"), ("compiled", "fast extra"))]
+             for name in runs if name != "datasketch"]
     return rows_, {"files": len(files), "mb": mb, "seconds": best, "peak_rss_bytes": rss, "passages": passages}
 
 
@@ -746,6 +757,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="build the data here and keep it")
     parser.add_argument("--only", default="fingerprint,pdf,index,realtext,tree",
                         help="comma-separated subset of fingerprint,pdf,index,realtext,tree")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a leakwatch source tree (an older release) timed beside this one in the real-text run")
     parser.add_argument("--real-text", type=Path, default=REAL_TEXT,
                         help="a folder of real .txt files for the index-add comparison (default: PAN train sources)")
     args = parser.parse_args(argv)
@@ -778,7 +791,7 @@ def main(argv: list[str] | None = None) -> int:
             results["index"] = s
         if "realtext" in only:
             if args.real_text.is_dir():
-                r, s = bench_real_index(args.real_text, root, log)
+                r, s = bench_real_index(args.real_text, root, log, args.before)
                 rows += r
                 results["realtext"] = s
             else:
