@@ -644,8 +644,6 @@ def bench_real_index(corpus: Path, root: Path, log: Callable[[str], None],
     runs.update({"numpy": add, "numpy -j 2": [*add, "-j", "2"], "compiled": add, "compiled -j 2": [*add, "-j", "2"]})
     modes = {"numpy": "never", "numpy -j 2": "never", "compiled": "always", "compiled -j 2": "always",
              "before": "never"}
-    if before is not None:
-        runs["before"] = add
     best = dict.fromkeys(runs, math.inf)
     rss = dict.fromkeys(runs, 0)
     for _ in range(REPEATS):
