@@ -142,10 +142,13 @@ end
 return #KEYS
 """
 
-# The value of each (hash, field), '' for none.
+# The values found: position (1-based) and value of each (hash, field) that has one.
 _GET = """
 local out = {}
-for i, k in ipairs(KEYS) do out[i] = redis.call('HGET', k, ARGV[i]) or '' end
+for i, k in ipairs(KEYS) do
+  local v = redis.call('HGET', k, ARGV[i])
+  if v then out[#out + 1] = i; out[#out + 1] = v end
+end
 return out
 """
 
@@ -410,7 +413,11 @@ class RedisStore(RedisTables, FingerprintStore):
         pipe = self._r.pipeline(transaction=False)
         for lo in range(0, len(keys), _BATCH):
             self._get(keys=keys[lo:lo + _BATCH], args=fields[lo:lo + _BATCH], client=pipe)
-        return [v for part in pipe.execute() for v in part]
+        out = [b""] * len(keys)
+        for part, lo in zip(pipe.execute(), range(0, len(keys), _BATCH), strict=True):
+            for i in range(0, len(part), 2):
+                out[lo + int(part[i]) - 1] = part[i + 1]
+        return out
 
     def _queue_drop_document(self, pipe: Any, doc_key: int, fp_blob: bytes | None, bk_blob: bytes | None) -> None:
         """Queue the removal of a document and every look-up entry it owns."""
