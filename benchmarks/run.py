@@ -610,6 +610,40 @@ def bench_index(maker: TextMaker, root: Path, sizes: list[int], deliverable_page
     return rows_, summary
 
 
+# --- 3c. scans against stores already built --------------------------------------------------
+
+def bench_scans(root: Path, sizes: list[int], log: Callable[[str], None]) -> tuple[list[Row], dict]:
+    """Cold and warm scans against the stores an earlier ``--only index --keep DIR`` run
+    left in ``root``, the sizes alternated within each repeat (their ratio is then measured
+    under the same load); best of 3 each."""
+    cold: dict[int, float] = dict.fromkeys(sizes, math.inf)
+    warm: dict[int, float] = {}
+    deliverable = root / "deliverable-50p.pdf"
+    for _ in range(REPEATS):
+        for target in sizes:
+            store = root / f"store-{target}"
+            cmd = [sys.executable, "-m", "leakwatch", "scan", str(deliverable), "--store", str(store), "--no-cache"]
+            t, code, _rss, out = run_measured(cmd)
+            if code not in (0, 1):
+                raise RuntimeError(f"scan failed ({code}): {out}")
+            cold[target] = min(cold[target], t)
+    for target in sizes:
+        warm[target] = warm_scan_seconds(root / f"store-{target}", root / "deliverable-10p.pdf",
+                                         root / "warm-up-10p.pdf")[0]
+        log(f"  {size_label(target)}: cold scan {cold[target]:.2f} s, warm scan {warm[target] * 1000:.0f} ms")
+    first = min(sizes)
+    rows_ = []
+    for target in sizes:
+        growth = cold[target] / cold[first]
+        rows_.append(Row(f"cold scan of a 50-page PDF at {size_label(target)} (stores reused)", cold[target], "s",
+                         f"at {size_label(first)}", cold[first], growth, "<= 1.25x and < 2 s at 1M",
+                         ("yes" if growth <= 1.25 and cold[target] < 2 else "no") if target >= 1_000_000 else ""))
+        rows_.append(Row(f"daemon's warm scan of a 10-page PDF at {size_label(target)}", warm[target] * 1000, "ms",
+                         target="< 200 ms at 1M",
+                         met=("yes" if warm[target] < 0.2 else "no") if target >= 1_000_000 else ""))
+    return rows_, {"cold_scan_s": cold, "warm_scan_s": warm}
+
+
 # --- 3b. index add of real text, against datasketch ---------------------------------------
 
 _DATASKETCH_INDEX = (
@@ -754,7 +788,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--keep", type=Path, default=None, help="build the data here and keep it")
     parser.add_argument("--only", default="fingerprint,pdf,index,realtext,tree",
-                        help="comma-separated subset of fingerprint,pdf,index,realtext,tree")
+                        help="comma-separated subset of fingerprint,pdf,index,realtext,tree, or scans (cold "
+                             "and warm scans against the stores of an earlier --only index --keep DIR run)")
     parser.add_argument("--before", type=Path, default=None,
                         help="a leakwatch source tree (an older release) timed beside this one in the real-text run")
     parser.add_argument("--real-text", type=Path, default=REAL_TEXT,
@@ -787,6 +822,10 @@ def main(argv: list[str] | None = None) -> int:
             r, s = bench_index(maker, root, sizes, 10 if quick else 50, 1 if quick else REPEATS, log)
             rows += r
             results["index"] = s
+        if "scans" in only:
+            r, s = bench_scans(root, sizes, log)
+            rows += r
+            results["scans"] = s
         if "realtext" in only:
             if args.real_text.is_dir():
                 r, s = bench_real_index(args.real_text, root, log, args.before)
