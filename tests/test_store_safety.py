@@ -483,3 +483,52 @@ def test_full_disk_during_indexing(tmp_path: Path) -> None:
     assert rest.returncode == 0, rest.stderr
     assert len(store_rows(db)) == 41
     assert integrity(db) == ["ok"]
+
+
+# --- readers while a writer adds, merges and removes ----------------------------------------
+
+
+def test_concurrent_readers_see_whole_documents_while_segments_merge(tmp_path: Path) -> None:
+    """A reader (its own connection, as another process has) looks documents up while a
+    writer adds them one commit at a time, its segments merge and their files go: every
+    look-up answers, and every document it finds is whole (all its fingerprints)."""
+    import threading
+
+    folder = tmp_path / "store"
+    with SQLiteStore(folder, create=True) as writer:
+        docs = [new_doc(writer, make_text(3000 + i, 250), f"/docs/{i:03}.txt") for i in range(3 * seg.FANOUT + 5)]
+    expected = {nd.path: np.unique(nd.fingerprints.keyed[nd.fingerprints.winnowed]) for nd in docs}
+    query = np.concatenate(list(expected.values()))
+    stop = threading.Event()
+    problems: list[str] = []
+    seen: list[int] = []
+
+    def read() -> None:
+        with SQLiteStore(folder) as reader:
+            while not stop.is_set():
+                try:
+                    hits = reader.lookup_fingerprints(query)
+                    paths = {d.doc_key: d.path for d in reader.list_documents()}
+                except StoreError as exc:  # pragma: no cover - the failure this test looks for
+                    problems.append(str(exc))
+                    return
+                for doc_key in np.unique(hits.doc_keys).tolist():
+                    path = paths.get(doc_key)
+                    got = np.unique(hits.hashes[hits.doc_keys == doc_key])
+                    if path is not None and not np.array_equal(got, expected[path]):
+                        problems.append(f"{path}: {got.size} of {expected[path].size} fingerprints")
+                seen.append(len(paths))
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        with SQLiteStore(folder) as writer:
+            for nd in docs:
+                writer.add_document(nd)  # one commit, one segment; merges as they pile up
+            writer.remove_document(writer.key.doc_id(docs[0].path))
+            writer.compact()
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not problems, problems[:3]
+    assert len(seen) > 3 and max(seen) >= len(docs) - 1  # it saw the store grow (the last change removed one)
