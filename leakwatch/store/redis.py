@@ -48,7 +48,6 @@ import dataclasses
 import json
 import os
 import secrets
-import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -74,6 +73,7 @@ from leakwatch.store.base import (
     is_unchanged,
     passage_spans_of,
 )
+from leakwatch.store.redis_postings import APPEND, BAND_BUCKET_BITS, DROP, FP_BUCKET_BITS, GET, BucketedPostings
 from leakwatch.store.redis_tables import (
     DROP_OWNER,
     RedisTables,
@@ -85,20 +85,12 @@ from leakwatch.store.redis_tables import (
     records,
     unb64,
 )
+from leakwatch.store.redis_url import KEY_FILE_HINT, SCHEMES, import_redis, is_redis_url, parse_url
 from leakwatch.store.segments import fold_bands
 from leakwatch.store.sqlite import params_from_meta, params_meta
 
 if TYPE_CHECKING:
     pass
-
-SCHEMES = ("redis", "rediss")
-DEFAULT_PREFIX = "leakwatch"
-INSTALL_HINT = "pip install 'leakwatch[redis]'"
-KEY_FILE_HINT = (
-    "a Redis store keeps no key: set key_file = \"/path/to/leakwatch.key\" in the configuration "
-    "(--config FILE). The first `leakwatch index add` creates that file (0600) with the store; copy it to "
-    "every host that uses the store"
-)
 
 # Keys per MGET / SMISMEMBER: one round trip each, replies of a few hundred kB.
 _BATCH = 20_000
@@ -108,100 +100,11 @@ _DOC_FP = np.dtype([("hash", "<u8"), ("pos", "<u4"), ("start", "<u4"), ("end", "
 _FP = np.dtype([("doc", "<u4"), ("pos", "<u4"), ("start", "<u4"), ("end", "<u4")])  # P f:<bucket> values
 _BAND = np.dtype([("doc", "<u4"), ("idx", "<u4")])  # P g:<bucket> values
 
-# Bucket sizes (bits of the key that name its hash), fixed when a store is created:
-# 2^22 band buckets hold about 90 postings each at 10M passages, within Redis's compact
-# hash encoding (128 entries), and fingerprints are about 8x fewer.
-BAND_BUCKET_BITS = 22
-FP_BUCKET_BITS = 19
-
-# Appends a value to each (hash, field): KEYS the hashes, ARGV field, value pairs.
-_APPEND = """
-for i, k in ipairs(KEYS) do
-  local f, v = ARGV[2 * i - 1], ARGV[2 * i]
-  local old = redis.call('HGET', k, f)
-  if old then redis.call('HSET', k, f, old .. v) else redis.call('HSET', k, f, v) end
-end
-return #KEYS
-"""
-
-# Drops the records of one owner (doc_key, their first 4 bytes) from each (hash, field);
-# a field left empty is deleted (and a hash left empty goes with it).
-_DROP = """
-local owner, size = ARGV[1], tonumber(ARGV[2])
-for i, k in ipairs(KEYS) do
-  local f = ARGV[i + 2]
-  local v = redis.call('HGET', k, f)
-  if v then
-    local keep = {}
-    for j = 1, #v, size do
-      if string.sub(v, j, j + 3) ~= owner then keep[#keep + 1] = string.sub(v, j, j + size - 1) end
-    end
-    if #keep == 0 then redis.call('HDEL', k, f) else redis.call('HSET', k, f, table.concat(keep)) end
-  end
-end
-return #KEYS
-"""
-
-# The values found: position (1-based) and value of each (hash, field) that has one.
-_GET = """
-local out = {}
-for i, k in ipairs(KEYS) do
-  local v = redis.call('HGET', k, ARGV[i])
-  if v then out[#out + 1] = i; out[#out + 1] = v end
-end
-return out
-"""
-
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def is_redis_url(store: str) -> bool:
-    return store.split("://", 1)[0].lower() in SCHEMES if "://" in store else False
-
-
-def _import_redis() -> Any:
-    try:
-        import redis
-    except ImportError as exc:
-        raise StoreError(f"a Redis store needs the redis client library: {INSTALL_HINT}") from exc
-    return redis
-
-
-def parse_url(url: str) -> tuple[str, str, str]:
-    """(URL for the client without our own options, key prefix with its colon, display location).
-
-    Raises:
-        StoreError: a malformed URL, or an option leakwatch does not know.
-    """
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() not in SCHEMES:
-        raise StoreError(f"not a Redis URL: {url}")
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    prefix = DEFAULT_PREFIX
-    rest = []
-    for name, value in query:
-        if name == "prefix":
-            prefix = value
-        else:
-            rest.append((name, value))
-    if not prefix or any(c in prefix for c in " \t\r\n"):
-        raise StoreError(f"bad prefix {prefix!r} in the store URL {url}")
-    db = parts.path.lstrip("/") or "0"
-    if not db.isdigit():
-        raise StoreError(f"bad database number {db!r} in the store URL {url} (redis://host:port/DB)")
-    try:
-        host, port = parts.hostname or "localhost", parts.port or 6379
-    except ValueError as exc:
-        raise StoreError(f"bad store URL {url}: {exc}") from exc
-    client_url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{db}", urllib.parse.urlencode(rest), ""))
-    # Shown in messages and reports: never the password.
-    shown_host = f"[{host}]" if ":" in host else host
-    location = f"{parts.scheme}://{shown_host}:{port}/{db}?prefix={prefix}"
-    return client_url, prefix + ":", location
-
-
-class RedisStore(RedisTables, FingerprintStore):
+class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
     """Fingerprint store on a Redis server, shared by every host that has the key.
 
     Args:
@@ -218,7 +121,7 @@ class RedisStore(RedisTables, FingerprintStore):
         key_file: str | os.PathLike[str] | None = None,
         create: bool = False,
     ) -> None:
-        redis = _import_redis()
+        redis = import_redis()
         client_url, prefix, self.location = parse_url(url)
         self.url = url
         self._p = prefix.encode("utf-8")
@@ -249,9 +152,9 @@ class RedisStore(RedisTables, FingerprintStore):
             self._r.close()
             raise StoreError(f"{exc} ({KEY_FILE_HINT})") from exc
         self._drop_owner = self._r.register_script(DROP_OWNER)
-        self._append = self._r.register_script(_APPEND)
-        self._drop = self._r.register_script(_DROP)
-        self._get = self._r.register_script(_GET)
+        self._append = self._r.register_script(APPEND)
+        self._drop = self._r.register_script(DROP)
+        self._get = self._r.register_script(GET)
         try:
             if is_new:
                 meta = self._initialise(params or FingerprintParams())
@@ -393,32 +296,6 @@ class RedisStore(RedisTables, FingerprintStore):
     def _doc_key_names(self, doc_key: int) -> tuple[bytes, bytes]:
         return self._k(f"d:{doc_key}:fp"), self._k(f"d:{doc_key}:bk")
 
-    # --- bucketed postings ----------------------------------------------------------------
-
-    def _bucketed(self, family: str, values: np.ndarray) -> tuple[list[bytes], list[bytes]]:
-        """(hash key, field) of each 64-bit look-up key of a family ("f" or "g")."""
-        bits = self._fp_bits if family == "f" else self._band_bits
-        v = np.ascontiguousarray(values, dtype=np.uint64)
-        buckets = (v >> np.uint64(64 - bits)).astype("<u4").tobytes()
-        raw = v.astype("<u8").tobytes()
-        prefix = self._k(f"{family}:")
-        return ([prefix + buckets[4 * i:4 * i + 4] for i in range(v.shape[0])],
-                [raw[8 * i:8 * i + 8] for i in range(v.shape[0])])
-
-    def _bucket_get(self, family: str, values: np.ndarray) -> list[bytes]:
-        """The packed postings of each look-up key (b"" for none), in one round trip."""
-        keys, fields = self._bucketed(family, values)
-        if not keys:
-            return []
-        pipe = self._r.pipeline(transaction=False)
-        for lo in range(0, len(keys), _BATCH):
-            self._get(keys=keys[lo:lo + _BATCH], args=fields[lo:lo + _BATCH], client=pipe)
-        out = [b""] * len(keys)
-        for part, lo in zip(pipe.execute(), range(0, len(keys), _BATCH), strict=True):
-            for i in range(0, len(part), 2):
-                out[lo + int(part[i]) - 1] = part[i + 1]
-        return out
-
     def _queue_drop_document(self, pipe: Any, doc_key: int, fp_blob: bytes | None, bk_blob: bytes | None) -> None:
         """Queue the removal of a document and every look-up entry it owns."""
         owner = np.uint32(doc_key).astype("<u4").tobytes()
@@ -430,14 +307,6 @@ class RedisStore(RedisTables, FingerprintStore):
                 self._drop(keys=keys[lo:lo + _BATCH], args=[owner, size, *fields[lo:lo + _BATCH]], client=pipe)
         pipe.delete(*self._doc_key_names(doc_key))
         pipe.hdel(self._k("docs"), doc_key)
-
-    def _queue_append(self, pipe: Any, family: str, values: np.ndarray, recs: np.ndarray) -> None:
-        keys, fields = self._bucketed(family, values)
-        raw, size = recs.tobytes(), recs.dtype.itemsize
-        for lo in range(0, len(keys), _BATCH):
-            args = [x for i in range(lo, min(len(keys), lo + _BATCH))
-                    for x in (fields[i], raw[i * size:(i + 1) * size])]
-            self._append(keys=keys[lo:lo + _BATCH], args=args, client=pipe)
 
     def _queue_put_document(self, pipe: Any, doc: SourceDocument, fps: np.ndarray, folded: np.ndarray,
                             passages: np.ndarray) -> None:
@@ -720,3 +589,6 @@ def _u32(values: np.ndarray, path: str) -> np.ndarray:
     if values.size and (int(values.max()) > _U32_MAX or int(values.min()) < 0):
         raise StoreError(f"{printable(path)} is too long for a Redis store (offsets beyond 2^32)")
     return values.astype(np.uint32)
+
+
+__all__ = ["SCHEMES", "RedisStore", "is_redis_url", "parse_url"]
