@@ -40,7 +40,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from run import Row, TextMaker, dir_size, machine, table
+from index_bench import dir_size
+from run import Row, TextMaker, machine, table
 
 from leakwatch.config import FingerprintParams
 from leakwatch.fingerprint import DocumentFingerprints, band_keys, fingerprint_tokens
