@@ -348,16 +348,20 @@ def store_rows(db: Path) -> dict[str, tuple[int, int, int, int]]:
             for path, key, n_fp, n_pa in rows}
 
 
+# Enough small documents that indexing outlasts its first grouped commit (2 s) by far.
+N_KILLED = 3000
+
+
 def test_sigkill_during_indexing_leaves_whole_documents(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     vocabulary = make_vocabulary(11)
     texts = {}
-    for i in range(1000):
+    for i in range(N_KILLED):
         path = docs / f"doc{i:04}.txt"
         texts[str(path.resolve())] = make_text(10_000 + i, 120, vocabulary)
         path.write_text(texts[str(path.resolve())], encoding="utf-8")
-    assert len(set(texts.values())) == 1000
+    assert len(set(texts.values())) == N_KILLED
     store = tmp_path / "store"
     db = store / DB_NAME
     env = {k: v for k, v in os.environ.items() if k not in ("LEAKWATCH_DEBUG", "LEAKWATCH_STORE")}
@@ -383,7 +387,7 @@ def test_sigkill_during_indexing_leaves_whole_documents(tmp_path: Path) -> None:
     params = FingerprintParams()
     rows = store_rows(db)
     killed_at = len(rows)
-    assert 50 <= killed_at < 1000
+    assert 50 <= killed_at < N_KILLED
     with SQLiteStore(store) as s:
         bag_bands = s.bag_lsh_bands
     for path, counts in rows.items():
@@ -400,7 +404,7 @@ def test_sigkill_during_indexing_leaves_whole_documents(tmp_path: Path) -> None:
 
     again = cli("index", "add", str(docs), "--store", str(store), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert f"{1000 - killed_at} added, 0 replaced, {killed_at} unchanged, 0 not indexed" in again.stdout
+    assert f"{N_KILLED - killed_at} added, 0 replaced, {killed_at} unchanged, 0 not indexed" in again.stdout
     unchanged = {line.split("  ")[1] for line in again.stdout.splitlines() if line.startswith("unchanged")}
     assert unchanged == stored
     assert integrity(db) == ["ok"]
@@ -409,7 +413,7 @@ def test_sigkill_during_indexing_leaves_whole_documents(tmp_path: Path) -> None:
         counts = con.execute("SELECT COUNT(*), COUNT(DISTINCT doc_id), COUNT(DISTINCT path) FROM documents").fetchone()
     finally:
         con.close()
-    assert counts == (1000, 1000, 1000)
+    assert counts == (N_KILLED, N_KILLED, N_KILLED)
     assert all(min(c) > 0 for c in store_rows(db).values())
 
 
