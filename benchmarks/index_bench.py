@@ -247,9 +247,9 @@ def bench_real_index(corpus: Path, root: Path, log: Callable[[str], None],
             if name in modes:
                 os.environ["LEAKWATCH_JIT"] = modes[name]
             if name == "before":
-                os.environ["PYTHONPATH"] = str(before)
+                os.environ["PYTHONPATH"] = str(before)  # and run from there: `-m` puts the cwd first
             try:
-                wall, _code, peak, _out = run_measured(cmd)
+                wall, _code, peak, _out = run_measured(cmd, cwd=before if name == "before" else None)
             finally:
                 for k, v in saved.items():
                     if v is None:

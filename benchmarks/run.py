@@ -179,7 +179,7 @@ _RSS_WRAPPER = (
 )
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
+def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, int, str]:
     """Run a command in a fresh process; (wall s, exit code, its peak RSS in bytes, output tail).
 
     The wall time includes the small wrapper's start (about 20 ms)."""
@@ -187,7 +187,7 @@ def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
         rss_file = Path(tmp) / "rss"
         t0 = time.perf_counter()
         code = subprocess.run([sys.executable, "-S", "-c", _RSS_WRAPPER, str(rss_file), *cmd],
-                              stdout=out, stderr=subprocess.STDOUT).returncode
+                              stdout=out, stderr=subprocess.STDOUT, cwd=cwd).returncode
         wall = time.perf_counter() - t0
         out.seek(0)
         text = out.read().decode(errors="replace")
