@@ -719,3 +719,12 @@ def test_a_failed_upgrade_leaves_the_format_1_store(tmp_path: Path, monkeypatch:
     con.close()
     assert not list(segment_folder(old / DB_NAME).iterdir())
     assert len(before) > 0
+
+
+def test_a_missing_segment_file_is_a_store_error(store: SQLiteStore, folder: Path) -> None:
+    nd = new_doc(store, secret_prose(1))
+    store.add_document(nd)
+    for path in segment_folder(folder / DB_NAME).iterdir():
+        path.unlink()
+    with SQLiteStore(folder) as reader, pytest.raises(StoreError, match=r"segment file .* is missing"):
+        reader.lookup_fingerprints(nd.fingerprints.keyed)

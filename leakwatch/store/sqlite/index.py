@@ -166,6 +166,7 @@ class SegmentIndex:
     def _segments(self, db: sqlite3.Connection) -> tuple[list[seg.Segment], np.ndarray]:
         """The committed segments and removed documents, consistently (re-read when a merge
         removed a file between reading the catalogue and opening it)."""
+        missing: tuple[str, ...] | None = None
         for _ in range(5):
             own = db.in_transaction
             if not own:
@@ -178,7 +179,11 @@ class SegmentIndex:
                     db.execute("COMMIT")
             try:
                 opened = [self._segment(n) for n in names]
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
+                if names == missing:  # the same catalogue twice: the file is gone, not merged away
+                    raise sqlite3.DatabaseError(f"the segment file {Path(str(exc.filename)).name} is missing "
+                                                "(the store is damaged: restore it from a backup)") from exc
+                missing = names
                 continue
             for gone in set(self._open) - set(names):
                 self._open.pop(gone).close()
