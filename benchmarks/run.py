@@ -20,10 +20,8 @@ Benchmarks (each timing is the best of 3 runs: the machine is shared and noisy):
    default settings (and pypdfium2 alone as a reference), each in a fresh process that
    imports nothing else, with the overlap of the word multisets and the number of files
    whose word sequence is identical to pdfminer's;
-3. the index at N passages (default 10k and 100k; ``--passages 1000000`` for 1M):
-   ``leakwatch index add`` build rate, peak RSS of that process, on-disk size, and a
-   cold ``python -m leakwatch scan FILE --store DIR --no-cache`` of a 50-page PDF
-   (process start included), and its growth between the sizes;
+3. the index at N passages, ``index add`` of real text against datasketch, and scans
+   against kept stores (``--only index``, ``realtext``, ``scans``: benchmarks/index_bench.py);
 4. folder scan throughput (leakwatch.batch.scan_tree, no cache) on 1 and 2 workers.
 
 Data: English-like text drawn from a fixed word list with a Zipf distribution (seeded),
@@ -34,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -53,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+REAL_TEXT = HERE.parent.parent / "shared" / "corpora" / "pan13-text-alignment-train" / "src"
 REPEATS = 3
 WORD_RE = re.compile(r"\w+")
 
@@ -181,7 +179,7 @@ _RSS_WRAPPER = (
 )
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
+def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, int, str]:
     """Run a command in a fresh process; (wall s, exit code, its peak RSS in bytes, output tail).
 
     The wall time includes the small wrapper's start (about 20 ms)."""
@@ -189,7 +187,7 @@ def run_measured(cmd: list[str]) -> tuple[float, int, int, str]:
         rss_file = Path(tmp) / "rss"
         t0 = time.perf_counter()
         code = subprocess.run([sys.executable, "-S", "-c", _RSS_WRAPPER, str(rss_file), *cmd],
-                              stdout=out, stderr=subprocess.STDOUT).returncode
+                              stdout=out, stderr=subprocess.STDOUT, cwd=cwd).returncode
         wall = time.perf_counter() - t0
         out.seek(0)
         text = out.read().decode(errors="replace")
@@ -455,106 +453,13 @@ def bench_pdf(maker: TextMaker, root: Path, n_files: int, pages: int,
     return rows_, summary
 
 
-# --- 3. the index ----------------------------------------------------------------------------
+# --- 3. the index (benchmarks/index_bench.py) and 4. folder scan -------------------------------
 
-def dir_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def _index_bench() -> object:
+    sys.path.insert(0, str(HERE))
+    import index_bench
 
-
-def count_passages(store: Path) -> int:
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{store / 'leakwatch.sqlite'}?mode=ro", uri=True)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
-    finally:
-        db.close()
-
-
-def bench_index(maker: TextMaker, root: Path, sizes: list[int], deliverable_pages: int,
-                build_repeats: int, log: Callable[[str], None]) -> tuple[list[Row], dict]:
-    leakwatch_cmd = [sys.executable, "-m", "leakwatch"]
-    docs_dir = root / "index-docs"
-    docs_dir.mkdir()
-    words_per_doc = 2000  # about 49 passages (80 shingles, every 40)
-    made = 0
-    sample_texts: list[str] = []
-    summary: dict = {}
-    rows_: list[Row] = []
-    # The deliverable: 50 pages of new prose with 10 passages quoted from indexed documents.
-    scans: dict[int, float] = {}
-    for target in sorted(sizes):
-        n_docs = -(-target // 49)
-        while made < n_docs:
-            text = maker.prose(words_per_doc)
-            if len(sample_texts) < 10:
-                sample_texts.append(text)
-            sub = docs_dir / f"{made // 1000:03d}"
-            sub.mkdir(exist_ok=True)
-            (sub / f"doc-{made:07d}.txt").write_text(text)
-            made += 1
-        deliverable = root / "deliverable-50p.pdf"
-        if not deliverable.exists():
-            body = maker.prose(450 * deliverable_pages).split()
-            for k, quoted in enumerate(sample_texts):
-                w = quoted.split()
-                cut = (k + 1) * len(body) // (len(sample_texts) + 1)
-                body[cut:cut] = w[300:420]
-            write_pdf(deliverable, " ".join(body), deliverable_pages)
-        # Build (from scratch each repeat): what users run, `leakwatch index add FOLDER`.
-        best = (math.inf, 0, "")
-        repeats = build_repeats if target <= 10_000 else 1
-        for r in range(repeats):
-            store = root / f"store-{target}"
-            if store.exists():
-                shutil.rmtree(store)
-            wall, code, rss, out = run_measured([*leakwatch_cmd, "index", "add", str(docs_dir), "--store", str(store)])
-            if code != 0:
-                raise RuntimeError(f"index add failed ({code}): {out}")
-            if wall < best[0]:
-                best = (wall, rss, out.strip().splitlines()[-1])
-            log(f"  index {target:,}: build {r + 1}/{repeats} {wall:.1f} s, peak RSS {rss / 2**20:.0f} MiB")
-        wall, rss, _ = best
-        passages = count_passages(store)
-        disk = dir_size(store)
-        # Cold scan: a fresh process, no scan cache, the store opened from disk.
-        scan_cmd = [*leakwatch_cmd, "scan", str(deliverable), "--store", str(store), "--no-cache"]
-        times, found, scan_rss = [], "", 0
-        for _ in range(REPEATS):
-            t, code, scan_rss, out = run_measured(scan_cmd)
-            if code not in (0, 1):
-                raise RuntimeError(f"scan failed ({code}): {out}")
-            times.append(t)
-            found = f"{out.count('confidential-')} findings"
-        scans[target] = min(times)
-        log(f"  index {target:,}: {passages:,} passages in {wall:.1f} s ({passages / wall:,.0f}/s), "
-            f"{disk / 2**20:.1f} MiB on disk, peak RSS {rss / 2**20:.0f} MiB, cold scan {min(times):.2f} s ({found})")
-        label = f"{target // 1000}k" if target < 1_000_000 else f"{target // 1_000_000}M"
-        rows_.append(Row(f"index {label}: build rate", passages / wall, "passages/s",
-                         note=f"{passages:,} passages, {n_docs:,} docs, {wall:.1f} s (best of {repeats})"))
-        rows_.append(Row(f"index {label}: on disk", disk / passages, "B/passage", note=f"{disk / 2**20:.1f} MiB"))
-        rows_.append(Row(f"index {label}: peak RSS of index add", rss / 2**20, "MiB",
-                         note=f"{rss / passages:,.0f} B/passage (incl. interpreter)"))
-        met = ("yes" if scans[target] < 2.0 else "no") if target >= 1_000_000 else \
-            ("no (already over)" if scans[target] >= 2.0 else "n/a (1M not run)")
-        rows_.append(Row(f"index {label}: cold scan of {deliverable_pages}-page PDF", scans[target], "s",
-                         target="< 2 s at 1M", met=met,
-                         note=f"process start included; {found}; scan peak RSS {scan_rss / 2**20:.0f} MiB"))
-        summary[str(target)] = {"passages": passages, "documents": n_docs, "build_s": wall,
-                                "build_passages_s": passages / wall, "disk_bytes": disk,
-                                "disk_bytes_per_passage": disk / passages, "peak_rss_bytes": rss,
-                                "cold_scan_s": scans[target], "cold_scan_runs_s": times,
-                                "cold_scan_peak_rss_bytes": scan_rss}
-    # Baseline for the growth: the process start alone (import leakwatch and its CLI).
-    start = min(run_measured([*leakwatch_cmd, "--help"])[0] for _ in range(REPEATS))
-    summary["process_start_s"] = start
-    rows_.append(Row("leakwatch process start (--help)", start, "s", note="the floor of any cold scan"))
-    ordered = sorted(scans)
-    for a, b in itertools.pairwise(ordered):
-        rows_.append(Row(f"cold scan growth {a // 1000}k -> {b // 1000}k passages", scans[b] / scans[a], "x",
-                         f"scan at {a // 1000}k", scans[a], scans[b] / scans[a],
-                         note=f"index {b / a:.0f}x larger"))
-    return rows_, summary
+    return index_bench
 
 
 # --- 4. folder scan --------------------------------------------------------------------------
@@ -634,8 +539,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="index sizes, comma-separated (default 10000,100000; --quick 2000,10000)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--keep", type=Path, default=None, help="build the data here and keep it")
-    parser.add_argument("--only", default="fingerprint,pdf,index,tree",
-                        help="comma-separated subset of fingerprint,pdf,index,tree")
+    parser.add_argument("--only", default="fingerprint,pdf,index,realtext,tree",
+                        help="comma-separated subset of fingerprint,pdf,index,realtext,tree, or scans (cold "
+                             "and warm scans against the stores of an earlier --only index --keep DIR run)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a leakwatch source tree (an older release) timed beside this one in the real-text run")
+    parser.add_argument("--real-text", type=Path, default=REAL_TEXT,
+                        help="a folder of real .txt files for the index-add comparison (default: PAN train sources)")
     args = parser.parse_args(argv)
     quick = args.quick
     sizes = [int(s) for s in (args.passages or ("2000,10000" if quick else "10000,100000")).split(",") if s]
@@ -661,9 +571,22 @@ def main(argv: list[str] | None = None) -> int:
             rows += r
             results["pdf"] = s
         if "index" in only:
-            r, s = bench_index(maker, root, sizes, 10 if quick else 50, 1 if quick else REPEATS, log)
+            r, s = _index_bench().bench_index(maker, root, sizes, 10 if quick else 50,  # type: ignore[attr-defined]
+                                              1 if quick else REPEATS, log)
             rows += r
             results["index"] = s
+        if "scans" in only:
+            r, s = _index_bench().bench_scans(root, sizes, log)  # type: ignore[attr-defined]
+            rows += r
+            results["scans"] = s
+        if "realtext" in only:
+            if args.real_text.is_dir():
+                r, s = _index_bench().bench_real_index(args.real_text, root, log,  # type: ignore[attr-defined]
+                                                       args.before)
+                rows += r
+                results["realtext"] = s
+            else:
+                log(f"index add of real text: {args.real_text} is not there; skipped")
         if "tree" in only:
             r, s = bench_tree(root, 40 if quick else 400, log)
             rows += r

@@ -258,8 +258,8 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     Two passages share a band key exactly when (up to 2^-64 collisions) they
     agree on all ``rows`` slots of that band, the banding of ``MinHashLSH``.
     """
-    if signatures.shape[0] == 0:
-        return np.zeros((0, bands), dtype=np.int64)
+    if signatures.shape[0] == 0 or bands == 0:  # no passage, or a family a store does not index
+        return np.zeros((signatures.shape[0], bands), dtype=np.int64)
     kern = _jit.kernels(signatures.shape[0] * bands)
     if kern is not None and signatures.dtype == np.uint32 and signatures.ndim == 2 \
             and 0 < bands * rows <= signatures.shape[1]:

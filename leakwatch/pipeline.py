@@ -302,31 +302,46 @@ def new_document(analysed: AnalysedFile, store: FingerprintStore, label: str, ow
 
 
 def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str,
-                owner: str | None, extract: FileExtract = extract_members) -> IndexResult:
+                owner: str | None, extract: FileExtract = extract_members, workers: int = 1) -> IndexResult:
     """Register every file under ``paths`` as confidential material (each member of an
-    archive or e-mail as a document of its own, at ``<file>!/<member>``)."""
+    archive or e-mail as a document of its own, at ``<file>!/<member>``; analysed by
+    ``workers`` processes when more than one; the store is written here, in walk order)."""
     result = IndexResult()
     # Grouped commits (the store's bulk mode): one sync per few seconds, not per file. On
     # an interruption the documents registered so far are committed, each whole.
     try:
         with store.bulk():
-            for analysed in analyse_paths(paths, config, store, extract):
-                if isinstance(analysed, FileError):
-                    result.errors.append(analysed)
+            for item in _documents(paths, store, config, label, owner, extract, workers):
+                if isinstance(item, FileError):
+                    result.errors.append(item)
                     continue
-                if analysed.fingerprints.keyed.size == 0:
-                    result.errors.append(FileError(
-                        analysed.shown, Status.UNSUPPORTED,
-                        f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint",
-                    ))
-                    continue
-                doc, action = store.add_document(new_document(analysed, store, label, owner))
+                doc, action = store.add_document(item)
                 getattr(result, action).append(doc)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM (leakwatch.interrupt)
         from leakwatch.interrupt import signum_of
 
         result.interrupted = signum_of(exc)
     return result
+
+
+def _documents(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str, owner: str | None,
+               extract: FileExtract, workers: int) -> Iterator[NewDocument | FileError]:
+    if workers > 1:
+        from leakwatch.index_pool import documents_in_pool
+
+        yield from documents_in_pool(paths, config, store.params, store.key, label, owner, workers)
+        return
+    for analysed in analyse_paths(paths, config, store, extract):
+        yield analysed if isinstance(analysed, FileError) else document_of(analysed, store, label, owner)
+
+
+def document_of(analysed: AnalysedFile, store: Any, label: str, owner: str | None) -> NewDocument | FileError:
+    """What the store records for one analysed deliverable, or why it records nothing
+    (``store`` gives the key and the fingerprint parameters)."""
+    if analysed.fingerprints.keyed.size == 0:
+        return FileError(analysed.shown, Status.UNSUPPORTED,
+                         f"fewer than {store.params.shingle_size} words of text: nothing to fingerprint")
+    return new_document(analysed, store, label, owner)
 
 
 # --- the allow-list -------------------------------------------------------------------------

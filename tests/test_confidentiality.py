@@ -38,7 +38,9 @@ from leakwatch.fingerprint import (
 from leakwatch.keys import SHINGLE_DOMAIN, WORD_BAG_DOMAIN, StoreKey, load_or_create_key, write_key
 from leakwatch.pipeline import index_paths
 from leakwatch.store import SQLiteStore
-from leakwatch.store.sqlite import DB_NAME, KEY_NAME
+from leakwatch.store.segments import Segment, fold_bands
+from leakwatch.store.sqlite import DB_NAME, KEY_NAME, segment_folder
+from leakwatch.store.sqlite.store import FORWARD_FP
 from leakwatch.text import content_mask, normalize_word, tokenize
 from tests.conftest import make_text, make_vocabulary
 
@@ -85,13 +87,18 @@ def read_store(db: Path, num_perm: int) -> Stored:
 
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         (doc_sig,) = sigs("SELECT signature FROM documents")
+        forward = np.concatenate([np.frombuffer(r[0], dtype=FORWARD_FP)["hash"]
+                                  for r in con.execute("SELECT fingerprints FROM documents")])
+        segments = [Segment.open(segment_folder(db) / r[0]).postings for r in con.execute("SELECT name FROM segments")]
+        # Format 2 keeps no passage signature, and LSH postings of the bag bands only.
+        none = np.zeros((0, num_perm), dtype=np.uint32)
         return Stored(
-            fingerprints=u64("SELECT hash FROM fingerprints"),
-            bands=u64("SELECT key FROM bands"),
-            bag_bands=u64("SELECT key FROM bag_bands"),
+            fingerprints=np.concatenate([forward, *(p["fp_hash"] for p in segments)]).astype(np.uint64),
+            bands=np.zeros(0, dtype=np.uint64),
+            bag_bands=np.concatenate([p["band_key"] for p in segments]).astype(np.uint64),
             doc_signature=doc_sig,
-            passage_signatures=sigs("SELECT signature FROM passages ORDER BY idx"),
-            bag_signatures=sigs("SELECT bag_signature FROM passages ORDER BY idx"),
+            passage_signatures=none,
+            bag_signatures=none,
             lsh=(int(meta["lsh_bands"]), int(meta["lsh_rows"]), int(meta["bag_lsh_bands"]),
                  int(meta["bag_lsh_rows"])),
         )
@@ -148,7 +155,7 @@ def matches(stored: Stored, text: str, params: FingerprintParams,
         "fingerprint hashes": int(np.isin(stored.fingerprints, values64).sum()),
         "fingerprint hash halves (32 bits)": int(np.isin(halves, values32).sum()),
         "band keys": int(np.isin(stored.bands, band_keys(passages, bands, rows).view(np.uint64)).sum()),
-        "bag band keys": int(np.isin(stored.bag_bands, band_keys(bags, bag_bands, bag_rows).view(np.uint64)).sum()),
+        "bag band keys": int(np.isin(stored.bag_bands, fold_bands(band_keys(bags, bag_bands, bag_rows))).sum()),
         "64-bit values among band keys": int(np.isin(np.concatenate([stored.bands, stored.bag_bands]), values64).sum()),
         "signature slots equal to a 32-bit value": int(np.isin(all_sigs, values32).sum()),
         "signature slots from the public permutations": slot_hits,
@@ -187,8 +194,8 @@ def indexed(tmp_path: Path) -> tuple[Path, str, dict[str, bytes]]:
     with SQLiteStore(folder, create=True) as store:
         result = index_paths([source], store, Config(store=str(folder)), "confidential", None)
         assert len(result.added) == 1
-        files.update({f"open:{p.name}": p.read_bytes() for p in folder.iterdir()})
-    files.update({f"closed:{p.name}": p.read_bytes() for p in folder.iterdir()})
+        files.update({f"open:{p.name}": p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+    files.update({f"closed:{p.name}": p.read_bytes() for p in folder.rglob("*") if p.is_file()})
     assert f"open:{DB_NAME}-wal" in files
     return folder, text, files
 
@@ -210,7 +217,7 @@ def test_an_attacker_without_the_key_confirms_nothing(indexed: tuple[Path, str, 
     folder, text, _ = indexed
     params = FingerprintParams()
     stored = read_store(folder / DB_NAME, params.num_perm)
-    assert len(stored.fingerprints) > 50 and len(stored.passage_signatures) > 5
+    assert len(stored.fingerprints) > 50 and len(stored.bag_bands) > 5 * stored.lsh[2]
 
     found = matches(stored, text, params, keyed=lambda values, domain: values)
     assert found == dict.fromkeys(found, 0)
@@ -236,10 +243,10 @@ def test_store_files_are_private_from_creation(tmp_path: Path) -> None:
         assert mode(folder) == 0o700
         names = sorted(p.name for p in folder.iterdir())
         assert {DB_NAME, KEY_NAME} <= set(names)
-        for path in folder.iterdir():
-            assert mode(path) == 0o600, path.name
-    for path in folder.iterdir():
-        assert mode(path) == 0o600, path.name
+        for path in folder.rglob("*"):
+            assert mode(path) == (0o700 if path.is_dir() else 0o600), path.name
+    for path in folder.rglob("*"):
+        assert mode(path) == (0o700 if path.is_dir() else 0o600), path.name
 
     # Through the command, with a permissive umask, in a folder that does not exist yet.
     doc = tmp_path / "memo.txt"
@@ -252,5 +259,6 @@ def test_store_files_are_private_from_creation(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert mode(cli_store) == 0o700
     assert sorted(p.name for p in cli_store.iterdir())
-    for path in cli_store.iterdir():
-        assert mode(path) == 0o600, path.name
+    for path in cli_store.rglob("*"):
+        assert mode(path) == (0o700 if path.is_dir() else 0o600), path.name
+    assert any(p.suffix == ".seg" for p in cli_store.rglob("*"))

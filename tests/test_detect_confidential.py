@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from leakwatch.cli import cli
 from leakwatch.config import FingerprintParams
 from leakwatch.fingerprint import block_minima, shingle_hashes
+from leakwatch.store.sqlite.store import FORWARD_FP
 from leakwatch.text import tokenize
 from tests.conftest import make_text
 
@@ -68,7 +69,8 @@ def test_attacker_without_the_key_cannot_match_stored_values(tmp_path: Path, sec
     hashes, unkeyed MinHash slots) and look for them in the database: none is there."""
     store = _index(tmp_path, {"secret.txt": secret_text})
     db = sqlite3.connect(store / "leakwatch.sqlite")
-    stored_hashes = {row[0] for row in db.execute("SELECT hash FROM fingerprints")}
+    stored_hashes = {int(h) for row in db.execute("SELECT fingerprints FROM documents")
+                     for h in np.frombuffer(row[0], dtype=FORWARD_FP)["hash"].view(np.int64)}
     assert stored_hashes
     params = FingerprintParams()
     tokens = tokenize(secret_text)

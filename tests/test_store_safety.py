@@ -22,16 +22,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-import leakwatch.store.sqlite as sqlite_store
+import leakwatch.store.sqlite.schema as sqlite_schema
 from leakwatch.config import FingerprintParams
 from leakwatch.fingerprint import fingerprint_tokens, is_empty_signature
 from leakwatch.keys import load_or_create_key
 from leakwatch.store import NewDocument, SQLiteStore, StoreError
-from leakwatch.store.sqlite import DB_NAME, KEY_NAME
+from leakwatch.store import segments as seg
+from leakwatch.store.sqlite import DB_NAME, KEY_NAME, segment_folder
 from leakwatch.text import tokenize
 from tests.conftest import make_text, make_vocabulary
+from tests.test_store_sqlite import index_entries
 
-TABLES = ("meta", "documents", "fingerprints", "passages", "bands", "bag_bands", "allowed")
+TABLES = ("meta", "documents", "segments", "removed", "allowed")
 # The console script's entry point, run by this interpreter.
 CLI = [sys.executable, "-c", "from leakwatch.cli import main; main()"]
 
@@ -46,12 +48,15 @@ def new_doc(store: SQLiteStore, text: str, path: str) -> NewDocument:
 
 
 def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, read through a separate connection (committed data only)."""
+    """Every row of every table, read through a separate connection (committed data only),
+    and every segment file (its name and bytes)."""
     con = sqlite3.connect(db)
     try:
-        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+        rows = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
     finally:
         con.close()
+    rows["segment files"] = sorted((p.name, p.read_bytes()) for p in segment_folder(db).iterdir())
+    return rows
 
 
 def integrity(db: Path) -> list[str]:
@@ -145,7 +150,7 @@ def test_full_database_fails_the_add_cleanly(store: SQLiteStore, folder: Path, r
     assert integrity(folder / DB_NAME) == ["ok"]
 
 
-@pytest.mark.parametrize("fail_on", ["INSERT INTO FINGERPRINTS", "INSERT INTO BAG_BANDS", "COMMIT"])
+@pytest.mark.parametrize("fail_on", ["INSERT INTO DOCUMENTS", "INSERT INTO SEGMENTS", "COMMIT"])
 def test_failure_anywhere_in_an_add_rolls_it_back(store: SQLiteStore, folder: Path, fail_on: str) -> None:
     store.add_document(new_doc(store, make_text(1, 300), "/docs/a.txt"))
     before = snapshot(folder / DB_NAME)
@@ -155,21 +160,44 @@ def test_failure_anywhere_in_an_add_rolls_it_back(store: SQLiteStore, folder: Pa
         store.add_document(new_doc(store, make_text(2, 300), "/docs/b.txt"))
     store._db = real
     assert not real.in_transaction  # before, a failed COMMIT left the transaction open
-    assert snapshot(folder / DB_NAME) == before
+    assert snapshot(folder / DB_NAME) == before  # the segment file written for it is gone too
     _, action = store.add_document(new_doc(store, make_text(2, 300), "/docs/b.txt"))
     assert action == "added"
+
+
+def test_a_segment_file_that_cannot_be_written_fails_the_add_cleanly(
+        store: SQLiteStore, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.add_document(new_doc(store, make_text(1, 300), "/docs/a.txt"))
+    before = snapshot(folder / DB_NAME)
+    real_write = seg.write
+
+    def full_disk(path: Path, postings: seg.Postings) -> int:
+        with open(path, "wb") as fh:  # half a file, as a full disk leaves it
+            fh.write(b"LWSEG")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(seg, "write", full_disk)
+    with pytest.raises(StoreError) as err:
+        store.add_document(new_doc(store, make_text(2, 300), "/docs/b.txt"))
+    message = str(err.value)
+    assert message.startswith(f"cannot write to the store {folder}: cannot write the segment file")
+    assert "No space left on device" in message and "/docs/b.txt was not added" in message
+    assert not store._db.in_transaction
+    assert snapshot(folder / DB_NAME) == before
+    monkeypatch.setattr(seg, "write", real_write)
+    assert store.add_document(new_doc(store, make_text(2, 300), "/docs/b.txt"))[1] == "added"
 
 
 def test_interrupted_add_is_rolled_back(store: SQLiteStore, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store.add_document(new_doc(store, make_text(1, 300), "/docs/a.txt"))
     before = snapshot(folder / DB_NAME)
-    insert = SQLiteStore._insert_fingerprints
+    put = SQLiteStore._put_document
 
     def interrupted(self: SQLiteStore, *args: Any) -> None:
-        insert(self, *args)  # every row written, then Ctrl-C before COMMIT
+        put(self, *args)  # every row written, then Ctrl-C before COMMIT
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(SQLiteStore, "_insert_fingerprints", interrupted)
+    monkeypatch.setattr(SQLiteStore, "_put_document", interrupted)
     with pytest.raises(KeyboardInterrupt):
         store.add_document(new_doc(store, make_text(2, 300), "/docs/b.txt"))
     assert snapshot(folder / DB_NAME) == before
@@ -181,13 +209,13 @@ def test_rollback_that_fails_closes_the_connection(store: SQLiteStore, folder: P
     store.add_document(new_doc(store, make_text(1, 300), "/docs/a.txt"))
     before = snapshot(folder / DB_NAME)
     real = store._db
-    failing = FailingConnection(real, ("INSERT INTO PASSAGES", "ROLLBACK"), sqlite3.OperationalError("disk I/O error"))
+    failing = FailingConnection(real, ("INSERT INTO SEGMENTS", "ROLLBACK"), sqlite3.OperationalError("disk I/O error"))
     store._db = failing  # type: ignore[assignment]
     with pytest.raises(StoreError, match=r"/docs/b\.txt was not added") as err:
         store.add_document(new_doc(store, make_text(2, 300), "/docs/b.txt"))
     assert failing.failures == 2  # the insert, then the ROLLBACK
     assert isinstance(err.value.__cause__, sqlite3.OperationalError)
-    # The half-done transaction (a document row without its passages) was discarded by
+    # The half-done transaction (a document row without its segment) was discarded by
     # closing the connection: nothing of it is on disk, and the write lock is free.
     with pytest.raises(sqlite3.ProgrammingError):
         real.execute("SELECT 1")
@@ -235,14 +263,14 @@ def test_read_failures_are_store_errors(store: SQLiteStore, folder: Path) -> Non
     nd = new_doc(store, make_text(1, 300), "/docs/a.txt")
     doc, _ = store.add_document(nd)
     other = sqlite3.connect(folder / DB_NAME, isolation_level=None)
-    for table in ("bands", "fingerprints", "passages", "allowed"):
+    for table in ("segments", "documents", "allowed"):
         other.execute(f"DROP TABLE {table}")
     other.close()
-    keys = np.zeros((1, store.lsh_bands), dtype=np.int64)
+    keys = np.zeros((1, store.bag_lsh_bands), dtype=np.int64)
     for read in (lambda: store.lookup_fingerprints(nd.fingerprints.keyed),
                  lambda: store.document_fingerprints(doc.doc_key),
-                 lambda: store.lookup_passages(keys),
-                 lambda: store.passage_signatures(doc.doc_key),
+                 lambda: store.lookup_passages(keys, bag=True),
+                 lambda: store.passage_spans(doc.doc_key),
                  lambda: store.allowed_mask(nd.fingerprints.keyed),
                  lambda: store.count_allowed()):
         with pytest.raises(StoreError, match=f"^cannot read the store {re.escape(str(folder))}: no such table"):
@@ -253,6 +281,8 @@ def test_damaged_database_is_a_store_error(folder: Path) -> None:
     with SQLiteStore(folder, create=True) as s:
         nd = new_doc(s, make_text(1, 3000), "/docs/a.txt")
         doc, _ = s.add_document(nd)
+        for i in range(8):
+            s.add_document(new_doc(s, make_text(2 + i, 3000), f"/docs/{i}.txt"))
     db = folder / DB_NAME
     data = bytearray(db.read_bytes())
     page = 4096
@@ -264,12 +294,12 @@ def test_damaged_database_is_a_store_error(folder: Path) -> None:
     with pytest.raises(StoreError) as err, SQLiteStore(folder) as s:
         s.list_documents()
         s.lookup_fingerprints(nd.fingerprints.keyed)
-        s.passage_signatures(doc.doc_key)
+        s.document_fingerprints(doc.doc_key)
     assert "malformed" in str(err.value) or "not a leakwatch store" in str(err.value)
 
 
 def test_store_that_cannot_be_created_leaves_no_database(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite_store, "_SCHEMA", sqlite_store._SCHEMA + "CREATE TABLE broken (;\n")
+    monkeypatch.setattr(sqlite_schema, "SCHEMA", sqlite_schema.SCHEMA + "CREATE TABLE broken (;\n")
     expected = f"^cannot create the store {re.escape(str(folder))}: .*syntax error.*the store was not created"
     with pytest.raises(StoreError, match=expected):
         SQLiteStore(folder, create=True)
@@ -305,16 +335,33 @@ def committed_documents(db: Path) -> int:
         con.close()
 
 
+def store_rows(db: Path) -> dict[str, tuple[int, int, int, int]]:
+    """Per committed document path: (fingerprints in its row, passages, fingerprint
+    entries and LSH postings in the committed segments)."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT path, doc_key, length(fingerprints) / 20, n_passages FROM documents").fetchall()
+    finally:
+        con.close()
+    entries = index_entries(db.parent)
+    return {path: (n_fp, n_pa, entries["fingerprints"].get(key, 0), entries["postings"].get(key, 0))
+            for path, key, n_fp, n_pa in rows}
+
+
+# Enough small documents that indexing outlasts its first grouped commit (2 s) by far.
+N_KILLED = 3000
+
+
 def test_sigkill_during_indexing_leaves_whole_documents(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     vocabulary = make_vocabulary(11)
     texts = {}
-    for i in range(1000):
+    for i in range(N_KILLED):
         path = docs / f"doc{i:04}.txt"
         texts[str(path.resolve())] = make_text(10_000 + i, 120, vocabulary)
         path.write_text(texts[str(path.resolve())], encoding="utf-8")
-    assert len(set(texts.values())) == 1000
+    assert len(set(texts.values())) == N_KILLED
     store = tmp_path / "store"
     db = store / DB_NAME
     env = {k: v for k, v in os.environ.items() if k not in ("LEAKWATCH_DEBUG", "LEAKWATCH_STORE")}
@@ -338,41 +385,36 @@ def test_sigkill_during_indexing_leaves_whole_documents(tmp_path: Path) -> None:
     assert integrity(db) == ["ok"]
     key = load_or_create_key(store / KEY_NAME, create=False)
     params = FingerprintParams()
-    con = sqlite3.connect(db)
-    try:
-        bands = int(dict(con.execute("SELECT key, value FROM meta").fetchall())["lsh_bands"])
-        rows = con.execute(
-            "SELECT d.path, (SELECT COUNT(*) FROM fingerprints f WHERE f.doc_key = d.doc_key), "
-            "(SELECT COUNT(*) FROM passages p WHERE p.doc_key = d.doc_key), "
-            "(SELECT COUNT(*) FROM bands b WHERE b.doc_key = d.doc_key) FROM documents d"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = store_rows(db)
     killed_at = len(rows)
-    assert 50 <= killed_at < 1000
-    for path, n_fingerprints, n_passages, n_bands in rows:
-        # Every document that is there is whole: exactly the rows its text gives.
+    assert 50 <= killed_at < N_KILLED
+    with SQLiteStore(store) as s:
+        bag_bands = s.bag_lsh_bands
+    for path, counts in rows.items():
+        # Every document that is there is whole: exactly the entries its text gives, in
+        # its row and in the committed segments (no entry of an uncommitted one).
         fp = fingerprint_tokens(tokenize(texts[path]), params, key)
-        usable = int(np.count_nonzero(~is_empty_signature(fp.passages.signatures)))
-        assert (n_fingerprints, n_passages, n_bands) == (len(fp.winnowed), len(fp.passages), usable * bands), path
-        assert n_fingerprints > 0
-    stored = {r[0] for r in rows}
+        usable = int(np.count_nonzero(~is_empty_signature(fp.bag_signatures)))
+        assert counts == (len(fp.winnowed), len(fp.passages), len(fp.winnowed), usable * bag_bands), path
+        assert counts[0] > 0
+    entries = index_entries(store)
+    assert sum(entries["fingerprints"].values()) == sum(c[2] for c in rows.values())
+    assert sum(entries["postings"].values()) == sum(c[3] for c in rows.values())
+    stored = set(rows)
 
     again = cli("index", "add", str(docs), "--store", str(store), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert f"{1000 - killed_at} added, 0 replaced, {killed_at} unchanged, 0 not indexed" in again.stdout
+    assert f"{N_KILLED - killed_at} added, 0 replaced, {killed_at} unchanged, 0 not indexed" in again.stdout
     unchanged = {line.split("  ")[1] for line in again.stdout.splitlines() if line.startswith("unchanged")}
     assert unchanged == stored
     assert integrity(db) == ["ok"]
     con = sqlite3.connect(db)
     try:
         counts = con.execute("SELECT COUNT(*), COUNT(DISTINCT doc_id), COUNT(DISTINCT path) FROM documents").fetchone()
-        empty = con.execute("SELECT COUNT(*) FROM documents d WHERE NOT EXISTS "
-                            "(SELECT 1 FROM fingerprints f WHERE f.doc_key = d.doc_key)").fetchone()[0]
     finally:
         con.close()
-    assert counts == (1000, 1000, 1000)
-    assert empty == 0
+    assert counts == (N_KILLED, N_KILLED, N_KILLED)
+    assert all(min(c) > 0 for c in store_rows(db).values())
 
 
 # --- the disk fills up in the middle of indexing -----------------------------------------------
@@ -389,16 +431,6 @@ def file_size_limit(limit: int) -> Callable[[], None]:
     return apply
 
 
-def store_rows(db: Path) -> dict[str, tuple[int, int, int]]:
-    """Per document path: (fingerprints, passages, bands) rows."""
-    con = sqlite3.connect(db)
-    try:
-        return {r[0]: (r[1], r[2], r[3]) for r in con.execute(
-            "SELECT d.path, (SELECT COUNT(*) FROM fingerprints f WHERE f.doc_key = d.doc_key), "
-            "(SELECT COUNT(*) FROM passages p WHERE p.doc_key = d.doc_key), "
-            "(SELECT COUNT(*) FROM bands b WHERE b.doc_key = d.doc_key) FROM documents d")}
-    finally:
-        con.close()
 
 
 def test_full_disk_during_indexing(tmp_path: Path) -> None:
@@ -418,7 +450,7 @@ def test_full_disk_during_indexing(tmp_path: Path) -> None:
     vocabulary = make_vocabulary(5)
     for i in range(40):
         (big / f"report{i:02}.txt").write_text(make_text(500 + i, 2000, vocabulary), encoding="utf-8")
-    used = sum(p.stat().st_size for p in store.iterdir() if p.name.startswith(DB_NAME))
+    used = max(p.stat().st_size for p in store.rglob("*") if p.is_file())
     # Room for about one more document: the WAL fills up during the second, and closing
     # the store cannot checkpoint the first into the database (the WAL keeps it).
     limit = used + 256 * 1024
@@ -446,7 +478,7 @@ def test_full_disk_during_indexing(tmp_path: Path) -> None:
     copy.parent.mkdir()
     shutil.copy(first, copy)
     scan = cli("scan", str(copy), "--store", str(store), "--format", "json", cwd=tmp_path)
-    assert scan.returncode == 1, scan.stderr
+    assert scan.returncode == 1, scan.stdout[:3000] + scan.stderr
     findings = json.loads(scan.stdout)["findings"]
     assert any(f["kind"].startswith("confidential") and f["source"]["path"] == str(first.resolve()) for f in findings)
 
@@ -455,3 +487,52 @@ def test_full_disk_during_indexing(tmp_path: Path) -> None:
     assert rest.returncode == 0, rest.stderr
     assert len(store_rows(db)) == 41
     assert integrity(db) == ["ok"]
+
+
+# --- readers while a writer adds, merges and removes ----------------------------------------
+
+
+def test_concurrent_readers_see_whole_documents_while_segments_merge(tmp_path: Path) -> None:
+    """A reader (its own connection, as another process has) looks documents up while a
+    writer adds them one commit at a time, its segments merge and their files go: every
+    look-up answers, and every document it finds is whole (all its fingerprints)."""
+    import threading
+
+    folder = tmp_path / "store"
+    with SQLiteStore(folder, create=True) as writer:
+        docs = [new_doc(writer, make_text(3000 + i, 250), f"/docs/{i:03}.txt") for i in range(3 * seg.FANOUT + 5)]
+    expected = {nd.path: np.unique(nd.fingerprints.keyed[nd.fingerprints.winnowed]) for nd in docs}
+    query = np.concatenate(list(expected.values()))
+    stop = threading.Event()
+    problems: list[str] = []
+    seen: list[int] = []
+
+    def read() -> None:
+        with SQLiteStore(folder) as reader:
+            while not stop.is_set():
+                try:
+                    hits = reader.lookup_fingerprints(query)
+                    paths = {d.doc_key: d.path for d in reader.list_documents()}
+                except StoreError as exc:  # pragma: no cover - the failure this test looks for
+                    problems.append(str(exc))
+                    return
+                for doc_key in np.unique(hits.doc_keys).tolist():
+                    path = paths.get(doc_key)
+                    got = np.unique(hits.hashes[hits.doc_keys == doc_key])
+                    if path is not None and not np.array_equal(got, expected[path]):
+                        problems.append(f"{path}: {got.size} of {expected[path].size} fingerprints")
+                seen.append(len(paths))
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        with SQLiteStore(folder) as writer:
+            for nd in docs:
+                writer.add_document(nd)  # one commit, one segment; merges as they pile up
+            writer.remove_document(writer.key.doc_id(docs[0].path))
+            writer.compact()
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not problems, problems[:3]
+    assert len(seen) > 3 and max(seen) >= len(docs) - 1  # it saw the store grow (the last change removed one)

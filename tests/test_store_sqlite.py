@@ -15,7 +15,8 @@ from leakwatch.config import Config, FingerprintParams
 from leakwatch.fingerprint import band_keys, fingerprint_tokens
 from leakwatch.keys import load_or_create_key
 from leakwatch.store import FORMAT_VERSION, NewDocument, SQLiteStore, StoreError, open_store
-from leakwatch.store.sqlite import DB_NAME, KEY_NAME
+from leakwatch.store import segments as seg
+from leakwatch.store.sqlite import DB_NAME, KEY_NAME, segment_folder
 from leakwatch.text import tokenize
 from tests.conftest import make_text
 
@@ -49,6 +50,34 @@ def new_doc(store: SQLiteStore, text: str, path: str = "/docs/a.txt", label: str
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def store_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a store folder (its segment files included), by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def index_entries(folder: Path) -> dict[str, dict[int, int]]:
+    """Look-up entries (fingerprints, LSH postings) per document in the committed segments,
+    removed documents included: what a merge has not dropped yet."""
+    con = sqlite3.connect(folder / DB_NAME)
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM segments")]
+    finally:
+        con.close()
+    out: dict[str, dict[int, int]] = {"fingerprints": {}, "postings": {}}
+    for name in names:
+        p = seg.Segment.open(segment_folder(folder / DB_NAME) / name).postings
+        for doc, n in zip(*np.unique(p["fp_doc"], return_counts=True), strict=True):
+            out["fingerprints"][int(doc)] = out["fingerprints"].get(int(doc), 0) + int(n)
+        owners = p["doc_key"][seg.owners(p["doc_first_pid"], p["band_pid"])]
+        for doc, n in zip(*np.unique(owners, return_counts=True), strict=True):
+            out["postings"][int(doc)] = out["postings"].get(int(doc), 0) + int(n)
+    return out
+
+
+def bag_keys(store: SQLiteStore, nd: NewDocument) -> np.ndarray:
+    return band_keys(nd.fingerprints.bag_signatures, store.bag_lsh_bands, store.bag_lsh_rows)
 
 
 def count_rows(folder: Path, table: str, doc_key: int | None = None) -> int:
@@ -88,6 +117,10 @@ def test_new_store_files_are_private(folder: Path) -> None:
             if side.exists():
                 assert mode(side) == 0o600
         assert (folder / (DB_NAME + "-wal")).exists()
+        segments = segment_folder(folder / DB_NAME)
+        assert mode(segments) == 0o700
+        files = list(segments.iterdir())
+        assert files and all(mode(f) == 0o600 for f in files)
 
 
 def test_existing_folder_is_made_private(tmp_path: Path) -> None:
@@ -119,9 +152,10 @@ def test_store_files_hold_no_key_and_no_text(folder: Path) -> None:
         s.remove_document(s.key.doc_id("/docs/b.txt"))
         secret = s.key.secret
         # Read while the store is open, so that the WAL holds every page written.
-        snapshots = [{p.name: p.read_bytes() for p in folder.iterdir()}]
+        snapshots = [store_files(folder)]
         assert DB_NAME + "-wal" in snapshots[0]
-    snapshots.append({p.name: p.read_bytes() for p in folder.iterdir()})
+        assert any(name.endswith(seg.SUFFIX) for name in snapshots[0])
+    snapshots.append(store_files(folder))
     for files in snapshots:
         for name, data in files.items():
             if name != KEY_NAME:
@@ -172,12 +206,12 @@ def test_paged_document_records_page_starts(store: SQLiteStore) -> None:
 def test_re_adding_unchanged_content(store: SQLiteStore, folder: Path) -> None:
     text = secret_prose()
     first, _ = store.add_document(new_doc(store, text))
-    n_fp = count_rows(folder, "fingerprints")
+    entries = index_entries(folder)
     again, action = store.add_document(new_doc(store, text))
     assert action == "unchanged"
     assert again.doc_key == first.doc_key
     assert again.version == 1
-    assert count_rows(folder, "fingerprints") == n_fp
+    assert index_entries(folder) == entries
     assert store.count_documents() == 1
 
 
@@ -221,25 +255,39 @@ def test_changed_content_replaces_and_drops_old_fingerprints(store: SQLiteStore,
     hits = store.lookup_fingerprints(new_hashes)
     assert len(hits) == len(new_hashes)
     assert set(hits.doc_keys.tolist()) == {doc.doc_key}
-    # Only the new version's rows are left (the doc_key itself may be reused by SQLite).
+    # The old version's entries are left out of look-ups at once, and dropped by a merge.
+    assert store.lookup_passages(bag_keys(store, old_nd), bag=True).doc_keys.tolist() == []
     n_passages = len(new_nd.fingerprints.passages)
-    assert count_rows(folder, "fingerprints") == count_rows(folder, "fingerprints", doc.doc_key) == len(new_hashes)
-    assert count_rows(folder, "passages") == count_rows(folder, "passages", doc.doc_key) == n_passages
-    assert count_rows(folder, "bands") == n_passages * store.lsh_bands
+    assert len(store.passage_spans(doc.doc_key)[0]) == n_passages
+    assert len(store.document_fingerprints(doc.doc_key)) == len(new_hashes)
+    store.compact()
+    entries = index_entries(folder)
+    assert entries["fingerprints"] == {doc.doc_key: len(new_hashes)}
+    assert entries["postings"] == {doc.doc_key: n_passages * store.bag_lsh_bands}
+    assert count_rows(folder, "removed") == 0
     assert np.array_equal(store.find_document(doc.doc_id).signature, new_nd.fingerprints.signature)
     third, action = store.add_document(new_doc(store, secret_prose(3)))
     assert (action, third.version) == ("replaced", 3)
 
 
 def test_remove_cascades(store: SQLiteStore, folder: Path) -> None:
-    a, _ = store.add_document(new_doc(store, secret_prose(1), path="/docs/a.txt"))
+    a_nd = new_doc(store, secret_prose(1), path="/docs/a.txt")
+    a, _ = store.add_document(a_nd)
     b, _ = store.add_document(new_doc(store, secret_prose(2), path="/docs/b.txt"))
-    for table in ("fingerprints", "passages", "bands"):
-        assert count_rows(folder, table, a.doc_key) > 0
+    before = index_entries(folder)
+    for kind in ("fingerprints", "postings"):
+        assert before[kind][a.doc_key] > 0 and before[kind][b.doc_key] > 0
     assert store.remove_document(a.doc_id) is True
-    for table in ("fingerprints", "passages", "bands"):
-        assert count_rows(folder, table, a.doc_key) == 0
-        assert count_rows(folder, table, b.doc_key) > 0
+    # Tombstoned: no look-up returns it, before or after a merge.
+    hashes = a_nd.fingerprints.keyed[a_nd.fingerprints.winnowed]
+    assert a.doc_key not in set(store.lookup_fingerprints(hashes).doc_keys.tolist())
+    assert a.doc_key not in set(store.lookup_passages(bag_keys(store, a_nd), bag=True).doc_keys.tolist())
+    assert len(store.document_fingerprints(a.doc_key)) == 0
+    assert store.compact() >= 1
+    after = index_entries(folder)
+    for kind in ("fingerprints", "postings"):
+        assert a.doc_key not in after[kind]
+        assert after[kind][b.doc_key] == before[kind][b.doc_key]
     assert store.find_document(a.doc_id) is None
     assert store.remove_document(a.doc_id) is False
     assert [d.doc_id for d in store.list_documents()] == [b.doc_id]
@@ -261,9 +309,8 @@ def test_short_document_without_shingles(store: SQLiteStore) -> None:
     assert action == "added"
     assert doc.n_words == 3
     assert len(store.document_fingerprints(doc.doc_key)) == 0
-    starts, ends, sigs = store.passage_signatures(doc.doc_key)
+    starts, ends = store.passage_spans(doc.doc_key)
     assert starts.size == ends.size == 0
-    assert sigs.shape == (0, store.params.num_perm)
 
 
 # --- opening and refusing ---------------------------------------------------------------
@@ -430,29 +477,31 @@ def test_lookup_passages_finds_identical_signatures(store: SQLiteStore) -> None:
     other, _ = store.add_document(new_doc(store, secret_prose(7, 900), path="/docs/other.txt"))
     passages = nd.fingerprints.passages
     assert len(passages) > 3
-    keys = band_keys(passages.signatures, store.lsh_bands, store.lsh_rows)
-    hits = store.lookup_passages(keys)
+    keys = bag_keys(store, nd)
+    hits = store.lookup_passages(keys, bag=True)
     found = set(zip(hits.query_passages.tolist(), hits.doc_keys.tolist(), hits.passage_indexes.tolist(),
                     strict=True))
     for i in range(len(passages)):
         assert (i, doc.doc_key, i) in found
     assert other.doc_key not in set(hits.doc_keys.tolist())
-    starts, ends, sigs = store.passage_signatures(doc.doc_key)
+    starts, ends = store.passage_spans(doc.doc_key)
     assert np.array_equal(starts, passages.shingle_starts)
     assert np.array_equal(ends, passages.shingle_ends)
-    assert np.array_equal(sigs, passages.signatures)
+    # The shingle bands are not indexed: every look-up of them is empty.
+    assert store.lsh_bands == 0
+    assert store.lookup_passages(band_keys(passages.signatures, 25, 5)).doc_keys.size == 0
     # One passage alone, as a query, finds its stored self.
-    single = store.lookup_passages(keys[2:3])
+    single = store.lookup_passages(keys[2:3], bag=True)
     assert (0, doc.doc_key, 2) in set(zip(single.query_passages.tolist(), single.doc_keys.tolist(),
                                           single.passage_indexes.tolist(), strict=True))
 
 
 def test_lookup_passages_nothing(store: SQLiteStore) -> None:
     store.add_document(new_doc(store, secret_prose()))
-    empty = store.lookup_passages(np.zeros((0, store.lsh_bands), dtype=np.int64))
+    empty = store.lookup_passages(np.zeros((0, store.bag_lsh_bands), dtype=np.int64), bag=True)
     assert empty.query_passages.shape == (0,)
-    unrelated = new_doc(store, make_text(77, 500)).fingerprints.passages.signatures
-    hits = store.lookup_passages(band_keys(unrelated, store.lsh_bands, store.lsh_rows))
+    unrelated = new_doc(store, make_text(77, 500), path="/docs/unrelated.txt")
+    hits = store.lookup_passages(bag_keys(store, unrelated), bag=True)
     assert hits.doc_keys.size == 0
 
 
@@ -465,61 +514,53 @@ def test_lsh_shape_is_recorded(store: SQLiteStore, folder: Path) -> None:
     assert meta["minhash_scheme"] == "affine32"
 
 
-# --- the band tables' layout, and bulk loads -----------------------------------------------
-
-OLD_BAND_TABLES = """
-DROP TABLE bands;
-DROP TABLE bag_bands;
-CREATE TABLE bands (band INTEGER NOT NULL, key INTEGER NOT NULL,
-    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE, idx INTEGER NOT NULL);
-CREATE INDEX bands_key ON bands(band, key);
-CREATE INDEX bands_doc ON bands(doc_key);
-CREATE TABLE bag_bands (band INTEGER NOT NULL, key INTEGER NOT NULL,
-    doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE, idx INTEGER NOT NULL);
-CREATE INDEX bag_bands_key ON bag_bands(band, key);
-CREATE INDEX bag_bands_doc ON bag_bands(doc_key);
-"""
+# --- segments, merges and bulk loads ----------------------------------------------------
 
 
-def band_rows(folder: Path) -> dict[str, int]:
-    return {t: count_rows(folder, t) for t in ("bands", "bag_bands")}
-
-
-@pytest.mark.parametrize("layout", ["keyed", "old"])
-def test_band_rows_follow_their_document(folder: Path, layout: str) -> None:
-    """New stores keep band rows in one keyed B-tree without an index by document (their
-    rows are deleted by recomputed keys); stores made before keep theirs through the
-    cascade. Both leave nothing of a removed or replaced document behind."""
+def test_each_commit_writes_one_segment_and_merges_keep_every_entry(folder: Path) -> None:
     with SQLiteStore(folder, create=True) as store:
-        if layout == "old":
-            store._db.executescript(OLD_BAND_TABLES)
-    with SQLiteStore(folder) as store:
-        assert store._bands_by_doc is (layout == "old")
-        a_nd = new_doc(store, secret_prose(1), "/docs/a.txt")
-        a, _ = store.add_document(a_nd)
-        b, _ = store.add_document(new_doc(store, secret_prose(2), "/docs/b.txt"))
-        per_doc = len(a_nd.fingerprints.passages) * (store.lsh_bands + store.bag_lsh_bands)
-        assert sum(band_rows(folder).values()) == 2 * per_doc
-        keys = band_keys(a_nd.fingerprints.passages.signatures, store.lsh_bands, store.lsh_rows)
-        assert set(store.lookup_passages(keys).doc_keys.tolist()) == {a.doc_key}
-        # Replaced: the old version's rows go, the new version's come.
-        a2, action = store.add_document(new_doc(store, secret_prose(3), "/docs/a.txt"))
-        assert action == "replaced"
-        assert count_rows(folder, "bands", a.doc_key) == count_rows(folder, "bag_bands", a.doc_key) == 0
-        assert store.lookup_passages(keys).doc_keys.size == 0
-        assert sum(band_rows(folder).values()) == 2 * per_doc
-        assert store.remove_document(a2.doc_id) is True
-        assert count_rows(folder, "bands", a2.doc_key) == count_rows(folder, "bag_bands", a2.doc_key) == 0
-        assert sum(band_rows(folder).values()) == per_doc
-        assert count_rows(folder, "bands", b.doc_key) == len(a_nd.fingerprints.passages) * store.lsh_bands
+        docs = [new_doc(store, secret_prose(i + 1), f"/docs/{i}.txt") for i in range(seg.FANOUT + 2)]
+        for nd in docs[:seg.FANOUT - 1]:
+            store.add_document(nd)
+        assert count_rows(folder, "segments") == seg.FANOUT - 1
+        store.add_document(docs[seg.FANOUT - 1])  # the FANOUT-th segment of one size class: merged
+        assert count_rows(folder, "segments") == 1
+        with store.bulk(max_seconds=3600, max_changes=100):
+            for nd in docs[seg.FANOUT:]:
+                store.add_document(nd)
+        assert count_rows(folder, "segments") == 2  # one per commit
+        listed = {r for (r,) in sqlite3.connect(folder / DB_NAME).execute("SELECT name FROM segments")}
+        assert {p.name for p in segment_folder(folder / DB_NAME).iterdir()} == listed
+        for nd in docs:
+            doc = store.find_document(nd.path)
+            hashes = nd.fingerprints.keyed[nd.fingerprints.winnowed]
+            assert len(store.lookup_fingerprints(hashes).select(
+                store.lookup_fingerprints(hashes).doc_keys == doc.doc_key)) == len(hashes)
+            hits = store.lookup_passages(bag_keys(store, nd), bag=True)
+            assert doc.doc_key in set(hits.doc_keys.tolist())
+        assert store.compact() == 2
+        assert count_rows(folder, "segments") == 1
 
 
-def test_band_rows_not_found_by_key_are_deleted_all_the_same(store: SQLiteStore, folder: Path) -> None:
-    doc, _ = store.add_document(new_doc(store, secret_prose(1)))
-    # Rows the recomputed keys do not name (as if the keys had been computed otherwise).
-    store._db.execute("UPDATE bands SET key = key + 1 WHERE doc_key = ? AND idx = 0", (doc.doc_key,))
-    assert store.remove_document(doc.doc_id)
-    assert band_rows(folder) == {"bands": 0, "bag_bands": 0}
+def test_a_segment_file_not_in_the_catalogue_is_ignored_then_deleted(store: SQLiteStore, folder: Path) -> None:
+    store.add_document(new_doc(store, secret_prose(1), "/docs/a.txt"))
+    orphan = segment_folder(folder / DB_NAME) / f"0123456789abcdef{seg.SUFFIX}"
+    orphan.write_bytes(b"what a crashed writer left")
+    nd = new_doc(store, secret_prose(2), "/docs/b.txt")
+    store.add_document(nd)
+    assert len(store.lookup_fingerprints(nd.fingerprints.keyed)) > 0
+    assert store.compact() >= 1
+    assert not orphan.exists()
+
+
+def test_a_damaged_segment_is_a_store_error(store: SQLiteStore, folder: Path) -> None:
+    nd = new_doc(store, secret_prose(1))
+    store.add_document(nd)
+    (path,) = segment_folder(folder / DB_NAME).iterdir()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with SQLiteStore(folder) as reader, pytest.raises(StoreError, match=r"cannot read the store.*truncated"):
+        reader.lookup_fingerprints(nd.fingerprints.keyed)
 
 
 def test_bulk_groups_changes_into_fewer_commits(store: SQLiteStore, folder: Path) -> None:
@@ -538,25 +579,27 @@ def test_bulk_groups_changes_into_fewer_commits(store: SQLiteStore, folder: Path
 
 def test_failed_change_in_bulk_is_undone_alone(store: SQLiteStore, folder: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    insert = SQLiteStore._insert_fingerprints
+    put = SQLiteStore._put_document
     calls = []
 
-    def failing(self: SQLiteStore, doc_key: int, fp: object) -> None:
-        calls.append(doc_key)
-        insert(self, doc_key, fp)  # type: ignore[arg-type]
+    def failing(self: SQLiteStore, *args: object) -> int:
+        calls.append(args)
+        doc_key = put(self, *args)  # type: ignore[arg-type]
         if len(calls) == 3:
             raise sqlite3.OperationalError("disk I/O error")
+        return doc_key
 
-    monkeypatch.setattr(SQLiteStore, "_insert_fingerprints", failing)
+    monkeypatch.setattr(SQLiteStore, "_put_document", failing)
     with pytest.raises(StoreError, match=r"/docs/2\.txt was not added; the store is as it was before it"), \
             store.bulk(max_seconds=3600, max_changes=100):
         for i in range(5):
             store.add_document(new_doc(store, secret_prose(i + 1), f"/docs/{i}.txt"))
     assert not store._db.in_transaction
     # The two before it were committed whole, as change-by-change commits would have left them.
-    assert [d.path for d in store.list_documents()] == ["/docs/0.txt", "/docs/1.txt"]
-    n_passages = count_rows(folder, "passages")
-    assert count_rows(folder, "bands") == n_passages * store.lsh_bands
+    docs = store.list_documents()
+    assert [d.path for d in docs] == ["/docs/0.txt", "/docs/1.txt"]
+    entries = index_entries(folder)  # the failed change's entries were not written
+    assert set(entries["postings"]) == set(entries["fingerprints"]) == {d.doc_key for d in docs}
     monkeypatch.undo()
     assert store.add_document(new_doc(store, secret_prose(3), "/docs/2.txt"))[1] == "added"
 
@@ -566,3 +609,122 @@ def test_interrupted_bulk_keeps_the_changes_before(store: SQLiteStore, folder: P
         store.add_document(new_doc(store, secret_prose(1), "/docs/a.txt"))
         raise KeyboardInterrupt
     assert count_rows(folder, "documents") == 1
+
+
+# --- upgrading a format-1 store -----------------------------------------------------------
+
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (doc_key INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+    content_mac TEXT NOT NULL, size INTEGER NOT NULL, label TEXT NOT NULL, owner TEXT, added_at TEXT NOT NULL,
+    format TEXT NOT NULL, extractor_version TEXT NOT NULL, version INTEGER NOT NULL, n_words INTEGER NOT NULL,
+    n_chars INTEGER NOT NULL, page_starts TEXT NOT NULL, signature BLOB NOT NULL);
+CREATE TABLE fingerprints (hash INTEGER NOT NULL, doc_key INTEGER NOT NULL REFERENCES documents(doc_key)
+    ON DELETE CASCADE, pos INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL);
+CREATE INDEX fingerprints_hash ON fingerprints(hash);
+CREATE INDEX fingerprints_doc ON fingerprints(doc_key);
+CREATE TABLE passages (doc_key INTEGER NOT NULL REFERENCES documents(doc_key) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, shingle_start INTEGER NOT NULL, shingle_end INTEGER NOT NULL, signature BLOB NOT NULL,
+    bag_signature BLOB NOT NULL, PRIMARY KEY (doc_key, idx));
+CREATE TABLE bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_key INTEGER NOT NULL, idx INTEGER NOT NULL,
+    PRIMARY KEY (band, key, doc_key, idx)) WITHOUT ROWID;
+CREATE TABLE bag_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, doc_key INTEGER NOT NULL,
+    idx INTEGER NOT NULL, PRIMARY KEY (band, key, doc_key, idx)) WITHOUT ROWID;
+CREATE TABLE allowed (hash INTEGER PRIMARY KEY) WITHOUT ROWID;
+"""
+
+
+def make_v1_store(folder: Path, docs: list[tuple[str, str]]) -> None:
+    """A store as leakwatch wrote it before format 2 (its schema and rows, written here)."""
+    from leakwatch.fingerprint import lsh_shape
+    from leakwatch.store.sqlite import params_meta
+
+    folder.mkdir(mode=0o700)
+    key = load_or_create_key(folder / KEY_NAME, create=True)
+    params = FingerprintParams()
+    meta = {**params_meta(params, key), "format_version": "1", "created_at": "2026-01-01T00:00:00+00:00"}
+    meta["lsh_bands"], meta["lsh_rows"] = (str(v) for v in lsh_shape(params))
+    con = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    con.executescript(V1_SCHEMA)
+    con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    k = params.shingle_size
+    for path, text in docs:
+        fp = fingerprint_tokens(tokenize(text), params, key)
+        doc_key = con.execute(
+            "INSERT INTO documents (doc_id, path, content_mac, size, label, owner, added_at, format, "
+            "extractor_version, version, n_words, n_chars, page_starts, signature) "
+            "VALUES (?, ?, ?, ?, 'confidential', NULL, '2026-01-01', 'text', '1', 1, ?, ?, '[]', ?)",
+            (key.doc_id(path), path, key.content_mac(text.encode()), len(text.encode()), fp.n_words, len(text),
+             fp.signature.astype("<u4").tobytes())).lastrowid
+        pos = fp.winnowed
+        con.executemany("INSERT INTO fingerprints VALUES (?, ?, ?, ?, ?)", zip(
+            fp.keyed[pos].view(np.int64).tolist(), [doc_key] * len(pos), pos.tolist(),
+            fp.tokens.starts[pos].tolist(), fp.tokens.ends[pos + k - 1].tolist(), strict=True))
+        con.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)", (
+            (doc_key, i, int(fp.passages.shingle_starts[i]), int(fp.passages.shingle_ends[i]),
+             fp.passages.signatures[i].astype("<u4").tobytes(), fp.bag_signatures[i].astype("<u4").tobytes())
+            for i in range(len(fp.passages))))
+    con.close()
+
+
+def test_a_format_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    docs = [(f"/docs/{i}.txt", secret_prose(i + 1, 700)) for i in range(4)]
+    old = tmp_path / "old"
+    make_v1_store(old, docs)
+    con = sqlite3.connect(old / DB_NAME)
+    con.execute("DELETE FROM documents WHERE doc_key = 4")  # a removed document: its key is never reused
+    con.commit()
+    con.close()
+    with SQLiteStore(old) as upgraded, SQLiteStore(tmp_path / "new", key_file=old / KEY_NAME, create=True) as fresh:
+        for path, text in docs[:3]:
+            fresh.add_document(new_doc(fresh, text, path))
+        meta = dict(upgraded._db.execute("SELECT key, value FROM meta"))
+        assert meta["format_version"] == str(FORMAT_VERSION) and meta["lsh_bands"] == "0"
+        tables = {r[0] for r in upgraded._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert not tables & {"fingerprints", "passages", "bands", "bag_bands", "documents_v1"}
+        assert [(d.doc_key, d.doc_id, d.version) for d in upgraded.list_documents()] == [
+            (d.doc_key, d.doc_id, d.version) for d in fresh.list_documents()]
+        for path, text in docs[:3]:
+            nd = new_doc(fresh, text, path)
+            a, b = upgraded.lookup_fingerprints(nd.fingerprints.keyed), fresh.lookup_fingerprints(nd.fingerprints.keyed)
+            assert sorted(zip(a.hashes.tolist(), a.doc_keys.tolist(), a.positions.tolist(), a.char_ends.tolist(),
+                              strict=True)) == sorted(zip(b.hashes.tolist(), b.doc_keys.tolist(),
+                                                          b.positions.tolist(), b.char_ends.tolist(), strict=True))
+            pa, pb = upgraded.lookup_passages(bag_keys(fresh, nd), bag=True), fresh.lookup_passages(
+                bag_keys(fresh, nd), bag=True)
+            assert np.array_equal(pa.doc_keys, pb.doc_keys) and np.array_equal(pa.passage_indexes, pb.passage_indexes)
+            assert pa.doc_keys.size > 0
+        added, action = upgraded.add_document(new_doc(upgraded, secret_prose(9, 300), "/docs/new.txt"))
+        assert action == "added" and added.doc_key == 5
+    with SQLiteStore(old) as again:  # upgraded once: opens as format 2
+        assert again.count_documents() == 4
+
+
+def test_a_failed_upgrade_leaves_the_format_1_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import leakwatch.store.sqlite.upgrade as upgrade
+
+    old = tmp_path / "old"
+    make_v1_store(old, [("/docs/a.txt", secret_prose(1, 400)), ("/docs/b.txt", secret_prose(2, 400))])
+    before = (old / DB_NAME).read_bytes()
+
+    def failing(*args: object) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(upgrade, "_insert", failing)
+    with pytest.raises(StoreError, match="the store was not upgraded; it is as it was"):
+        SQLiteStore(old)
+    con = sqlite3.connect(old / DB_NAME)
+    assert dict(con.execute("SELECT key, value FROM meta"))["format_version"] == "1"
+    assert con.execute("SELECT COUNT(*) FROM fingerprints").fetchone()[0] > 0
+    con.close()
+    assert not list(segment_folder(old / DB_NAME).iterdir())
+    assert len(before) > 0
+
+
+def test_a_missing_segment_file_is_a_store_error(store: SQLiteStore, folder: Path) -> None:
+    nd = new_doc(store, secret_prose(1))
+    store.add_document(nd)
+    for path in segment_folder(folder / DB_NAME).iterdir():
+        path.unlink()
+    with SQLiteStore(folder) as reader, pytest.raises(StoreError, match=r"segment file .* is missing"):
+        reader.lookup_fingerprints(nd.fingerprints.keyed)

@@ -31,9 +31,11 @@ def index() -> None:
 @click.option("--label", default="confidential", show_default=True,
               help="IP label recorded with each document and shown in findings.")
 @click.option("--owner", default=None, help="Owner of the documents (team or person).")
+@click.option("--workers", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that read and fingerprint files (the store is written by one).")
 @common_options
 @click.pass_context
-def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: str | None,
+def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: str | None, workers: int,
               store: str | None, config_path: str | None) -> None:
     """Fingerprint files (folders recursively) into the store.
 
@@ -45,10 +47,11 @@ def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: st
     Examples:
       leakwatch index add strategy.docx
       leakwatch index add shared-with-vendors/ --label trade-secret --owner finance
+      leakwatch index add shared-with-vendors/ -j 4
     """
     config = config_of(ctx, store, config_path)
     with extraction(config) as extract, open_store(config, create=True) as st:
-        result = index_paths(list(paths), st, config, label, owner, extract)
+        result = index_paths(list(paths), st, config, label, owner, extract, workers=workers)
     for action, docs in (("added", result.added), ("replaced", result.replaced),
                          ("unchanged", result.unchanged)):
         for doc in docs if not quiet() else ():

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from leakwatch.cli.app import cli, common_options, config_of
+from leakwatch.cli.app import cli, common_options, config_of, fail
 from leakwatch.store import open_store
 
 
 @cli.group("store")
 def store_group() -> None:
-    """Copy a fingerprint store between backends (a folder, a Redis server)."""
+    """Copy a fingerprint store between backends (a folder, a Redis server), or compact one."""
 
 
 @store_group.command("copy")
@@ -56,3 +56,26 @@ def store_copy(ctx: click.Context, src: str, dst: str, store: str | None, config
                f"there; {result.notes} note(s), {result.allowed} allow-listed hash(es)")
     click.echo(f"verified: {total} document(s) ({result.fingerprints} fingerprints, {result.passages} passages) "
                f"in {where}")
+
+
+@store_group.command("compact")
+@common_options
+@click.pass_context
+def store_compact(ctx: click.Context, store: str | None, config_path: str | None) -> None:
+    """Merge the embedded store's index segments into one and drop what removed or
+    replaced documents left in them (look-ups already leave those out). Indexing merges
+    as it goes; run this after removing many documents, or before a backup.
+
+    \b
+    Example:
+      leakwatch store compact --store ./fingerprints
+    """
+    from leakwatch.store.sqlite import SQLiteStore
+
+    config = config_of(ctx, store, config_path)
+    with open_store(config) as opened:
+        if not isinstance(opened, SQLiteStore):
+            fail(f"{opened.location} needs no compaction: a Redis store drops entries as documents go")
+            return
+        merged = opened.compact()
+    click.echo(f"{merged} segment(s) merged into one" if merged else "nothing to merge: the index is one segment")

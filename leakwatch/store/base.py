@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import bisect
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -25,7 +26,9 @@ from leakwatch.model import PAGED_FORMATS
 if TYPE_CHECKING:
     from leakwatch.tables import NewTable
 
-FORMAT_VERSION = 1
+# 2: look-up entries in sorted segment files, LSH postings of the content-word bags only
+# (format 1: SQLite B-trees, 62 band rows a passage; upgraded in place on open).
+FORMAT_VERSION = 2
 
 AddAction = Literal["added", "replaced", "unchanged"]
 
@@ -61,6 +64,19 @@ def is_unchanged(old: SourceDocument | None, doc: NewDocument) -> bool:
     and scan keep reading a file the same way)."""
     return old is not None and (old.content_mac, old.label, old.owner, old.extractor_version) == (
         doc.content_mac, doc.label, doc.owner, doc.extractor_version)
+
+
+def passage_spans_of(n_words: int, params: FingerprintParams) -> tuple[np.ndarray, np.ndarray]:
+    """(first shingle, end shingle) of each passage of a text of ``n_words`` words, as
+    :func:`leakwatch.fingerprint.passages_from_blocks` lays them out (stores keep the
+    word count, not the spans)."""
+    n_shingles = max(0, n_words - params.shingle_size + 1)
+    stride = params.passage_stride
+    n_blocks = -(-n_shingles // stride)
+    if n_blocks <= 1:
+        return (np.zeros(n_blocks, dtype=np.int64), np.full(n_blocks, n_shingles, dtype=np.int64))
+    first = np.arange(n_blocks - 1, dtype=np.int64)
+    return first * stride, np.minimum((first + 2) * stride, n_shingles)
 
 
 class StoreError(Exception):
@@ -191,8 +207,10 @@ class StoredDocument:
     fingerprints: FingerprintHits  # in position order
     passage_starts: np.ndarray  # int64 first shingle of each passage
     passage_ends: np.ndarray  # int64
-    signatures: np.ndarray  # (passages, num_perm) uint32
-    bag_signatures: np.ndarray  # (passages, num_perm) uint32
+    # Its LSH postings, in no particular order: the look-up key (band key with its band
+    # folded in, :func:`leakwatch.store.segments.fold_bands`) and the passage of each.
+    band_keys: np.ndarray  # uint64
+    band_passages: np.ndarray  # int64
 
 
 @dataclass(frozen=True)
@@ -267,8 +285,8 @@ class FingerprintStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def passage_signatures(self, doc_key: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(shingle starts, shingle ends, signatures) of one document's passages."""
+    def passage_spans(self, doc_key: int) -> tuple[np.ndarray, np.ndarray]:
+        """(first shingle, end shingle) of each of one document's passages."""
 
     @abc.abstractmethod
     def read_notes(self, prefix: str) -> dict[str, str]:
@@ -346,6 +364,11 @@ class FingerprintStore(abc.ABC):
     def export_document(self, doc_key: int) -> StoredDocument:
         """A document with all its keyed values, as stored."""
         raise NotImplementedError(f"{type(self).__name__} cannot export documents")
+
+    def export_documents(self, doc_keys: list[int]) -> Iterator[StoredDocument]:
+        """Several documents with all their keyed values (backends may read them in one pass)."""
+        for doc_key in doc_keys:
+            yield self.export_document(doc_key)
 
     def import_document(self, stored: StoredDocument) -> SourceDocument:
         """Add a document exported from a store with the same key and parameters, keeping its
