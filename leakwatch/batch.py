@@ -40,22 +40,18 @@ from typing import IO, Any, Protocol
 
 import leakwatch
 from leakwatch.config import Config, config_identity
-from leakwatch.detect import Detector
 from leakwatch.executors import ExecutorError
 from leakwatch.interrupt import ignore_in_worker, signum_of
 from leakwatch.model import FileError, Finding, LeakwatchWarning, Status
 from leakwatch.pipeline import (
-    FileExtract,
     FileScan,
     ScanReport,
-    default_detectors,
     display_path,
-    extraction,
     file_sha256,
     index_summary,
-    scan_file,
 )
-from leakwatch.store import StoreError, open_store
+from leakwatch.scanner import Scanner
+from leakwatch.store import StoreError
 from leakwatch.store.base import FingerprintStore
 from leakwatch.walk import iter_files
 
@@ -64,22 +60,10 @@ CACHE_DB = "scan-cache.sqlite"
 
 # --- what the findings depend on ----------------------------------------------------------
 
-def index_identity(store: FingerprintStore, library: Any) -> str:
-    """A digest of the state of everything in the index that findings depend on: the
-    store and the references, each by its location and its generation (which every
-    change bumps: a document, table or reference added, replaced or removed, a note,
-    the allow-list). One read per store, also for a shared Redis store of millions of
-    passages, instead of a listing of every document."""
-    digest = hashlib.sha256()
-    stores = [store] + ([library.text, library.code] if library is not None else [])
-    for part in stores:
-        digest.update(f"[{part.location}] {part.generation()}\n".encode())
-    return digest.hexdigest()
-
-
-def run_identity(config: Config, store: FingerprintStore, library: Any, verify_sources: bool) -> str:
+def run_identity(scanner: Scanner) -> str:
     """What a cached result is valid for: this index, these settings, this version."""
-    material = json.dumps({"index": index_identity(store, library),
+    config, store, verify_sources = scanner.config, scanner.store, scanner.verify_sources
+    material = json.dumps({"index": scanner.index_identity(),
                            "config": config_identity(config, store.params)["sha256"],
                            "verify": verify_sources, "leakwatch": leakwatch.__version__}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
@@ -218,49 +202,15 @@ class Progress:
 
 # --- workers ------------------------------------------------------------------------------
 
-@dataclass
-class _Scanner:
-    """What one process needs to scan files: store, detectors, extractor."""
-
-    config: Config
-    store: FingerprintStore
-    detectors: list[Detector]
-    extract: FileExtract
-    stack: ExitStack
-    library: Any = None
-
-    @classmethod
-    def open(cls, config: Config, verify_sources: bool) -> _Scanner:
-        from leakwatch.references import ReferenceLibrary
-
-        stack = ExitStack()
-        try:
-            # The extraction worker first: it starts in the background while the store,
-            # the reference library and the detectors are opened.
-            extract = stack.enter_context(extraction(config))
-            store = stack.enter_context(open_store(config))
-            library = ReferenceLibrary.open(config, store)
-            if library is not None:
-                stack.callback(library.close)
-            detectors = default_detectors(store, config, verify_sources=verify_sources, library=library)
-        except BaseException:
-            stack.close()
-            raise
-        return cls(config, store, detectors, extract, stack, library)
-
-    def scan(self, path: Path) -> FileScan:
-        return scan_file(path, self.config, self.store, self.detectors, self.extract)
-
-
-_WORKER: _Scanner | None = None
+_WORKER: Scanner | None = None
 
 
 def _worker_init(config: Config, verify_sources: bool) -> None:
     global _WORKER
     ignore_in_worker()
-    _WORKER = _Scanner.open(config, verify_sources)
+    _WORKER = Scanner.open(config, verify_sources)
     # Pool workers end through multiprocessing's exit path, which runs finalizers, not atexit.
-    mp_util.Finalize(None, _WORKER.stack.close, exitpriority=10)
+    mp_util.Finalize(None, _WORKER.close, exitpriority=10)
 
 
 def _worker_scan(path_bytes: bytes) -> FileScan:
@@ -310,9 +260,8 @@ def scan_tree(paths: Iterable[Path], config: Config, options: TreeScanOptions = 
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     paths = list(paths)  # listed again for the progress total and after an interruption
     with ExitStack() as stack:
-        local = _Scanner.open(config, options.verify_sources)
-        stack.callback(local.stack.close)
-        identity = run_identity(config, local.store, local.library, options.verify_sources)
+        local = stack.enter_context(Scanner.open(config, options.verify_sources))
+        identity = run_identity(local)
         warn_if_empty(local.store, local.library)
         report = ScanReport(index=index_summary(local.store), config=config_identity(config, local.store.params),
                             started_at=started_at)
@@ -478,7 +427,7 @@ class _Pool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local: _Scanner,
+def _jobs(paths: Iterable[Path], config: Config, cache: ScanCache | None, local: Scanner,
           pool: _Executor | None) -> Iterator[_Job]:
     """Each file as a finished scan (a listing error, a cache hit, a serial scan) or a
     future from the pool, in walk order."""

@@ -46,7 +46,7 @@ from leakwatch.pipeline import FileScan, display_path
 from leakwatch.store.base import StoreError
 
 if TYPE_CHECKING:
-    from leakwatch.batch import _Scanner
+    from leakwatch.scanner import Scanner
 
 INSTALL_HINT = "pip install 'leakwatch[dask]'"
 # Files per task. Measured on 2 cores (benchmarks/batch_tree.py, 1,000 files): one task
@@ -105,16 +105,16 @@ def _not_scanned(path: Path, message: str) -> FileScan:
 _HELD = threading.local()
 
 
-def _worker_scanner(key: str, config: Config, verify_sources: bool) -> _Scanner:
-    from leakwatch.batch import _Scanner
+def _worker_scanner(key: str, config: Config, verify_sources: bool) -> Scanner:
+    from leakwatch.scanner import Scanner
 
-    held: tuple[str, _Scanner] | None = getattr(_HELD, "scanner", None)
+    held: tuple[str, Scanner] | None = getattr(_HELD, "scanner", None)
     if held is not None and held[0] == key:
         return held[1]
     if held is not None:  # another run (the index or the settings changed): start afresh
         _HELD.scanner = None
-        held[1].stack.close()
-    scanner = _Scanner.open(config, verify_sources)
+        held[1].close()
+    scanner = Scanner.open(config, verify_sources)
     _HELD.scanner = (key, scanner)
     # Worker processes end through multiprocessing's exit path (a nanny's worker) or
     # the interpreter's (``dask worker --no-nanny``); closing twice is a no-op.
@@ -123,11 +123,11 @@ def _worker_scanner(key: str, config: Config, verify_sources: bool) -> _Scanner:
     return scanner
 
 
-def _close_quietly(scanner: _Scanner) -> None:
+def _close_quietly(scanner: Scanner) -> None:
     """Close a worker's scanner as its process ends: from another thread than the task
     thread that opened it, which SQLite refuses (the store was only read: nothing lost)."""
     with contextlib.suppress(Exception):  # its extraction process was stopped first
-        scanner.stack.close()
+        scanner.close()
 
 
 def scan_batch(key: str, config: Config, verify_sources: bool, paths: list[bytes]) -> list[dict[str, Any]]:

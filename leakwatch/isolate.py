@@ -202,6 +202,10 @@ class IsolatedExtractor:
         # The most memory any worker reported needing (a worker killed over a limit
         # reports nothing: its file's status says it).
         self.peak_rss_kb = 0
+        # A file's walk is under way (its members are being handed out one by one, and
+        # its worker still has replies to send): re-reads go to a second worker then.
+        self._walking = False
+        self._second: IsolatedExtractor | None = None
 
     def __enter__(self) -> IsolatedExtractor:
         # Started in the background: the first start launches the forkserver, which
@@ -230,6 +234,9 @@ class IsolatedExtractor:
         if self._worker is not None:
             self._stop(self._worker, graceful=True)
             self._worker = None
+        if self._second is not None:
+            self._second.close()
+            self._second = None
 
     # --- workers ------------------------------------------------------------------------
 
@@ -297,6 +304,13 @@ class IsolatedExtractor:
                 or died on it.
         """
         self._started()
+        self._walking = True
+        try:
+            yield from self._members(path)
+        finally:
+            self._walking = False
+
+    def _members(self, path: Path) -> Iterator[FileItem]:
         began = time.monotonic()
         skip, given, retried = 0, 0, False
         while True:
@@ -349,6 +363,12 @@ class IsolatedExtractor:
         Raises:
             ExtractionError: it cannot be read or extracted (status as for a scan).
         """
+        if self._walking:
+            # A source verified while a deliverable's members are still being handed out
+            # (detection runs between them): the first worker is mid-reply.
+            if self._second is None:
+                self._second = IsolatedExtractor(self.limits)
+            return self._second.read_again(path, accept)
         self._started()
         w = self._ensure_worker()
         try:

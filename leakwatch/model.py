@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -450,3 +450,9 @@ def matched_parts(f: Finding) -> tuple[SourceRef, Span, Scores]:
     if f.source is None or f.source.span is None or f.scores is None:
         raise ValueError(f"a {f.kind} finding has no source span")
     return f.source, f.source.span, f.scores
+
+
+# Reads a file, or a member ``file!/member``, again if its bytes pass the check (made
+# before they are parsed): a registered source to verify, a deliverable to quote. The
+# scan's isolated worker gives one (:class:`leakwatch.pipeline.Extraction`).
+ReadAgain = Callable[[str, Callable[[bytes], bool]], "tuple[bytes, ExtractedText] | None"]

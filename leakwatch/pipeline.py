@@ -36,6 +36,7 @@ from leakwatch.model import (
     FileItem,
     Finding,
     Member,
+    ReadAgain,
     Severity,
     Status,
     SuppressedFinding,
@@ -85,11 +86,6 @@ class AnalysedFile:
 # :func:`leakwatch.extract.extract_members` in this process, or an isolated worker's
 # (see :func:`extraction`).
 FileExtract = Callable[[Path, ExtractLimits], Iterator[FileItem]]
-
-
-# Reads a file, or a member ``file!/member``, again if its bytes pass the check (made
-# before they are parsed): a registered source to verify, a deliverable to quote.
-ReadAgain = Callable[[str, Callable[[bytes], bool]], "tuple[bytes, ExtractedText] | None"]
 
 
 class Extraction:
@@ -460,8 +456,10 @@ class ScanReport:
 
 
 def default_detectors(store: FingerprintStore, config: Config, verify_sources: bool = True,
-                      library: ReferenceLibrary | None = None) -> list[Detector]:
-    """The detector stages a scan runs: every kind, in one pass over each file."""
+                      library: ReferenceLibrary | None = None, read_again: ReadAgain | None = None) -> list[Detector]:
+    """The detector stages a scan runs: every kind, in one pass over each file. Registered
+    sources are re-read for verification through ``read_again`` (the scan's isolated
+    worker; in-process when none is given)."""
     # Imported here: the reference library itself indexes through this module.
     from leakwatch.detect.notices import NoticeDetector
     from leakwatch.detect.records import RecordsDetector
@@ -471,14 +469,15 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
     # third-party passage (a licence block inside a registered document is public text).
     licences = LicenceDetector(allow=store)
     detectors: list[Detector] = [
-        ConfidentialDetector(store, config, verify_sources=verify_sources, public_words=licences.licence_words),
+        ConfidentialDetector(store, config, verify_sources=verify_sources, public_words=licences.licence_words,
+                             read_again=read_again),
         licences,
         NoticeDetector(),
         RecordsDetector(store, config),
     ]
     if library is not None:
         detectors += [ReferenceTextDetector(library, config, allow=store, verify_sources=verify_sources,
-                                            public_words=licences.licence_words),
+                                            public_words=licences.licence_words, read_again=read_again),
                       CopiedCodeDetector(library, config)]
     return detectors
 

@@ -159,11 +159,12 @@ def test_a_killed_worker_loses_no_file(tree: tuple[Config, Path]) -> None:
     import signal
     import time
 
-    from leakwatch.batch import _in_order, _Pool, _Scanner
+    from leakwatch.batch import _in_order, _Pool
+    from leakwatch.scanner import Scanner
 
     config, root = tree
     files = sorted(p for p in root.rglob("*.md"))
-    local = _Scanner.open(config, verify_sources=True)
+    local = Scanner.open(config, verify_sources=True)
     pool = _Pool(2, config, verify_sources=True)
     try:
         first = pool.submit(files[0])
@@ -176,7 +177,7 @@ def test_a_killed_worker_loses_no_file(tree: tuple[Config, Path]) -> None:
         results = list(_in_order(iter(futures), window=100, fallback=local.scan))
     finally:
         pool.shutdown()
-        local.stack.close()
+        local.close()
     assert [r[0] for r in results] == files[1:]
     assert all(r[1].error is None for r in results)
     assert pool.restarts == 1

@@ -163,9 +163,9 @@ class _DieOn(WorkerPlugin):
         self.filename, self.marker = filename, marker
 
     def setup(self, worker: Any) -> None:
-        import leakwatch.batch as batch
+        import leakwatch.scanner as scanner_module
 
-        original = batch._Scanner.scan
+        original = scanner_module.Scanner.scan
         filename, marker = self.filename, self.marker
 
         def scan(scanner: Any, path: Path) -> FileScan:
@@ -180,7 +180,7 @@ class _DieOn(WorkerPlugin):
                     os._exit(1)
             return original(scanner, path)
 
-        batch._Scanner.scan = scan  # type: ignore[method-assign]
+        scanner_module.Scanner.scan = scan  # type: ignore[method-assign]
 
 
 def test_a_worker_killed_mid_task_loses_no_file(tree: tuple[Config, Path], local_report: ScanReport,

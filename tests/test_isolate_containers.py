@@ -129,3 +129,23 @@ def test_read_again_checks_bytes_in_the_parent_and_parses_them_in_the_worker(tmp
         # The worker is still in step: a scan after these reads gets its own replies.
         items = list(isolated.members(archive))
         assert sorted(i.chain for i in items if isinstance(i, Member)) == [("docs/a.txt",), ("docs/b.txt",)]
+
+
+def test_a_read_again_during_a_walk_does_not_cross_the_walks_replies(tmp_path: Path) -> None:
+    """Detection runs between the members of a file (a source is verified while the worker
+    still owes the walk its replies): the re-read goes to a second worker, and both come
+    back whole."""
+    archive = tmp_path / "delivery.zip"
+    archive.write_bytes(zip_bytes({f"m{i}.txt": f"Member number {i} of the delivery.".encode() for i in range(4)}))
+    source = tmp_path / "source.txt"
+    source.write_bytes(b"The registered source, read again for verification.")
+    with IsolatedExtractor(ExtractLimits()) as isolated:
+        texts = []
+        for item in isolated.members(archive):
+            if not isinstance(item, Member):
+                continue  # the container's own entry
+            again = isolated.read_again(str(source), lambda data: True)
+            assert again is not None and again[1].text.startswith("The registered source")
+            texts.append(item.extracted.text)
+        assert texts == [f"Member number {i} of the delivery." for i in range(4)]
+        assert isolated.read_again(str(source), lambda data: True) is not None  # and after it, the first worker

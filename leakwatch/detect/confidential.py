@@ -53,7 +53,7 @@ from leakwatch.detect.paraphrase import (
 )
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
-from leakwatch.extract import read_again
+from leakwatch.extract import read_again as read_again_here
 from leakwatch.fingerprint import (
     bag_query_signatures,
     band_keys,
@@ -61,7 +61,7 @@ from leakwatch.fingerprint import (
     is_empty_signature,
     keyed_shingles,
 )
-from leakwatch.model import ExtractedText, Finding, Scores, SourceRef, Span, matched_parts
+from leakwatch.model import ExtractedText, Finding, ReadAgain, Scores, SourceRef, Span, matched_parts
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
 
@@ -95,9 +95,14 @@ class SourceReader:
     """
 
     def __init__(self, store: FingerprintStore, config: Config, capacity: int = 32,
-                 tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens) -> None:
+                 tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens,
+                 read_again: ReadAgain | None = None) -> None:
         self._store = store
         self._config = config
+        # The isolated worker's door (a scan's); in-process reading only where isolation
+        # is off or no scan is running (evaluations build detectors directly).
+        self._read_again: ReadAgain = read_again or (
+            lambda path, accept: read_again_here(path, config.extract, accept))
         self._capacity = capacity
         self._tokens_of = tokens_of
         self._cache: OrderedDict[tuple[int, str], VerifiedSource | None] = OrderedDict()
@@ -119,8 +124,7 @@ class SourceReader:
         # file again by the same extraction code, and checked by its own digest.
         path = Path(doc.path)
         try:
-            found = read_again(doc.path, self._config.extract,
-                               lambda data: self._store.key.content_mac(data) == doc.content_mac)
+            found = self._read_again(doc.path, lambda data: self._store.key.content_mac(data) == doc.content_mac)
         except Exception:  # unreadable, changed or unparsable: fall back to the stored fingerprints,
             return None  # never blame the source's failure on the deliverable
         if found is None:
@@ -270,7 +274,8 @@ class ConfidentialDetector(Detector):
                  paraphrase: bool = True, scorer: LogisticScorer | Literal["default"] | None = "default",
                  allow: FingerprintStore | None = None,
                  tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens,
-                 public_words: Callable[[Deliverable], np.ndarray] | None = None) -> None:
+                 public_words: Callable[[Deliverable], np.ndarray] | None = None,
+                 read_again: ReadAgain | None = None) -> None:
         self.store = store
         # The allow-list lives with the confidential index; shingles on it never match.
         self.allow = allow if allow is not None else store
@@ -280,7 +285,7 @@ class ConfidentialDetector(Detector):
         self.verify_sources = verify_sources
         self.paraphrase = paraphrase
         self.scorer = load_default_scorer() if scorer == "default" else scorer
-        self.sources = SourceReader(store, config, tokens_of=tokens_of)
+        self.sources = SourceReader(store, config, tokens_of=tokens_of, read_again=read_again)
         # Words of public text found in the deliverable (licence blocks): never matched.
         self.public_words = public_words
         self._bands, self._rows = store.lsh_bands, store.lsh_rows

@@ -34,7 +34,7 @@ from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.confidential import ConfidentialDetector
 from leakwatch.detect.scoring import finding_id
 from leakwatch.fingerprint import shingle_hashes
-from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+from leakwatch.model import Finding, ReadAgain, Scores, Severity, SourceRef, Span
 from leakwatch.references import ReferenceLibrary, keyed_items, normalized_code, tokens_of_code
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens
@@ -53,8 +53,10 @@ class ReferenceTextDetector(ConfidentialDetector):
     name = "reference-text"
 
     def __init__(self, library: ReferenceLibrary, config: Config, allow: FingerprintStore,
-                 verify_sources: bool = True, public_words: Callable[[Deliverable], np.ndarray] | None = None) -> None:
-        super().__init__(library.text, config, verify_sources=verify_sources, allow=allow, public_words=public_words)
+                 verify_sources: bool = True, public_words: Callable[[Deliverable], np.ndarray] | None = None,
+                 read_again: ReadAgain | None = None) -> None:
+        super().__init__(library.text, config, verify_sources=verify_sources, allow=allow, public_words=public_words,
+                         read_again=read_again)
         self.library = library
 
     def finding_kind(self, kind: str, doc: SourceDocument) -> str:

@@ -34,8 +34,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import leakwatch
-from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, Severity
-from leakwatch.pipeline import ReadAgain, ScanReport
+from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, ReadAgain, Severity
+from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter, container_facts, ocr_lines, records_summary
 
 # Characters of deliverable text shown on each side of a passage.

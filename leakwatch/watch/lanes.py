@@ -1,80 +1,24 @@
 """Scan lanes: the daemon scans a few files at once, so one slow file (OCR of a long scan, a
 LibreOffice conversion, a large archive) never holds up the files that arrive behind it.
 
-Each lane is a thread with a scanner of its own: its own store connection (SQLite's rule:
-one connection per thread), its own detectors and its own isolated extraction worker, in
-which the slow work runs. The daemon's main thread keeps everything else (the state
-database, alerts, quarantine): it submits files and takes back their scans.
+Each lane is a thread with a :class:`leakwatch.scanner.Scanner` of its own: its own store
+connection (SQLite's rule: one connection per thread), its own detectors and its own
+isolated extraction worker, in which the slow work runs. The daemon's main thread keeps
+everything else (the state database, alerts, quarantine): it submits files and takes back
+their scans.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from leakwatch.config import Config
-from leakwatch.pipeline import FileExtract, FileScan, extraction, scan_file
-from leakwatch.store.base import FingerprintStore
-
-# The reference databases beside an embedded store (they may appear while the daemon runs).
-_REFERENCE_FILES = ("references.sqlite", "references-code.sqlite")
-
-
-class Scanner:
-    """The store, the reference library and the detectors, rebuilt when the index
-    changes on disk (documents added while the daemon runs are used at once)."""
-
-    def __init__(self, config: Config, extract: FileExtract) -> None:
-        from leakwatch.store import open_store
-
-        self.config, self.extract = config, extract
-        self.store: FingerprintStore = open_store(config)
-        self._library: Any = None
-        self._identity: tuple[object, ...] = ()
-        self._detectors: list[Any] = []
-        self._refresh()
-
-    def _index_identity(self) -> tuple[object, ...]:
-        """The store's generation (bumped by every change, by any process on any host, also
-        in a shared Redis store) and the state of the reference databases of a store folder."""
-        marks: list[object] = [self.store.generation()]
-        if "://" not in self.config.store:
-            folder = Path(self.config.store)
-            for name in _REFERENCE_FILES:
-                for suffix in ("", "-wal"):
-                    try:
-                        st = os.stat(folder / (name + suffix))
-                        marks.append((st.st_mtime_ns, st.st_size))
-                    except OSError:
-                        marks.append((0, -1))
-        return tuple(marks)
-
-    def _refresh(self) -> None:
-        from leakwatch.pipeline import default_detectors
-        from leakwatch.references import ReferenceLibrary
-
-        identity = self._index_identity()
-        if identity == self._identity and self._detectors:
-            return
-        if self._library is not None:
-            self._library.close()
-        self._library = ReferenceLibrary.open(self.config, self.store)
-        self._detectors = default_detectors(self.store, self.config, library=self._library)
-        self._identity = identity
-
-    def scan(self, path: Path) -> FileScan:
-        self._refresh()
-        return scan_file(path, self.config, self.store, self._detectors, self.extract)
-
-    def close(self) -> None:
-        if self._library is not None:
-            self._library.close()
-        self.store.close()
+from leakwatch.pipeline import FileScan
+from leakwatch.scanner import Scanner
 
 
 class _Lane:
@@ -85,26 +29,18 @@ class _Lane:
         self.config = config
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"leakwatch-scan-{number}")
         self.path: Path | None = None  # the file it is scanning
-        self._stack: ExitStack | None = None
         self._scanner: Scanner | None = None
 
     def scan(self, path: Path) -> FileScan:  # in the lane's thread
         if self._scanner is None:
-            stack = ExitStack()
-            try:
-                extract = stack.enter_context(extraction(self.config))
-                self._scanner = Scanner(self.config, extract)
-                stack.callback(self._scanner.close)
-            except BaseException:
-                stack.close()
-                raise
-            self._stack = stack
+            # Live: documents indexed while the daemon runs are used for the next file.
+            self._scanner = Scanner.open(self.config, live=True)
         return self._scanner.scan(path)
 
     def _close(self) -> None:  # in the lane's thread
-        if self._stack is not None:
-            self._stack.close()
-        self._stack = self._scanner = None
+        if self._scanner is not None:
+            self._scanner.close()
+        self._scanner = None
 
     def close(self) -> None:
         self.thread.submit(self._close).result()
