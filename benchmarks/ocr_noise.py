@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from leakwatch.config import Config, ExtractLimits
+from leakwatch.detect.registry import default_detectors
 from leakwatch.extract.image import ImageExtractor
 from leakwatch.pipeline import index_paths, scan_paths
 from leakwatch.store import open_store
@@ -112,7 +113,7 @@ def main() -> None:
                     ocr_s += time.perf_counter() - started
                     deliverable = path.with_suffix(".txt")
                     deliverable.write_text(text, encoding="utf-8")
-                    report = scan_paths([deliverable], store, config)
+                    report = scan_paths([deliverable], store, config, default_detectors(store, config))
                     hits = [f for f in report.findings if f.source is not None]
                     if planted_here:
                         planted += 1

@@ -28,8 +28,8 @@ from leakwatch.batch import TreeScanOptions, scan_tree
 from leakwatch.config import Config, WatchFolder
 from leakwatch.evaluate.measures import union_length
 from leakwatch.model import Finding
-from leakwatch.pipeline import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, ScanReport
 from leakwatch.report.base import write_private
+from leakwatch.results import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, ScanReport
 
 # Findings of registered confidential material (documents and tables); third-party
 # kinds (licences, notices, references) are not the client's to have returned.

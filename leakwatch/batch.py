@@ -43,13 +43,8 @@ from leakwatch.config import Config, config_identity
 from leakwatch.executors import ExecutorError
 from leakwatch.interrupt import ignore_in_worker, signum_of
 from leakwatch.model import FileError, Finding, LeakwatchWarning, Status
-from leakwatch.pipeline import (
-    FileScan,
-    ScanReport,
-    display_path,
-    file_sha256,
-    index_summary,
-)
+from leakwatch.pipeline import file_sha256, index_summary
+from leakwatch.results import FileScan, ScanReport, display_path
 from leakwatch.scanner import Scanner
 from leakwatch.store import StoreError
 from leakwatch.store.base import FingerprintStore

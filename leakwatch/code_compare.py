@@ -33,24 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leakwatch.code_normalize import VerbatimItem
-
-
-@dataclass(frozen=True)
-class CodeMatchParams:
-    """When a deliverable holds a copy of a reference's code (measured by
-    ``scripts/eval_code.py``, leave one IR-Plag case out)."""
-
-    shingle_size: int = 5  # tokens per k-gram = the minimum tile length
-    coverage: float = 0.7  # stage 1: share of the region's tokens covered by tiles
-    literals: float = 0.9  # stage 2: share of the region's distinct literals found verbatim
-    min_literal_words: int = 3  # ... holding at least this many words between them
-    unconfirmed_tokens: int = 120  # a region this large (about 15 lines) needs no verbatim evidence ...
-    unconfirmed_coverage: float = 0.95  # ... when covered this well
-    passage_tokens: int = 40  # the smallest passage worth a finding (6-8 lines)
-    max_gap: int = 20  # tokens between tiles of one passage
-
-
-CODE_MATCH = CodeMatchParams()
+from leakwatch.config import CODE_MATCH, CodeMatchParams
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leakwatch.code_compare import CODE_MATCH
-
 DEFAULT_STORE = "./fingerprints"
 STORE_ENV = "LEAKWATCH_STORE"
 
@@ -225,6 +223,24 @@ class RecordsParams:
 # confirmed by its literal texts or comments (leakwatch.code_compare, measured on
 # IR-Plag leaving one case out: scripts/eval_code.py); a passage is a stretch of 40
 # tokens or more (a function of 6-8 lines).
+@dataclass(frozen=True)
+class CodeMatchParams:
+    """When a deliverable holds a copy of a reference's code (measured by
+    ``scripts/eval_code.py``, leave one IR-Plag case out)."""
+
+    shingle_size: int = 5  # tokens per k-gram = the minimum tile length
+    coverage: float = 0.7  # stage 1: share of the region's tokens covered by tiles
+    literals: float = 0.9  # stage 2: share of the region's distinct literals found verbatim
+    min_literal_words: int = 3  # ... holding at least this many words between them
+    unconfirmed_tokens: int = 120  # a region this large (about 15 lines) needs no verbatim evidence ...
+    unconfirmed_coverage: float = 0.95  # ... when covered this well
+    passage_tokens: int = 40  # the smallest passage worth a finding (6-8 lines)
+    max_gap: int = 20  # tokens between tiles of one passage
+
+
+CODE_MATCH = CodeMatchParams()
+
+
 CODE_DETECT = DetectParams(min_words=CODE_MATCH.passage_tokens, max_gap=CODE_MATCH.max_gap,
                            near_duplicate_containment=CODE_MATCH.coverage, high_words=260, medium_words=160)
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import leakwatch
 from leakwatch.config import Config
 from leakwatch.model import FileError, Finding, Status
-from leakwatch.pipeline import FileScan, display_path
+from leakwatch.results import FileScan, display_path
 from leakwatch.store.base import StoreError
 
 if TYPE_CHECKING:

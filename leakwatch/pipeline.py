@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,14 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import leakwatch
 from leakwatch.config import Config, ExtractLimits, config_identity
-from leakwatch.detect import ConfidentialDetector, Deliverable, Detector
-from leakwatch.detect.licence import LicenceDetector
+from leakwatch.detect import Deliverable, Detector
 from leakwatch.extract import extract_members
 from leakwatch.fingerprint import DocumentFingerprints, fingerprint_tokens
 from leakwatch.model import (
-    MEMBER_SEPARATOR,
     ContainerEntry,
     ExtractedText,
     ExtractionError,
@@ -37,26 +32,27 @@ from leakwatch.model import (
     Finding,
     Member,
     ReadAgain,
-    Severity,
     Status,
-    SuppressedFinding,
     as_extraction_error,
     member_path,
     with_ocr_regions,
+)
+from leakwatch.results import (  # noqa: F401  (re-exported: the names callers have imported from here)
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_USAGE,
+    FileScan,
+    ScanReport,
+    absolute_error,
+    display_path,
 )
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
 from leakwatch.walk import Listing, iter_files
 
 if TYPE_CHECKING:
-    from leakwatch.references import ReferenceLibrary
-
-# Exit codes (DESIGN.md): computed here, in one place.
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
-
+    pass
 
 @dataclass(frozen=True)
 class AnalysedFile:
@@ -93,11 +89,16 @@ class Extraction:
     (every deliverable of a file), and :meth:`read_again`. Both go through the same door:
     the isolated worker, unless the configuration turns isolation off."""
 
-    def __init__(self, members: FileExtract, read_again: ReadAgain) -> None:
-        self._members, self.read_again = members, read_again
+    def __init__(self, members: FileExtract, read_again: ReadAgain, worker: Any = None) -> None:
+        self._members, self.read_again, self._worker = members, read_again, worker
 
     def __call__(self, path: Path, limits: ExtractLimits) -> Iterator[FileItem]:
         return self._members(path, limits)
+
+    @property
+    def peak_rss_kb(self) -> int | None:
+        """The most memory an isolated worker has needed (None: files are read in-process)."""
+        return None if self._worker is None else int(self._worker.peak_rss_kb)
 
 
 @contextmanager
@@ -112,7 +113,7 @@ def extraction(config: Config) -> Iterator[Extraction]:
     from leakwatch.isolate import IsolatedExtractor
 
     with IsolatedExtractor(config.extract) as isolated:
-        yield Extraction(isolated.members, isolated.read_again)
+        yield Extraction(isolated.members, isolated.read_again, isolated)
 
 
 def analyse_members(path: Path, config: Config, store: FingerprintStore,
@@ -177,25 +178,6 @@ def file_sha256(path: Path, limit: int | None = None) -> str | None:
     return digest.hexdigest()
 
 
-def display_path(path: Path | str) -> str:
-    """A path as text that can always be printed (undecodable bytes escaped)."""
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def absolute_error(error: FileError) -> FileError:
-    """The error naming its file by absolute path, as findings do (one rule for every
-    report: a path relative to whatever the scan was given is ambiguous in a nightly
-    job's record). Links are not resolved: an error names the path as listed."""
-    if os.path.isabs(error.path):
-        return error
-    # Only the file's own path is made absolute; a member's chain stays as written.
-    file_path, sep, chain = error.path.partition(MEMBER_SEPARATOR)
-    container = error.container
-    if container is not None and not os.path.isabs(container):
-        container = os.path.abspath(container)
-    return replace(error, path=os.path.abspath(file_path) + sep + chain, container=container)
-
-
 # --- corpus runs ---------------------------------------------------------------------------
 
 @dataclass
@@ -256,8 +238,7 @@ def check_extraction(paths: Iterable[Path], config: Config) -> ExtractionRun:
             elapsed = time.monotonic() - t0
             if run.slowest is None or elapsed > run.slowest[1]:
                 run.slowest = (shown, elapsed)
-        peak = getattr(extract, "__self__", None)
-        run.peak_rss_kb = int(getattr(peak, "peak_rss_kb", 0)) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        run.peak_rss_kb = extract.peak_rss_kb or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run.seconds = time.monotonic() - started
     return run
 
@@ -298,16 +279,22 @@ def new_document(analysed: AnalysedFile, store: FingerprintStore, label: str, ow
 
 
 def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str,
-                owner: str | None, extract: FileExtract = extract_members, workers: int = 1) -> IndexResult:
+                owner: str | None, extract: FileExtract = extract_members,
+                documents: Iterable[NewDocument | FileError] | None = None) -> IndexResult:
     """Register every file under ``paths`` as confidential material (each member of an
-    archive or e-mail as a document of its own, at ``<file>!/<member>``; analysed by
-    ``workers`` processes when more than one; the store is written here, in walk order)."""
+    archive or e-mail as a document of its own, at ``<file>!/<member>``). ``documents``,
+    when given, are those files already analysed elsewhere (``index add -j``:
+    :func:`leakwatch.index_pool.documents_in_pool`); the store is written here, in walk
+    order, either way."""
     result = IndexResult()
+    if documents is None:
+        documents = (analysed if isinstance(analysed, FileError) else document_of(analysed, store, label, owner)
+                     for analysed in analyse_paths(paths, config, store, extract))
     # Grouped commits (the store's bulk mode): one sync per few seconds, not per file. On
     # an interruption the documents registered so far are committed, each whole.
     try:
         with store.bulk():
-            for item in _documents(paths, store, config, label, owner, extract, workers):
+            for item in documents:
                 if isinstance(item, FileError):
                     result.errors.append(item)
                     continue
@@ -318,17 +305,6 @@ def index_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, 
 
         result.interrupted = signum_of(exc)
     return result
-
-
-def _documents(paths: Iterable[Path], store: FingerprintStore, config: Config, label: str, owner: str | None,
-               extract: FileExtract, workers: int) -> Iterator[NewDocument | FileError]:
-    if workers > 1:
-        from leakwatch.index_pool import documents_in_pool
-
-        yield from documents_in_pool(paths, config, store.params, store.key, label, owner, workers)
-        return
-    for analysed in analyse_paths(paths, config, store, extract):
-        yield analysed if isinstance(analysed, FileError) else document_of(analysed, store, label, owner)
 
 
 def document_of(analysed: AnalysedFile, store: Any, label: str, owner: str | None) -> NewDocument | FileError:
@@ -373,137 +349,6 @@ def allow_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
 
 
 # --- scanning -----------------------------------------------------------------------------
-
-@dataclass
-class ScanReport:
-    """Everything a scan found, and everything it could not look at."""
-
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-    files_scanned: int = 0
-    # Members of archives and e-mails scanned (each a deliverable of its own).
-    members_scanned: int = 0
-    # Files left out because the scan cache shows them unchanged (``--changed-only``).
-    files_unchanged: int = 0
-    duration_s: float = 0.0
-    index: dict[str, Any] = field(default_factory=dict)
-    # Findings a baseline or an ignore file keeps out of ``findings`` and the exit code.
-    suppressed: list[SuppressedFinding] = field(default_factory=list)
-    # The settings the scan ran with (:func:`leakwatch.config.config_identity`), and when.
-    config: dict[str, Any] = field(default_factory=dict)
-    started_at: str | None = None
-    # The signal that stopped the run before every file was scanned (SIGINT, SIGTERM), or
-    # None. The files it left are in ``errors`` with status ``interrupted``.
-    interrupted: int | None = None
-    # An interrupted run lists what it had not reached for a few seconds at most: False
-    # when that listing was cut short too (more files may be missing from the errors).
-    listing_complete: bool = True
-    # Findings keep locations, ids and scores only, and no report quotes text (``--redact``).
-    redacted: bool = False
-
-    @property
-    def complete(self) -> bool:
-        return not self.errors and self.interrupted is None
-
-    def add(self, scanned: FileScan) -> None:
-        if scanned.error is not None:
-            self.errors.append(absolute_error(scanned.error))
-        else:
-            self.findings.extend(scanned.findings)
-            self.files_scanned += 1
-            self.members_scanned += scanned.members
-        # Members of a container that could not be read: the file is not clean either.
-        self.errors.extend(absolute_error(e) for e in scanned.member_errors)
-
-    def exit_code(self, fail_on: Severity) -> int:
-        """128 + the signal for an interrupted run (130, 143: it answers nothing), else 1
-        for findings at or above ``fail_on`` (this wins: a leak is the news), else 3 when
-        any file could not be scanned, else 0."""
-        if self.interrupted is not None:
-            return 128 + self.interrupted
-        if any(f.severity >= fail_on for f in self.findings):
-            return EXIT_FINDINGS
-        if self.errors:
-            return EXIT_INCOMPLETE
-        return EXIT_CLEAN
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "files_scanned": self.files_scanned,
-            "members_scanned": self.members_scanned,
-            "files_with_findings": len({f.deliverable_path for f in self.findings}),
-            "files_not_scanned": len(self.errors),
-            "files_unchanged": self.files_unchanged,
-            "findings": len(self.findings),
-            "suppressed": len(self.suppressed),
-            "by_kind": dict(sorted(Counter(f.kind for f in self.findings).items())),
-            "by_severity": dict(sorted(Counter(str(f.severity) for f in self.findings).items())),
-            "complete": self.complete,
-            "redacted": self.redacted,
-            "duration_s": round(self.duration_s, 3),
-            "index": self.index,
-            **({"interrupted": signal.Signals(self.interrupted).name,
-                "listing_complete": self.listing_complete} if self.interrupted is not None else {}),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "leakwatch": leakwatch.__version__,
-            "findings": [f.to_dict() for f in self.findings],
-            "errors": [e.to_dict() for e in self.errors],
-            "summary": self.summary(),
-        }
-
-
-def default_detectors(store: FingerprintStore, config: Config, verify_sources: bool = True,
-                      library: ReferenceLibrary | None = None, read_again: ReadAgain | None = None) -> list[Detector]:
-    """The detector stages a scan runs: every kind, in one pass over each file. Registered
-    sources are re-read for verification through ``read_again`` (the scan's isolated
-    worker; in-process when none is given)."""
-    # Imported here: the reference library itself indexes through this module.
-    from leakwatch.detect.notices import NoticeDetector
-    from leakwatch.detect.records import RecordsDetector
-    from leakwatch.detect.reference import CopiedCodeDetector, ReferenceTextDetector
-
-    # Licence text in a deliverable is reported as such, never as a confidential or
-    # third-party passage (a licence block inside a registered document is public text).
-    licences = LicenceDetector(allow=store)
-    detectors: list[Detector] = [
-        ConfidentialDetector(store, config, verify_sources=verify_sources, public_words=licences.licence_words,
-                             read_again=read_again),
-        licences,
-        NoticeDetector(),
-        RecordsDetector(store, config),
-    ]
-    if library is not None:
-        detectors += [ReferenceTextDetector(library, config, allow=store, verify_sources=verify_sources,
-                                            public_words=licences.licence_words, read_again=read_again),
-                      CopiedCodeDetector(library, config)]
-    return detectors
-
-
-@dataclass(frozen=True)
-class FileScan:
-    """One file's scan: its findings (in reading order), or why it could not be scanned.
-
-    For a container file (archive, e-mail), ``findings`` are its members' (each naming
-    its member), ``members`` counts the members scanned and ``member_errors`` lists the
-    members (or nested containers) that could not be: a file with member errors is not
-    clean. ``sha256`` is the file's own (for a member finding, the member's sha256 is in
-    the finding).
-    """
-
-    path: str
-    findings: list[Finding]
-    error: FileError | None = None
-    sha256: str | None = None
-    member_errors: tuple[FileError, ...] = ()
-    members: int = 0
-
-    @property
-    def complete(self) -> bool:
-        return self.error is None and not self.member_errors
-
 
 def _with_container(f: Finding, analysed: AnalysedFile) -> Finding:
     """A member's finding, with the file holding it and what its containers said."""
@@ -582,13 +427,12 @@ def index_summary(store: FingerprintStore) -> dict[str, Any]:
     return {"store": store.location, "documents": store.count_documents(), "key_id": store.key.key_id}
 
 
-def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config,
-               detectors: Sequence[Detector] | None = None,
+def scan_paths(paths: Iterable[Path], store: FingerprintStore, config: Config, detectors: Sequence[Detector],
                on_file: Callable[[Path], None] | None = None,
                extract: FileExtract = extract_members) -> ScanReport:
-    """Scan every file under ``paths`` against the store."""
+    """Scan every file under ``paths`` against the store with ``detectors`` (a scan of
+    every kind: :func:`leakwatch.detect.registry.default_detectors`)."""
     started = time.monotonic()
-    detectors = detectors if detectors is not None else default_detectors(store, config)
     report = ScanReport(index=index_summary(store), config=config_identity(config, store.params),
                         started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     for listing in _listings(paths, config):

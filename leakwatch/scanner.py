@@ -18,7 +18,9 @@ from typing import Any
 
 from leakwatch.config import Config
 from leakwatch.detect import Detector
-from leakwatch.pipeline import Extraction, FileScan, default_detectors, extraction, scan_file
+from leakwatch.detect.registry import default_detectors
+from leakwatch.pipeline import Extraction, extraction, scan_file
+from leakwatch.results import FileScan
 from leakwatch.store import FingerprintStore, is_url, open_store
 
 # The reference databases beside an embedded store (they may appear while a scanner is open).

@@ -11,7 +11,7 @@ import pytest
 
 from leakwatch.batch import ScanCache, TreeScanOptions, default_cache_path, scan_tree
 from leakwatch.config import Config
-from leakwatch.pipeline import ScanReport
+from leakwatch.results import ScanReport
 from tests.conftest import make_text, make_vocabulary
 from tests.test_cli import run
 
@@ -144,7 +144,7 @@ def test_progress_is_plain_lines_when_not_a_terminal(tree: tuple[Config, Path]) 
     out = io.StringIO()
     progress = Progress(out, every_s=0.0)
     report = scan_tree([root], config, TreeScanOptions(progress=False))
-    from leakwatch.pipeline import FileScan
+    from leakwatch.results import FileScan
 
     for _ in range(3):
         progress.update(FileScan("x", []), cached=False)

@@ -13,7 +13,7 @@ import pytest
 
 from leakwatch.batch import TreeScanOptions, scan_tree
 from leakwatch.config import Config
-from leakwatch.pipeline import FileScan, ScanReport
+from leakwatch.results import FileScan, ScanReport
 from tests.conftest import make_text, make_vocabulary
 from tests.test_cli import run
 

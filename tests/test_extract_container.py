@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract import CONTAINERS, detect_format_full, extract_members, read_again, split_member_path
+from leakwatch.extract import CONTAINERS, FORMATS, detect_format_full, extract_members, read_again, split_member_path
 from leakwatch.extract.container import RawMember, iter_members, safe_member_name
 from leakwatch.model import ContainerEntry, ExtractionError, FileItem, Member, MemberError, Status, member_path
 from tests.containerdata import (
@@ -37,7 +37,7 @@ LIMITS = ExtractLimits()
 
 
 def walk(name: str, data: bytes, limits: ExtractLimits = LIMITS) -> list[FileItem]:
-    return list(iter_members(name, data, limits))
+    return list(iter_members(name, data, limits, FORMATS))
 
 
 def texts(items: list[FileItem]) -> dict[str, str]:

@@ -309,7 +309,7 @@ def test_a_finding_names_the_image_and_the_box_of_its_words() -> None:
                                          "image_size": [900, 120]}]
     assert with_ocr_regions(finding_on(0, 9), text).extra == {}
     out = io.StringIO()
-    from leakwatch.pipeline import ScanReport
+    from leakwatch.results import ScanReport
 
     TextReporter().write(ScanReport(findings=[finding]), out)
     assert "read by OCR from word/media/image1.png, pixels 5,5-120,45 of 900x120" in out.getvalue()

@@ -21,7 +21,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract import extract_file
+from leakwatch.extract import extract_file, pdf_decoding
 from leakwatch.extract import pdf as pdf_module
 from leakwatch.extract import pdfium as pdfium_module
 from leakwatch.extract.pdf import LAPARAMS, PdfExtractor
@@ -519,7 +519,7 @@ def test_pdfium_page_limit_and_drawing_cap_are_too_large() -> None:
 
 def refusal(data: bytes, limits: ExtractLimits = LIMITS) -> str | None:
     try:
-        pdfium_module.screen(data, limits, pdf_module._MAX_RANGE, pdf_module._MAX_RANGE_TOTAL)
+        pdfium_module.screen(data, limits, pdf_decoding.MAX_RANGE, pdf_decoding.MAX_RANGE_TOTAL)
     except pdfium_module.Refused as refused:
         return str(refused)
     return None

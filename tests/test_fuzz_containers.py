@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract import CONTAINERS, EXTRACTORS
+from leakwatch.extract import CONTAINERS, EXTRACTORS, FORMATS
 from leakwatch.extract.container import iter_members
 from leakwatch.model import ContainerEntry, ExtractionError, Member, MemberError, Status
 from tests.containerdata import (
@@ -56,7 +56,7 @@ def seeds() -> dict[str, bytes]:
 def check(name: str, data: bytes) -> None:
     try:
         with hang_guard():
-            items = list(iter_members(name, data, LIMITS))
+            items = list(iter_members(name, data, LIMITS, FORMATS))
     except ExtractionError as error:
         assert error.status in FAILURES and error.message
         return

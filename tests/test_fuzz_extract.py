@@ -37,7 +37,8 @@ from reportlab.pdfgen.canvas import Canvas
 from leakwatch.config import ExtractLimits
 from leakwatch.extract import EXTRACTORS, extract_bytes
 from leakwatch.extract.base import decode_text
-from leakwatch.extract.pdf import _inflate, _LinearGrouping
+from leakwatch.extract.pdf import _LinearGrouping
+from leakwatch.extract.pdf_decoding import _inflate
 from leakwatch.model import PAGED_FORMATS, ExtractedText, ExtractionError, Status
 from leakwatch.text import normalize_word, tokenize
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract import extract_bytes, extract_file
+from leakwatch.extract import extract_bytes, extract_file, pdf_decoding
 from leakwatch.extract import pdf as pdf_module
 from leakwatch.extract.markup import visible_text
 from leakwatch.model import ExtractedText, ExtractionError, Status
@@ -281,7 +281,7 @@ def test_pdf_runlength_bomb_is_refused_before_decoding(monkeypatch: pytest.Monke
     def no_decoding(data: bytes) -> bytes:
         raise AssertionError("the runs were decoded")
 
-    monkeypatch.setattr(pdf_module, "rldecode", no_decoding)
+    monkeypatch.setattr(pdf_decoding, "rldecode", no_decoding)
     error = error_of("runs.pdf", data, limits)
 
     assert error.status is Status.TOO_LARGE
@@ -358,7 +358,7 @@ def test_page_of_scattered_glyphs_is_not_quadratic() -> None:
 @pytest.mark.parametrize("font", list(FONT_BOMBS.values()), ids=list(FONT_BOMBS))
 def test_pdf_font_range_bombs_are_refused(font: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
     # The total is lowered so the many-ranges case is refused in a fraction of a second.
-    monkeypatch.setattr(pdf_module, "_MAX_RANGE_TOTAL", 1 << 18)
+    monkeypatch.setattr(pdf_decoding, "MAX_RANGE_TOTAL", 1 << 18)
     data = font_bomb_pdf(font)
 
     with timed("font range bomb") as elapsed:

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from leakwatch.cli import cli
-from leakwatch.pipeline import EXIT_INCOMPLETE
+from leakwatch.results import EXIT_INCOMPLETE
 
 ROOT = Path(__file__).resolve().parents[1]
 

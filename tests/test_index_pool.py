@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from leakwatch.config import Config
+from leakwatch.index_pool import documents_in_pool
 from leakwatch.pipeline import extraction, index_paths
 from leakwatch.store import SQLiteStore
 from leakwatch.store.sqlite import KEY_NAME
@@ -30,8 +31,10 @@ def test_workers_index_what_one_process_indexes(tmp_path: Path) -> None:
         folder = tmp_path / f"store{workers}"
         key = tmp_path / "shared.key"
         with SQLiteStore(folder, key_file=key, create=True) as store, extraction(Config(store=str(folder))) as ex:
-            result = index_paths([docs], store, Config(store=str(folder)), "confidential", "legal", ex,
-                                 workers=workers)
+            config = Config(store=str(folder))
+            pooled = (documents_in_pool([docs], config, store.params, store.key, "confidential", "legal", workers)
+                      if workers > 1 else None)
+            result = index_paths([docs], store, config, "confidential", "legal", ex, pooled)
             docs_ = store.list_documents()
             prints = {d.path: store.document_fingerprints(d.doc_key) for d in docs_}
             exported = {d.path: store.export_document(d.doc_key) for d in docs_}

@@ -15,8 +15,8 @@ import pytest
 
 from leakwatch.interrupt import Interrupted
 from leakwatch.model import FileError, Severity, Status
-from leakwatch.pipeline import FileScan, ScanReport
 from leakwatch.report import REPORTERS
+from leakwatch.results import FileScan, ScanReport
 from tests.conftest import make_text, make_vocabulary
 from tests.test_cli import run
 

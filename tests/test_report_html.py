@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from leakwatch.cli import cli
 from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
-from leakwatch.pipeline import ScanReport
 from leakwatch.report.html import DeliverableText, render_html, vendor_of
+from leakwatch.results import ScanReport
 from tests.conftest import make_text
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)><script>alert(2)<\\script>.txt"

@@ -10,13 +10,8 @@ import click
 
 import leakwatch
 from leakwatch.cli.app import cli, common_options, config_of
-from leakwatch.pipeline import (
-    ALLOW_NOTE_PREFIX,
-    EXIT_INCOMPLETE,
-    allow_paths,
-    display_path,
-    extraction,
-)
+from leakwatch.pipeline import ALLOW_NOTE_PREFIX, allow_paths, extraction
+from leakwatch.results import EXIT_INCOMPLETE, display_path
 from leakwatch.store import open_store
 
 

@@ -15,7 +15,7 @@ import click
 
 import leakwatch
 from leakwatch.config import CONFIG_ENV, LOCAL_CONFIG, STORE_ENV, Config, ConfigError, find_config, load_config
-from leakwatch.pipeline import EXIT_INCOMPLETE, EXIT_USAGE
+from leakwatch.results import EXIT_INCOMPLETE, EXIT_USAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,11 +10,8 @@ import click
 
 import leakwatch
 from leakwatch.cli.app import cli, common_options, config_of
-from leakwatch.pipeline import (
-    EXIT_INCOMPLETE,
-    check_extraction,
-    display_path,
-)
+from leakwatch.pipeline import check_extraction
+from leakwatch.results import EXIT_INCOMPLETE, display_path
 
 
 @cli.command("extract-check")

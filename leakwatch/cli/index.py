@@ -11,13 +11,8 @@ import click
 import leakwatch
 from leakwatch.cli.app import cli, common_options, config_of, quiet
 from leakwatch.model import MEMBER_SEPARATOR
-from leakwatch.pipeline import (
-    EXIT_INCOMPLETE,
-    EXIT_USAGE,
-    display_path,
-    extraction,
-    index_paths,
-)
+from leakwatch.pipeline import extraction, index_paths
+from leakwatch.results import EXIT_INCOMPLETE, EXIT_USAGE, display_path
 from leakwatch.store import open_store
 
 
@@ -51,7 +46,12 @@ def index_add(ctx: click.Context, paths: tuple[Path, ...], label: str, owner: st
     """
     config = config_of(ctx, store, config_path)
     with extraction(config) as extract, open_store(config, create=True) as st:
-        result = index_paths(list(paths), st, config, label, owner, extract, workers=workers)
+        documents = None
+        if workers > 1:  # read and fingerprinted by worker processes, written here
+            from leakwatch.index_pool import documents_in_pool
+
+            documents = documents_in_pool(list(paths), config, st.params, st.key, label, owner, workers)
+        result = index_paths(list(paths), st, config, label, owner, extract, documents)
     for action, docs in (("added", result.added), ("replaced", result.replaced),
                          ("unchanged", result.unchanged)):
         for doc in docs if not quiet() else ():

@@ -11,12 +11,8 @@ import click
 import leakwatch
 from leakwatch.cli.app import cli, common_options, config_of, fail
 from leakwatch.licences import is_spdx_expression
-from leakwatch.pipeline import (
-    EXIT_INCOMPLETE,
-    EXIT_USAGE,
-    display_path,
-    extraction,
-)
+from leakwatch.pipeline import extraction
+from leakwatch.results import EXIT_INCOMPLETE, EXIT_USAGE, display_path
 from leakwatch.store import open_store
 
 

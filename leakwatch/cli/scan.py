@@ -19,13 +19,11 @@ from leakwatch.baseline import (
 from leakwatch.cli.app import cli, common_options, config_of, fail, quiet, say, verbose
 from leakwatch.licences import ReferenceFormatError
 from leakwatch.model import Severity
-from leakwatch.pipeline import (
-    display_path,
-    extraction,
-)
+from leakwatch.pipeline import extraction
 from leakwatch.report import REPORTERS
 from leakwatch.report.base import write_private
 from leakwatch.report.redact import redact as redacted
+from leakwatch.results import display_path
 from leakwatch.store import StoreError
 
 

@@ -61,8 +61,8 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], vendor: str | None, pol
       leakwatch watch --once --config /etc/leakwatch/leakwatch.toml   # from cron
     """
     from leakwatch.watch import Daemon
-    from leakwatch.watch.daemon import iter_state
     from leakwatch.watch.logs import setup_logging
+    from leakwatch.watch.state import iter_state
 
     config = _watch_config(ctx, store, config_path, folders, vendor, polling)
     if show_status:

@@ -18,7 +18,7 @@ from leakwatch.config import ExtractLimits
 from leakwatch.extract.base import SNIFF_BYTES, Extractor, FileSample, decode_text, looks_binary
 from leakwatch.extract.code import LANGUAGES, CodeExtractor
 from leakwatch.extract.compressed import CompressedReader, TarReader, compression_of, decompressed_head, is_tar
-from leakwatch.extract.container import ContainerReader, OnStart, iter_members
+from leakwatch.extract.container import ContainerReader, Formats, OnStart, iter_members
 from leakwatch.extract.csv import CsvExtractor
 from leakwatch.extract.doc import DocExtractor
 from leakwatch.extract.docx import DocxExtractor
@@ -197,6 +197,11 @@ def detect_format_full(path: Path, data: bytes) -> str:
     return sniff_container(sample) or detect_format(sample)
 
 
+# What a container's walk reads its members with: every format registered here.
+FORMATS = Formats(detect=lambda path, data: detect_format_full(path, data), extractors=EXTRACTORS,
+                  containers=CONTAINERS)
+
+
 def read_file(path: Path, limits: ExtractLimits) -> bytes:
     """Read a regular file's bytes within the size limit, mapping OS errors to statuses.
 
@@ -283,7 +288,7 @@ def extract_members(path: Path, limits: ExtractLimits, on_start: OnStart | None 
         ExtractionError: the file itself cannot be read (before anything is given).
     """
     data = read_file(path, limits)
-    yield from iter_members(path.name, data, limits, on_start, skip)
+    yield from iter_members(path.name, data, limits, FORMATS, on_start, skip)
 
 
 def split_member_path(path: str) -> tuple[Path, str] | None:
@@ -308,7 +313,7 @@ def read_member(path: Path, key: str, limits: ExtractLimits, accept: Callable[[b
         ExtractionError: the file itself cannot be read.
     """
     data = read_file(path, limits)
-    for item in iter_members(path.name, data, limits, only=key, accept=accept):
+    for item in iter_members(path.name, data, limits, FORMATS, only=key, accept=accept):
         if isinstance(item, Member):
             return item
     return None

@@ -195,12 +195,24 @@ def member_key(chain: tuple[str, ...]) -> str:
 OnStart = Callable[[tuple[str, ...], int], None]
 
 
+@dataclass(frozen=True)
+class Formats:
+    """How the walk reads what it finds: the format of some bytes, and the registries of
+    extractors and container readers. Given by :mod:`leakwatch.extract`, which registers
+    the formats (this module does not import the package that imports it)."""
+
+    detect: Callable[[Path, bytes], str]
+    extractors: Mapping[str, Any]
+    containers: Mapping[str, ContainerReader]
+
+
 class _Walk:
     """One file's walk: the budget, the sequence numbers of its items (for resuming after
     a worker was lost), and what to extract (all, or the one member asked for)."""
 
-    def __init__(self, name: str, limits: ExtractLimits, on_start: OnStart | None, skip: int,
+    def __init__(self, name: str, limits: ExtractLimits, formats: Formats, on_start: OnStart | None, skip: int,
                  only: str | None, accept: Callable[[bytes], bool] | None) -> None:
+        self.formats = formats
         self.name, self.limits, self.on_start, self.skip, self.only = name, limits, on_start, skip, only
         self.accept = accept
         self.budget = Budget(limits)
@@ -220,18 +232,16 @@ class _Walk:
 
     def item(self, name: str, data: bytes, chain: tuple[str, ...], meta: Mapping[str, Any],
              ancestors: tuple[str, ...]) -> Iterator[FileItem]:
-        from leakwatch.extract import CONTAINERS, detect_format_full
-
-        fmt = detect_format_full(Path(name), data)
-        if fmt in CONTAINERS:
-            yield from self.container(CONTAINERS[fmt], data, chain, meta, ancestors)
+        fmt = self.formats.detect(Path(name), data)
+        if fmt in self.formats.containers:
+            yield from self.container(self.formats.containers[fmt], data, chain, meta, ancestors)
             return
         n = self._number()
         if n is None or not self._wanted(chain, leaf=True) or (self.accept is not None and not self.accept(data)):
             return
         if self.on_start is not None:
             self.on_start(chain, n)
-        yield Member(chain, data, extract_as(fmt, Path(name), data, self.limits), dict(meta))
+        yield Member(chain, data, extract_as(self.formats.extractors[fmt], Path(name), data, self.limits), dict(meta))
 
     def container(self, reader: ContainerReader, data: bytes, chain: tuple[str, ...], meta: Mapping[str, Any],
                   ancestors: tuple[str, ...]) -> Iterator[FileItem]:
@@ -282,17 +292,15 @@ class _Walk:
                 yield MemberError(chain, error.status, error.message)
 
 
-def extract_as(fmt: str, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
-    """The text of bytes already known to be of format ``fmt`` (not a container)."""
-    from leakwatch.extract import EXTRACTORS
-
-    extracted = EXTRACTORS[fmt].extract(path, data, limits)
+def extract_as(extractor: Any, path: Path, data: bytes, limits: ExtractLimits) -> ExtractedText:
+    """The text of bytes already known to be of ``extractor``'s format (not a container)."""
+    extracted: ExtractedText = extractor.extract(path, data, limits)
     if len(extracted.text) > limits.max_text_chars:
         raise ExtractionError(Status.TOO_LARGE, "extracted text over the configured limit")
     return extracted
 
 
-def iter_members(name: str, data: bytes, limits: ExtractLimits, on_start: OnStart | None = None,
+def iter_members(name: str, data: bytes, limits: ExtractLimits, formats: Formats, on_start: OnStart | None = None,
                  skip: int = 0, only: str | None = None,
                  accept: Callable[[bytes], bool] | None = None) -> Iterator[FileItem]:
     """Every deliverable in one file's bytes (``name`` is its file name, for detection):
@@ -309,7 +317,7 @@ def iter_members(name: str, data: bytes, limits: ExtractLimits, on_start: OnStar
     Raises:
         ExtractionError: the file itself cannot be read (nothing was given).
     """
-    walk = _Walk(name, limits, on_start, skip, only, accept)
+    walk = _Walk(name, limits, formats, on_start, skip, only, accept)
     try:
         yield from walk.item(name, data, (), {}, ())
     except BudgetExhausted as exc:

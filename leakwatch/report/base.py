@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 from leakwatch.model import Finding
-from leakwatch.pipeline import ScanReport
+from leakwatch.results import ScanReport
 
 # The e-mail headers a finding on a member of an e-mail shows, in this order.
 EMAIL_FIELDS = ("from", "to", "cc", "subject", "date", "message_id")

@@ -21,8 +21,8 @@ import csv
 from typing import Any, TextIO
 
 from leakwatch.model import FileError, Finding, Suppression
-from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter
+from leakwatch.results import ScanReport
 
 COLUMNS = (
     "id", "kind", "severity", "status", "deliverable_path", "deliverable_sha256", "start", "end", "page",

@@ -35,8 +35,8 @@ from typing import Any, TextIO
 
 import leakwatch
 from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, ReadAgain, Severity
-from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter, container_facts, ocr_lines, records_summary
+from leakwatch.results import ScanReport
 
 # Characters of deliverable text shown on each side of a passage.
 CONTEXT_CHARS = 300

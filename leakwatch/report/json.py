@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter
+from leakwatch.results import ScanReport
 
 
 class JsonReporter(Reporter):

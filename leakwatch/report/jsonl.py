@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 import leakwatch
-from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter
+from leakwatch.results import ScanReport
 
 FORMAT_VERSION = 1
 

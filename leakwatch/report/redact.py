@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any
 
 from leakwatch.model import Finding, SuppressedFinding
-from leakwatch.pipeline import ScanReport
+from leakwatch.results import ScanReport
 
 # extra field -> the keys of it that hold no text of a document (None: the whole value).
 _KEPT: dict[str, frozenset[str] | None] = {

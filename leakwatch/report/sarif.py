@@ -33,8 +33,8 @@ from urllib.parse import quote
 
 import leakwatch
 from leakwatch.model import FileError, Finding, Severity, Status, Suppression
-from leakwatch.pipeline import ScanReport
 from leakwatch.report.base import Reporter
+from leakwatch.results import ScanReport
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "leakwatchFindingId/v1"

@@ -7,8 +7,8 @@ from typing import TextIO
 import click
 
 from leakwatch.model import Finding, Severity
-from leakwatch.pipeline import ScanReport, display_path
 from leakwatch.report.base import Reporter, container_facts, ocr_lines, records_summary
+from leakwatch.results import ScanReport, display_path
 
 
 def _where(start: int, end: int, page: int | None) -> str:

@@ -109,6 +109,27 @@ def build_alert(outcome: FileOutcome, alerted: Sequence[Finding], incident: str 
     return body
 
 
+def incident_of(state: StateDB, path: Path, outcome: FileOutcome) -> tuple[str | None, str | None, tuple[Path, ...]]:
+    """Whether this content was alerted before in the vendor's folders: the incident
+    that first reported it, the path it was renamed from (None: the earlier file is
+    still there, so this is a copy), and the earlier paths a rename left gone.
+
+    A rename of alerted content is one incident: its alert says ``renamed`` and names
+    the first alert, instead of reporting the same leak as new under a new id."""
+    if outcome.sha256 is None:
+        return None, None, ()
+    earlier = state.alerted_with(outcome.folder.name, outcome.sha256, path)
+    if not earlier:
+        return None, None, ()
+    incident = earlier[0].incident
+    # A file we quarantined was moved by us, not renamed by the vendor; while the
+    # content is still at another path, this file is a copy of it, not its new name.
+    gone = [r for r in earlier if not os.path.lexists(os.fsdecode(r.path))]
+    if len(gone) < len(earlier) or any(r.quarantined_to is not None for r in gone):
+        return incident, None, ()
+    return incident, gone[-1].display, tuple(Path(os.fsdecode(r.path)) for r in gone)
+
+
 # --- the alerts log -------------------------------------------------------------------
 
 class AlertsLog:

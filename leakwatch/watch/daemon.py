@@ -23,7 +23,7 @@ import stat
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from leakwatch.config import Config, WatchFolder
 from leakwatch.model import FileError, Severity, Status
-from leakwatch.pipeline import (
-    EXIT_CLEAN,
-    EXIT_FINDINGS,
-    EXIT_INCOMPLETE,
-    FileScan,
-    display_path,
-    file_sha256,
-)
+from leakwatch.pipeline import file_sha256
+from leakwatch.results import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, display_path
 from leakwatch.store.base import StoreError
 from leakwatch.walk import iter_files
 from leakwatch.watch.actions import (
@@ -48,12 +42,13 @@ from leakwatch.watch.actions import (
     WebhookSender,
     build_alert,
     deliver_to_log,
+    incident_of,
     quarantine,
 )
 from leakwatch.watch.lanes import ScanLanes
 from leakwatch.watch.observe import Hints, Observers, is_wanted
 from leakwatch.watch.settle import Settler
-from leakwatch.watch.state import StateDB, StateError
+from leakwatch.watch.state import StateDB, StateError, alerts_path_of, state_dir_of
 
 if TYPE_CHECKING:
     from leakwatch.baseline import Baseline, IgnoreFile
@@ -88,18 +83,6 @@ def load_suppressions(config: Config) -> Suppressions:
         except BaselineError as exc:
             raise DaemonError(f"folder {folder.path}: {exc}") from exc
     return loaded
-
-
-def state_dir_of(config: Config) -> Path:
-    """[watch] state_dir, else the store folder (for a Redis store: this host's folder, the
-    key file's, as the state is per host)."""
-    from leakwatch.store import local_folder
-
-    return Path(config.watch.state_dir) if config.watch.state_dir else local_folder(config)
-
-
-def alerts_path_of(config: Config) -> Path:
-    return Path(config.watch.alerts_log) if config.watch.alerts_log else state_dir_of(config) / "alerts.jsonl"
 
 
 def folder_of(path: Path, folders: Sequence[WatchFolder]) -> WatchFolder | None:
@@ -554,7 +537,7 @@ class Daemon:
 
             raised, _accepted = apply_suppressions(outcome.findings, baseline, ignore)
         alerted = [f for f in raised if f.severity >= threshold]
-        incident, moved_from, gone = self._incident_of(path, outcome) if alerted else (None, None, ())
+        incident, moved_from, gone = incident_of(self.state, path, outcome) if alerted else (None, None, ())
         alert = build_alert(outcome, alerted, incident, moved_from) if outcome.incomplete or alerted else None
         if alert is not None and alerted and incident is None:
             incident = alert["id"]  # the first report of this content: later renames name it
@@ -581,26 +564,6 @@ class Daemon:
         if folder.quarantine in ("both", event) and os.path.lexists(path):
             self._quarantine(path, folder, alert)
 
-    def _incident_of(self, path: Path, outcome: FileOutcome) -> tuple[str | None, str | None, tuple[Path, ...]]:
-        """Whether this content was alerted before in the vendor's folders: the incident
-        that first reported it, the path it was renamed from (None: the earlier file is
-        still there, so this is a copy), and the earlier paths a rename left gone.
-
-        A rename of alerted content is one incident: its alert says ``renamed`` and names
-        the first alert, instead of reporting the same leak as new under a new id."""
-        if outcome.sha256 is None:
-            return None, None, ()
-        earlier = self.state.alerted_with(outcome.folder.name, outcome.sha256, path)
-        if not earlier:
-            return None, None, ()
-        incident = earlier[0].incident
-        # A file we quarantined was moved by us, not renamed by the vendor; while the
-        # content is still at another path, this file is a copy of it, not its new name.
-        gone = [r for r in earlier if not os.path.lexists(os.fsdecode(r.path))]
-        if len(gone) < len(earlier) or any(r.quarantined_to is not None for r in gone):
-            return incident, None, ()
-        return incident, gone[-1].display, tuple(Path(os.fsdecode(r.path)) for r in gone)
-
     def _quarantine(self, path: Path, folder: WatchFolder, alert: dict[str, Any]) -> None:
         try:
             target = quarantine(path, folder, Path(self.config.watch.quarantine_dir), alert)
@@ -620,16 +583,3 @@ def _check_store(config: Config) -> None:
         open_store(config).close()
     except StoreError as exc:
         raise DaemonError(str(exc)) from exc
-
-
-def iter_state(config: Config) -> Iterator[dict[str, Any]]:
-    """The recorded state of every watched file (for ``leakwatch watch --status``)."""
-    state = StateDB(state_dir_of(config))
-    try:
-        for row in state.files():
-            yield {"path": row.display, "vendor": row.vendor, "status": row.status, "findings": row.findings,
-                   "size": row.size, "sha256": row.sha256, "scanned_at": row.scanned_at, "scans": row.scans,
-                   "quarantined_to": row.quarantined_to, "message": row.message,
-                   "gone": row.gone_at is not None, "gone_at": row.gone_at, "incident": row.incident}
-    finally:
-        state.close()

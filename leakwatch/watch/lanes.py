@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import Config
-from leakwatch.pipeline import FileScan
+from leakwatch.results import FileScan
 from leakwatch.scanner import Scanner
 
 

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from leakwatch.config import Config
+
 STATE_DB = "watch-state.sqlite"
 
 _SCHEMA = """
@@ -227,3 +229,30 @@ class _Transaction:
             self._db.execute("COMMIT")
         else:
             self._db.execute("ROLLBACK")
+
+
+# --- where the state lives, and what it says ------------------------------------------
+
+def state_dir_of(config: Config) -> Path:
+    """[watch] state_dir, else the store folder (for a Redis store: this host's folder, the
+    key file's, as the state is per host)."""
+    from leakwatch.store import local_folder
+
+    return Path(config.watch.state_dir) if config.watch.state_dir else local_folder(config)
+
+
+def alerts_path_of(config: Config) -> Path:
+    return Path(config.watch.alerts_log) if config.watch.alerts_log else state_dir_of(config) / "alerts.jsonl"
+
+
+def iter_state(config: Config) -> Iterator[dict[str, Any]]:
+    """The recorded state of every watched file (for ``leakwatch watch --status``)."""
+    state = StateDB(state_dir_of(config))
+    try:
+        for row in state.files():
+            yield {"path": row.display, "vendor": row.vendor, "status": row.status, "findings": row.findings,
+                   "size": row.size, "sha256": row.sha256, "scanned_at": row.scanned_at, "scans": row.scans,
+                   "quarantined_to": row.quarantined_to, "message": row.message,
+                   "gone": row.gone_at is not None, "gone_at": row.gone_at, "incident": row.incident}
+    finally:
+        state.close()

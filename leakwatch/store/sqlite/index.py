@@ -11,6 +11,7 @@ its mapping; one that finds a file gone reads the catalogue again).
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 from contextlib import suppress
@@ -22,6 +23,34 @@ import numpy as np
 from leakwatch.store import segments as seg
 from leakwatch.store.base import FingerprintHits, PassageHits
 from leakwatch.store.sqlite.connection import SegmentWriteError
+
+# Forward fingerprints of a document (its ``fingerprints`` BLOB), in position order.
+FORWARD_FP = np.dtype([("hash", "<u8"), ("pos", "<u4"), ("start", "<u4"), ("end", "<u4")])
+
+
+def segment_folder(db_path: Path) -> Path:
+    """Where a database's segment files live: ``leakwatch.segments`` beside ``leakwatch.sqlite``."""
+    return db_path.with_name(db_path.stem + ".segments")
+
+
+def doc_postings(doc_key: int, first_pid: int, n_passages: int, forward: np.ndarray, folded: np.ndarray,
+                 passages: np.ndarray) -> seg.Postings:
+    """One document's look-up entries: its fingerprints (``forward``, FORWARD_FP records)
+    and its LSH postings (folded band keys, passage of each)."""
+    n_fp = len(forward)
+    return seg.Postings({
+        "fp_hash": forward["hash"].astype("<u8"), "fp_doc": np.full(n_fp, doc_key, dtype="<u4"),
+        "fp_pos": forward["pos"], "fp_start": forward["start"], "fp_end": forward["end"],
+        "band_key": np.asarray(folded, dtype="<u8"),
+        "band_pid": seg.as_u32(first_pid + np.asarray(passages, dtype=np.int64), "a passage id"),
+        "doc_key": np.array([doc_key], dtype="<u4"), "doc_first_pid": np.array([first_pid], dtype="<u4"),
+        "doc_passages": np.array([n_passages], dtype="<u4"),
+    })
+
+
+def mkdir_private(folder: Path) -> None:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
 
 
 @dataclass

@@ -56,42 +56,15 @@ from leakwatch.store.sqlite.connection import (
     reading,
     reason,
 )
-from leakwatch.store.sqlite.index import SegmentIndex
+from leakwatch.store.sqlite.index import FORWARD_FP, SegmentIndex, doc_postings, mkdir_private, segment_folder
 from leakwatch.store.sqlite.tables import RecordTables, as_int64
 
 DB_NAME = "leakwatch.sqlite"
 KEY_NAME = "leakwatch.key"
 
-# Forward fingerprints of a document (its ``fingerprints`` BLOB), in position order.
-FORWARD_FP = np.dtype([("hash", "<u8"), ("pos", "<u4"), ("start", "<u4"), ("end", "<u4")])
 
 # Documents exported per pass over the segments (``store copy``).
 EXPORT_BATCH = 256
-
-
-def segment_folder(db_path: Path) -> Path:
-    """Where a database's segment files live: ``leakwatch.segments`` beside ``leakwatch.sqlite``."""
-    return db_path.with_name(db_path.stem + ".segments")
-
-
-def doc_postings(doc_key: int, first_pid: int, n_passages: int, forward: np.ndarray, folded: np.ndarray,
-                 passages: np.ndarray) -> seg.Postings:
-    """One document's look-up entries: its fingerprints (``forward``, FORWARD_FP records)
-    and its LSH postings (folded band keys, passage of each)."""
-    n_fp = len(forward)
-    return seg.Postings({
-        "fp_hash": forward["hash"].astype("<u8"), "fp_doc": np.full(n_fp, doc_key, dtype="<u4"),
-        "fp_pos": forward["pos"], "fp_start": forward["start"], "fp_end": forward["end"],
-        "band_key": np.asarray(folded, dtype="<u8"),
-        "band_pid": seg.as_u32(first_pid + np.asarray(passages, dtype=np.int64), "a passage id"),
-        "doc_key": np.array([doc_key], dtype="<u4"), "doc_first_pid": np.array([first_pid], dtype="<u4"),
-        "doc_passages": np.array([n_passages], dtype="<u4"),
-    })
-
-
-def _mkdir_private(folder: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
 
 
 class SQLiteStore(RecordTables, FingerprintStore):
@@ -138,7 +111,7 @@ class SQLiteStore(RecordTables, FingerprintStore):
             )
         if is_new:
             try:
-                _mkdir_private(self.folder)
+                mkdir_private(self.folder)
             except OSError as exc:
                 raise StoreError(f"cannot create the store {self.folder}: {exc.strerror or exc}") from exc
         elif not db_path.is_file():
@@ -202,7 +175,7 @@ class SQLiteStore(RecordTables, FingerprintStore):
             raise self._open_failure(db_path, exc) from exc
         if new_params is not None:
             try:
-                _mkdir_private(self._index.folder)
+                mkdir_private(self._index.folder)
             except OSError as exc:
                 raise StoreError(f"cannot create the store {self.location}: {exc.strerror or exc}") from exc
             self._initialise(new_params)
@@ -221,7 +194,7 @@ class SQLiteStore(RecordTables, FingerprintStore):
                     for statement in schema.statements(schema.RECORDS_SCHEMA):
                         self._db.execute(statement)
             if not self._index.folder.is_dir():
-                _mkdir_private(self._index.folder)
+                mkdir_private(self._index.folder)
             return meta
         except sqlite3.Error as exc:
             raise self._open_failure(db_path, exc) from exc

@@ -21,6 +21,7 @@ from leakwatch.fingerprint import band_keys, is_empty_signature
 from leakwatch.store import segments as seg
 from leakwatch.store.base import SourceDocument, StoreError
 from leakwatch.store.sqlite import schema
+from leakwatch.store.sqlite.index import FORWARD_FP, doc_postings, mkdir_private
 
 if TYPE_CHECKING:
     from leakwatch.store.sqlite.store import SQLiteStore
@@ -36,7 +37,6 @@ def upgrade_from_v1(store: SQLiteStore, meta: dict[str, str]) -> None:
     Raises:
         StoreError: the store is damaged or the upgrade failed (it is then unchanged).
     """
-    from leakwatch.store.sqlite.store import FORWARD_FP, _mkdir_private
 
     db = store._db
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -46,7 +46,7 @@ def upgrade_from_v1(store: SQLiteStore, meta: dict[str, str]) -> None:
     n_perm = params.num_perm
     bag_bands, bag_rows = int(meta["bag_lsh_bands"]), int(meta["bag_lsh_rows"])
     try:
-        _mkdir_private(store._index.folder)
+        mkdir_private(store._index.folder)
     except OSError as exc:
         raise StoreError(f"cannot upgrade the store {store.location}: {exc.strerror or exc}") from exc
     with store._transaction("the store was not upgraded; it is as it was (format 1)", doing="upgrade"):
@@ -89,7 +89,6 @@ def upgrade_from_v1(store: SQLiteStore, meta: dict[str, str]) -> None:
 def _insert(store: SQLiteStore, record: SourceDocument, forward: np.ndarray, n_passages: int, folded: np.ndarray,
             passages: np.ndarray, first_pid: int) -> int:
     """Insert one upgraded document under its own key; returns the next passage id."""
-    from leakwatch.store.sqlite.store import FORWARD_FP, doc_postings
 
     db = store._db
     db.execute(
