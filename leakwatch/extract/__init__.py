@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 
 from leakwatch.config import ExtractLimits
-from leakwatch.extract.base import SNIFF_BYTES, Extractor, FileSample, decode_text, looks_binary
+from leakwatch.extract.base import SNIFF_BYTES, Extractor, FileSample, decode_text
 from leakwatch.extract.code import LANGUAGES, CodeExtractor
 from leakwatch.extract.csv import CsvExtractor
 from leakwatch.extract.docx import DocxExtractor
@@ -94,9 +94,7 @@ def detect_format(sample: FileSample) -> str:
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise ExtractionError(Status.UNSUPPORTED, f"{what}: not a text format")
-    if looks_binary(head):
-        raise ExtractionError(Status.UNSUPPORTED, "binary data (NUL bytes), not a text format")
-    text_head, _ = decode_text(head)
+    text_head, _ = decode_text(head)  # binary data is refused here (a status, never text)
     lowered = text_head.lstrip("\ufeff \t\r\n")[:1024].lower()
     if lowered.startswith(("<!doctype html", "<html")) or (
         lowered.startswith("<") and ("<html" in lowered or "<body" in lowered)
