@@ -271,6 +271,11 @@ class FingerprintStore(abc.ABC):
         """(shingle starts, shingle ends, signatures) of one document's passages."""
 
     @abc.abstractmethod
+    def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The content-word bag signatures of every passage of the documents: (document
+        key of each row, signatures), rows grouped by document in the order asked."""
+
+    @abc.abstractmethod
     def read_notes(self, prefix: str) -> dict[str, str]:
         """Small named records kept with the store (registered references, allow-list
         sources), by key prefix."""

@@ -608,6 +608,15 @@ class RedisStore(FingerprintStore):
         return (pas["start"].astype(np.int64), pas["end"].astype(np.int64),
                 pas["sig"].astype(np.uint32).reshape(len(pas), self.params.num_perm))
 
+    @_reading
+    def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        blobs = self._mget([self._doc_key_names(int(d))[1] for d in doc_keys])
+        passages = [np.frombuffer(blob or b"", dtype=self._passage_dtype()) for blob in blobs]
+        keys = np.repeat(np.asarray(doc_keys, dtype=np.int64), [len(p) for p in passages])
+        sigs = [p["bag"].astype(np.uint32) for p in passages]
+        n = self.params.num_perm
+        return keys, (np.concatenate(sigs) if sigs else np.zeros((0, n), dtype=np.uint32)).reshape(-1, n)
+
     # --- notes and the allow-list ---------------------------------------------------------
 
     @_reading

@@ -801,6 +801,17 @@ class SQLiteStore(FingerprintStore):
         sigs = np.asarray([np.frombuffer(r[2], dtype="<u4") for r in rows], dtype=np.uint32)
         return starts, ends, sigs.reshape(len(rows), self.params.num_perm)
 
+    @_reading
+    def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._db.execute(
+            "SELECT p.doc_key, p.bag_signature FROM json_each(?) q JOIN passages p ON p.doc_key = q.value "
+            "ORDER BY q.key, p.idx",
+            (json.dumps([int(k) for k in doc_keys]),),
+        ).fetchall()
+        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        sigs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u4").astype(np.uint32)
+        return keys, sigs.reshape(len(rows), self.params.num_perm)
+
     # --- notes and the allow-list ---------------------------------------------------------
 
     @_reading
