@@ -131,6 +131,9 @@ class DetectParams:
     min_df_docs: int = 5
     # Whole-document near-duplicate: both containments at least this high.
     near_duplicate_containment: float = 0.8
+    # Severity (detect.scoring.severity): high needs both this confidence and high_words
+    # (or a whole document); medium needs medium_words.
+    high_confidence: float = 0.9
     high_words: int = 50
     medium_words: int = 30
     # Documents aligned per deliverable for reworded passages: those with a stored passage
@@ -146,6 +149,8 @@ class DetectParams:
             raise ConfigError("detect.min_words must be at least 1")
         if self.max_gap < 1:
             raise ConfigError("detect.max_gap must be at least 1")
+        if not 0 <= self.high_confidence <= 1:
+            raise ConfigError("detect.high_confidence must be in [0, 1]")
         if not 0 <= self.min_reworded_resemblance <= 1:
             raise ConfigError("detect.min_reworded_resemblance must be in [0, 1]")
         if self.max_reworded_candidates < 0:

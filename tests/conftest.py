@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import pytest
 
-# ../shared beside the checkout; LEAKWATCH_SHARED names it for a checkout elsewhere (a git worktree).
-SHARED = Path(os.environ.get("LEAKWATCH_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPORA = SHARED / "corpora"
 
 _SYLLABLES = ["ka", "lo", "mer", "ti", "san", "vo", "quel", "dra", "ni", "por", "es", "tu", "lim", "ba",

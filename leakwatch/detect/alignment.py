@@ -50,7 +50,8 @@ class Alignment:
     # the fragment cosine for paraphrases.
     method: str = "exact"
     similarity: float = 1.0
-    # The learned scorer's P(copied) for a paraphrase; None for exact matches.
+    # P(copied): the learned scorer's for a reworded fragment, the verbatim evidence's
+    # for an exact run (scoring.exact_confidence); None for a paraphrase without a scorer.
     probability: float | None = None
 
 
@@ -251,9 +252,12 @@ def merge_overlapping(alignments: list[Alignment], gap: int = 0) -> list[Alignme
 
 
 # A passage condenses a source when its source side is this many times longer, and
-# summarises it when that side spans at least this share of the source's words.
+# summarises it when that side spans at least this share of the source's words. (Half
+# the source had been required, tuned on the 130-pair sample; on the training set under
+# cross-validation a quarter gives 61 more summary findings, summary plagdet 0.46 -> 0.54,
+# random obfuscation 0.869 -> 0.862 for the excerpts taken for summaries, overall +0.004.)
 MIN_CONDENSATION = 2.0
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.25
 
 
 def condenses(a: Alignment) -> bool:

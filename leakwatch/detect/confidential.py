@@ -55,7 +55,7 @@ from leakwatch.detect.paraphrase import (
     stemmed,
 )
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
-from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
+from leakwatch.detect.scoring import confidence, exact_confidence, finding_id, jaccard, severity
 from leakwatch.extract import extract_bytes, read_file
 from leakwatch.fingerprint import (
     bag_query_signatures,
@@ -367,7 +367,8 @@ class ConfidentialDetector(Detector):
             if matched < self.params.min_words:
                 continue
             s_chars = src.tokens.char_span(f0, f1)
-            out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c)))
+            out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c),
+                                 probability=exact_confidence(matched, verified=True)))
         return out
 
     def _align_paraphrase(self, fp_d: Deliverable, d_stems: Tokens, d_weights: TermWeights, doc: SourceDocument,
@@ -430,6 +431,7 @@ class ConfidentialDetector(Detector):
             out.append(Alignment(
                 int(c.d_pos.min()), int(c.d_pos.max()) + k, int(c.s_pos.min()), int(c.s_pos.max()) + k,
                 int(c.s_char_start.min()), int(c.s_char_end.max()), matched, len(c),
+                probability=exact_confidence(matched, verified=False),
             ))
         return out
 
@@ -520,8 +522,7 @@ class ConfidentialDetector(Detector):
                 Span(a.s_char_start, a.s_char_end, doc.page_of(a.s_char_start)),
                 Scores(resemblance, a.matched_words / n_d, a.matched_words / n_s, a.matched_words,
                        a.probability if a.probability is not None
-                       else confidence(a.matched_words, resemblance if a.method == "exact"
-                                       else max(resemblance, a.similarity), verified)),
+                       else confidence(a.matched_words, max(resemblance, a.similarity), verified)),
                 verified, a.method,
             ))
         return out
@@ -559,7 +560,7 @@ class ConfidentialDetector(Detector):
         return Finding(
             id=finding_id(kind, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
             kind=kind,
-            severity=severity(kind, scores.matched_words, self.params),
+            severity=severity(scores.matched_words, scores.confidence, self.params, whole=kind == NEAR_DUPLICATE),
             deliverable_path=deliverable.path,
             deliverable_sha256=deliverable.sha256,
             deliverable_span=d_span,

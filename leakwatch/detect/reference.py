@@ -17,9 +17,9 @@ from leakwatch.config import Config
 from leakwatch.detect.alignment import Seeds, chain_seeds, covered_words, match_positions
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.confidential import ConfidentialDetector
-from leakwatch.detect.scoring import confidence, finding_id
+from leakwatch.detect.scoring import confidence, finding_id, severity
 from leakwatch.fingerprint import keyed_shingles
-from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+from leakwatch.model import Finding, Scores, SourceRef, Span
 from leakwatch.references import ReferenceLibrary, tokens_of_code
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens
@@ -118,8 +118,8 @@ class CopiedCodeDetector(Detector):
             out.append(Finding(
                 id=finding_id(COPIED_CODE, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
                 kind=COPIED_CODE,
-                severity=Severity.HIGH if whole or matched >= self.params.high_words else (
-                    Severity.MEDIUM if matched >= self.params.medium_words else Severity.LOW),
+                # Equal normalized tokens: sure of the copy, so severity is a matter of size.
+                severity=severity(matched, 1.0, self.params, whole=whole),
                 deliverable_path=deliverable.path,
                 deliverable_sha256=deliverable.sha256,
                 deliverable_span=Span(d0, d1, deliverable.extracted.page_of(d0)),

@@ -78,3 +78,13 @@ def reliability(findings: Iterable[Finding], cases: dict[tuple[str, str], list[P
             real = shared_ngram_share(d_text, read_text(source.path)[s_span.start : s_span.end]) >= MIN_SHARED
         out.add(scores.confidence, real, str(f.extra.get("method", "exact")))
     return out
+
+
+def reliability_lines(report: dict[str, Any]) -> list[str]:
+    """The text report's lines for :meth:`Reliability.to_dict` output."""
+    lines = [f"calibration: Brier score {report['brier']} over {report['findings']} findings "
+             f"({report['real']} real); by method "
+             + ", ".join(f"{m} {b}" for m, b in report["brier_by_method"].items())]
+    lines += [f"  confidence {b['confidence']}: {b['findings']:5} findings, mean {b['mean_confidence']:.3f}, "
+              f"real {b['real']:.3f}" for b in report["bins"]]
+    return lines

@@ -3,11 +3,11 @@ saw it, nor any document of its fold.
 
 1. The pairs are dealt into folds by connected component of the pair graph
    (:mod:`leakwatch.evaluate.folds`): no document, source or suspicious, in two folds.
-2. One store holds every source; every suspicious document is scanned once with every
-   reworded candidate logged, and the candidates are labelled
+2. One store holds every source; every suspicious document and every source is scanned
+   once with every reworded candidate logged, and the candidates are labelled
    (:mod:`leakwatch.evaluate.training`).
-3. For each fold, a scorer is trained on the candidates whose suspicious document *and*
-   source both lie outside it.
+3. For each fold, a scorer is trained on the candidates whose two documents both lie
+   outside it.
 4. Each fold's suspicious documents are scanned again, with their fold's scorer, against
    the store of every source (as a user scans: everything registered), and all findings
    are scored together: listed pairs, whole index, unbacked findings, calibration.
@@ -38,7 +38,13 @@ from leakwatch.evaluate.pan import (
     run_pan,
     with_key_spread,
 )
-from leakwatch.evaluate.training import LabelledFragments, fit_scorer, label_candidates, log_candidates
+from leakwatch.evaluate.training import (
+    DECISION_THRESHOLD,
+    LabelledFragments,
+    fit_scorer,
+    label_candidates,
+    log_candidates,
+)
 from leakwatch.pipeline import index_paths
 
 
@@ -61,7 +67,7 @@ def outside(fold: Fold, data: LabelledFragments, folds: list[Fold]) -> np.ndarra
 def fold_scorers(folds: list[Fold], data: LabelledFragments) -> tuple[list[LogisticScorer], dict[str, Any]]:
     """One scorer per fold, and the candidates' out-of-fold figures (each candidate scored
     by the scorer of its suspicious document's fold)."""
-    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from sklearn.metrics import brier_score_loss, precision_score, recall_score, roc_auc_score
 
     scorers, held_out = [], np.full(len(data), np.nan)
     where = fold_of(folds)
@@ -73,9 +79,13 @@ def fold_scorers(folds: list[Fold], data: LabelledFragments) -> tuple[list[Logis
             held_out[test] = scorer.probability(data.features[test])
     scored = ~np.isnan(held_out)
     y, p = data.labels[scored], held_out[scored]
+    kept = p >= DECISION_THRESHOLD
     figures = {"candidates": int(scored.sum()), "copies": int(y.sum()),
                "roc_auc": round(float(roc_auc_score(y, p)), 4) if 0 < y.sum() < y.size else None,
-               "brier": round(float(brier_score_loss(y, p)), 4)}
+               "brier": round(float(brier_score_loss(y, p)), 4), "threshold": DECISION_THRESHOLD,
+               "precision": round(float(precision_score(y, kept, zero_division=1.0)), 4),
+               "recall": round(float(recall_score(y, kept, zero_division=1.0)), 4),
+               "false_positive_rate": round(float(kept[y == 0].mean()), 4) if (y == 0).any() else None}
     return scorers, figures
 
 

@@ -70,10 +70,16 @@ def read_pan_corpus(root: Path) -> list[PanPair]:
     return pairs
 
 
-def finding_passage(f: Finding) -> Passage:
+def finding_passages(f: Finding) -> list[Passage]:
+    """The detections a finding reports: its source, and every other source its passage
+    was also found in (``also_in``: a report lists them with their spans, so a user is
+    told of each; PAN scores each as a detection of its own pair)."""
     source, span, _ = matched_parts(f)
-    return Passage(Path(f.deliverable_path).name, Path(source.path).name, f.deliverable_span.start,
-                   f.deliverable_span.end, span.start, span.end)
+    susp, d = Path(f.deliverable_path).name, f.deliverable_span
+    out = [Passage(susp, Path(source.path).name, d.start, d.end, span.start, span.end)]
+    for other in f.extra.get("also_in", []):
+        out.append(Passage(susp, Path(str(other["path"])).name, d.start, d.end, int(other["start"]), int(other["end"])))
+    return out
 
 
 @dataclass
@@ -257,7 +263,7 @@ def run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey, gro
             findings += report.findings
             scan_errors += len(report.errors)
         t2 = time.monotonic()
-    detections = [finding_passage(f) for f in findings]
+    detections = [p for f in findings for p in finding_passages(f)]
     run = PanRun(score_pairs(pairs, detections, "listed"), score_pairs(pairs, detections, "whole"),
                  t1 - t0, t2 - t1, scan_errors, len(indexed.errors), findings=findings)
     reuse = read_upstream_reuse(root)

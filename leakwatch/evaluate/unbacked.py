@@ -125,3 +125,11 @@ def is_unbacked(f: Finding, reused: list[tuple[int, int]], read_text: Callable[[
     d_text = read_text(f.deliverable_path)[d.start : d.end]
     s_text = read_text(source.path)[s_span.start : s_span.end]
     return shared_ngram_share(d_text, s_text) < MIN_SHARED
+
+
+def unbacked_lines(report: dict[str, Any]) -> list[str]:
+    """The text report's lines for :meth:`UnbackedReport.to_dict` output."""
+    by_method = ", ".join(f"{m} {v['unbacked']}/{v['findings']}" for m, v in report["by_method"].items())
+    by_severity = ", ".join(f"{s} {n}" for s, n in report["by_severity"].items()) or "none"
+    return [f"unbacked findings: {report['unbacked']} of {report['findings']} confidential findings "
+            f"({report['rate']:.1%}); by method {by_method}; by severity {by_severity}"]
