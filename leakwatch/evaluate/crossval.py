@@ -25,6 +25,7 @@ import numpy as np
 
 from leakwatch.config import Config
 from leakwatch.detect.scorer import LogisticScorer
+from leakwatch.evaluate.calibration import Reliability
 from leakwatch.evaluate.folds import Fold, fold_of, plan_folds
 from leakwatch.evaluate.pan import (
     EVALUATION_KEY,
@@ -80,12 +81,16 @@ def fold_scorers(folds: list[Fold], data: LabelledFragments) -> tuple[list[Logis
     scored = ~np.isnan(held_out)
     y, p = data.labels[scored], held_out[scored]
     kept = p >= DECISION_THRESHOLD
-    figures = {"candidates": int(scored.sum()), "copies": int(y.sum()),
+    figures: dict[str, Any] = {"candidates": int(scored.sum()), "copies": int(y.sum()),
                "roc_auc": round(float(roc_auc_score(y, p)), 4) if 0 < y.sum() < y.size else None,
                "brier": round(float(brier_score_loss(y, p)), 4), "threshold": DECISION_THRESHOLD,
                "precision": round(float(precision_score(y, kept, zero_division=1.0)), 4),
                "recall": round(float(recall_score(y, kept, zero_division=1.0)), 4),
                "false_positive_rate": round(float(kept[y == 0].mean()), 4) if (y == 0).any() else None}
+    table = Reliability()
+    for probability, copy in zip(p.tolist(), y.tolist(), strict=True):
+        table.add(probability, bool(copy), "reworded")
+    figures["reliability"] = table.table()
     return scorers, figures
 
 

@@ -148,6 +148,8 @@ class PanRun:
     # Index-wide precision (when the corpus carries upstream-annotations/).
     unbacked: UnbackedReport | None = None
     reliability: Reliability | None = None
+    # The same on the listed pairs alone, whose reuse the corpus annotates in full.
+    reliability_listed: Reliability | None = None
     # Cross-validation: the folds, and each fold's scorer training.
     folds: list[dict[str, Any]] = field(default_factory=list)
     # The findings themselves (for analysis; not reported).
@@ -162,6 +164,8 @@ class PanRun:
             out["unbacked"] = self.unbacked.to_dict()
         if self.reliability is not None:
             out["calibration"] = self.reliability.to_dict()
+        if self.reliability_listed is not None:
+            out["calibration_listed_pairs"] = self.reliability_listed.to_dict()
         if self.folds:
             out["folds"] = self.folds
         if len(self.per_key) > 1:
@@ -274,4 +278,7 @@ def run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey, gro
             cases.setdefault((p.susp, p.src), []).extend(p.cases)
         run.unbacked = judge_findings(findings, reuse, read_text)
         run.reliability = reliability(findings, cases, read_text)
+        run.reliability_listed = reliability([f for f in findings if (Path(f.deliverable_path).name,
+                                                                      Path(str(f.source and f.source.path)).name)
+                                              in cases], cases, read_text)
     return run
