@@ -762,10 +762,13 @@ def _evaluation(ctx: click.Context, store: str | None, config_path: str | None, 
               help="Cross-validate: train a reworded-passage scorer per fold (grouped by connected "
                    "component of the pair graph) and scan each fold's documents with its own (0: the shipped "
                    "scorer for all).")
+@click.option("--upstream", "upstream", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of upstream annotations (one XML per pair, in class folders) that mark every reused "
+                   "passage of the suspicious documents [default: CORPUS_DIR/upstream-annotations].")
 @common_options
 @click.pass_context
-def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, folds: int, store: str | None,
-                     config_path: str | None) -> None:
+def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, folds: int, upstream: Path | None,
+                     store: str | None, config_path: str | None) -> None:
     """PAN character-level precision, recall, granularity and plagdet per obfuscation class.
 
     Indexes CORPUS_DIR/src into a temporary store and scans CORPUS_DIR/susp; scores
@@ -781,6 +784,8 @@ def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, 
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample --keys 5
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-train --folds 5
+      leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample \\
+          --upstream ../shared/corpora/pan13-text-alignment-train/upstream-annotations
     """
     from leakwatch.evaluate import evaluate_pan
     from leakwatch.evaluate.calibration import reliability_lines
@@ -788,8 +793,8 @@ def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, 
     from leakwatch.evaluate.unbacked import unbacked_lines
 
     data = _evaluation(ctx, store, config_path, fmt,
-                       lambda config: evaluate_pan_cv(corpus_dir, config, folds, keys) if folds
-                       else evaluate_pan(corpus_dir, config, keys))
+                       lambda config: evaluate_pan_cv(corpus_dir, config, folds, keys, upstream) if folds
+                       else evaluate_pan(corpus_dir, config, keys, upstream))
     if data is None:
         return
     for mode in ("listed_pairs", "whole_index"):

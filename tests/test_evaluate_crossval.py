@@ -142,7 +142,7 @@ def test_training_set_folds_share_no_document() -> None:
 @pytest.mark.corpus
 def test_training_set_upstream_annotations_cover_every_listed_case() -> None:
     root = corpus("pan13-text-alignment-train")
-    reuse = read_upstream_reuse(root)
+    reuse = read_upstream_reuse(root / "upstream-annotations")
     assert reuse is not None
     for p in read_pan_corpus(root):
         for c in p.cases:

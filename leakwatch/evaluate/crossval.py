@@ -94,7 +94,7 @@ def fold_scorers(folds: list[Fold], data: LabelledFragments) -> tuple[list[Logis
     return scorers, figures
 
 
-def evaluate_pan_cv(root: Path, config: Config, folds: int = 5, keys: int = 1) -> PanRun:
+def evaluate_pan_cv(root: Path, config: Config, folds: int = 5, keys: int = 1, upstream: Path | None = None) -> PanRun:
     """Grouped ``folds``-fold cross-validation of the reworded-passage scorer on a PAN corpus."""
     pairs = read_pan_corpus(root)
     plan = plan_folds(pairs, folds)
@@ -102,7 +102,7 @@ def evaluate_pan_cv(root: Path, config: Config, folds: int = 5, keys: int = 1) -
     scorers, figures = fold_scorers(plan, data)
     groups = [ScanGroup(sorted(root / "susp" / name for name in fold.susp), scorer)
               for fold, scorer in zip(plan, scorers, strict=True)]
-    run = with_key_spread([run_pan(root, pairs, config, evaluation_key(n), groups) for n in range(keys)])
+    run = with_key_spread([run_pan(root, pairs, config, evaluation_key(n), groups, upstream) for n in range(keys)])
     run.folds = [{**fold.to_dict(), "training_candidates": scorer.metadata["samples"],
                   "training_copies": scorer.metadata["copies"]} for fold, scorer in zip(plan, scorers, strict=True)]
     run.folds.append({"candidates_out_of_fold": figures})

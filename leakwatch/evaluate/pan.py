@@ -25,7 +25,7 @@ from leakwatch.detect import ConfidentialDetector
 from leakwatch.detect.scorer import LogisticScorer
 from leakwatch.evaluate.calibration import Reliability, reliability
 from leakwatch.evaluate.measures import PanScores, Passage, pan_scores
-from leakwatch.evaluate.unbacked import UnbackedReport, judge_findings, read_upstream_reuse
+from leakwatch.evaluate.unbacked import UPSTREAM, UnbackedReport, judge_findings, read_upstream_reuse
 from leakwatch.extract import extract_file
 from leakwatch.keys import StoreKey, write_key
 from leakwatch.model import Finding, matched_parts
@@ -215,18 +215,21 @@ def evaluation_store(config: Config, key: StoreKey = EVALUATION_KEY) -> Iterator
             store.close()
 
 
-def evaluate_pan(root: Path, config: Config, keys: int = 1) -> PanRun:
+def evaluate_pan(root: Path, config: Config, keys: int = 1, upstream: Path | None = None) -> PanRun:
     """Index the corpus sources into a temporary store, scan every suspicious document.
 
     With ``keys`` > 1 the whole evaluation is repeated with that many public keys: which
     documents the LSH bands name as candidates depends on the keyed values, so one key's
-    figures carry some luck; the spread over keys shows how much.
+    figures carry some luck; the spread over keys shows how much. ``upstream`` names the
+    folder of upstream annotations that judge unbacked findings (by default the corpus's
+    ``upstream-annotations/``; the sample's documents are annotated in the training set's).
     """
     if keys < 1:
         raise ValueError("keys must be 1 or more")
     pairs = read_pan_corpus(root)
     susp = sorted((root / "susp").iterdir())
-    runs = [run_pan(root, pairs, config, evaluation_key(n), [ScanGroup(susp, "default")]) for n in range(keys)]
+    runs = [run_pan(root, pairs, config, evaluation_key(n), [ScanGroup(susp, "default")], upstream)
+            for n in range(keys)]
     return with_key_spread(runs)
 
 
@@ -251,7 +254,8 @@ def corpus_reader() -> Callable[[str], str]:
     return functools.cache(lambda path: extract_file(Path(path), limits)[1].text)
 
 
-def run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey, groups: list[ScanGroup]) -> PanRun:
+def run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey, groups: list[ScanGroup],
+            upstream: Path | None = None) -> PanRun:
     """Index every source of ``root`` with ``key``, scan each group with its scorer, and score
     the findings: listed pairs, whole index, and (with upstream annotations) the unbacked
     findings and the calibration of their confidence."""
@@ -270,7 +274,7 @@ def run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey, gro
     detections = [p for f in findings for p in finding_passages(f)]
     run = PanRun(score_pairs(pairs, detections, "listed"), score_pairs(pairs, detections, "whole"),
                  t1 - t0, t2 - t1, scan_errors, len(indexed.errors), findings=findings)
-    reuse = read_upstream_reuse(root)
+    reuse = read_upstream_reuse(upstream or root / UPSTREAM)
     if reuse is not None:
         read_text = corpus_reader()
         cases: dict[tuple[str, str], list[Passage]] = {}

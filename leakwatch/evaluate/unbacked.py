@@ -31,10 +31,9 @@ NGRAM = 3
 MIN_SHARED = 0.25
 
 
-def read_upstream_reuse(root: Path) -> dict[str, list[tuple[int, int]]] | None:
+def read_upstream_reuse(folder: Path) -> dict[str, list[tuple[int, int]]] | None:
     """Every annotated reused passage of each suspicious document (character ranges), from
-    ``upstream-annotations/*/*.xml``; None when the corpus has no such folder."""
-    folder = root / UPSTREAM
+    ``folder/*/*.xml`` (a corpus's ``upstream-annotations/``); None when there is no such folder."""
     if not folder.is_dir():
         return None
     reuse: dict[str, list[tuple[int, int]]] = {}
