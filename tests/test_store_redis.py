@@ -270,6 +270,11 @@ def test_lookups_of_both_backends_are_identical(tmp_path: Path, url: str) -> Non
             assert np.array_equal(fa.hashes, fb.hashes) and np.array_equal(fa.char_ends, fb.char_ends)
             for x, y in zip(sq.passage_signatures(doc_key), rd.passage_signatures(doc_key), strict=True):
                 assert np.array_equal(x, y)
+        # every passage's content-word bag, grouped by document in the order asked (absent: none)
+        ka, ba = sq.document_bags([2, 1, 999])
+        kb, bb = rd.document_bags([2, 1, 999])
+        assert np.array_equal(ka, kb) and np.array_equal(ba, bb) and ka.shape[0] == ba.shape[0] > 2
+        assert ka[0] == 2 and ka[-1] == 1 and 999 not in ka.tolist()
         assert sq.clear_allowed() == rd.clear_allowed() == 40
         assert not rd.allowed_mask(allow_query).any()
 
