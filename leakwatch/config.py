@@ -156,17 +156,28 @@ class DetectParams:
     min_df_docs: int = 5
     # Whole-document near-duplicate: both containments at least this high.
     near_duplicate_containment: float = 0.8
+    # Severity (detect.scoring.severity): high needs both this confidence and high_words
+    # (or a whole document); medium needs medium_words.
+    high_confidence: float = 0.9
     high_words: int = 50
     medium_words: int = 30
-    # Documents aligned per deliverable for reworded passages (by content-word LSH
-    # hits); documents sharing exact fingerprints are always aligned.
-    max_reworded_candidates: int = 8
+    # Documents aligned per deliverable for reworded passages: those with a stored passage
+    # whose content-word bag resembles a window of the deliverable at least this much
+    # (estimated on the full signatures of band-sharing pairs), the most resembling
+    # first, at most max_reworded_candidates; documents sharing exact fingerprints are
+    # always aligned.
+    min_reworded_resemblance: float = 0.2
+    max_reworded_candidates: int = 32
 
     def validate(self) -> None:
         if self.min_words < 1:
             raise ConfigError("detect.min_words must be at least 1")
         if self.max_gap < 1:
             raise ConfigError("detect.max_gap must be at least 1")
+        if not 0 <= self.high_confidence <= 1:
+            raise ConfigError("detect.high_confidence must be in [0, 1]")
+        if not 0 <= self.min_reworded_resemblance <= 1:
+            raise ConfigError("detect.min_reworded_resemblance must be in [0, 1]")
         if self.max_reworded_candidates < 0:
             raise ConfigError("detect.max_reworded_candidates must be 0 or more")
         if not 0 < self.max_df_fraction <= 1:

@@ -318,6 +318,14 @@ def is_empty_signature(signatures: np.ndarray) -> np.ndarray:
     return np.all(signatures == np.uint32(0xFFFF_FFFF), axis=-1)
 
 
+def bag_digests(signatures: np.ndarray) -> np.ndarray:
+    """What a store keeps of each passage's content-word bag signature: the low 16 bits
+    of every slot (b-bit minwise hashing, Li and König). Equal slots still estimate the
+    resemblance of two bags: two different minima agree by chance once in 65,536, so the
+    estimate moves by less than 2e-5, at 256 bytes a passage instead of 512."""
+    return (np.asarray(signatures, dtype=np.uint32) & np.uint32(0xFFFF)).astype(np.uint16)
+
+
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     """MinHash estimate of resemblance: the fraction of equal slots."""
     return float(np.count_nonzero(sig_a == sig_b)) / float(sig_a.shape[-1])

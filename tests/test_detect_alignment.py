@@ -312,5 +312,6 @@ def test_summary_shape_needs_condensation_and_coverage() -> None:
     from leakwatch.detect.alignment import is_summary_shaped
 
     assert is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 600)
-    assert not is_summary_shaped(_al(0, 100, 0, 150, 50, "paraphrase"), 200)  # not condensed
-    assert not is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 1000)  # under half the source
+    assert is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 1500)  # a quarter of the source is enough
+    assert not is_summary_shaped(_al(0, 100, 0, 250, 50, "paraphrase"), 300)  # under three times as long
+    assert not is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 2000)  # under a quarter of the source

@@ -523,3 +523,62 @@ def test_max_file_bytes(tmp_path: Path, size: int, too_large: bool) -> None:
         extract_file(path, limits)
     assert status_of(err) == Status.TOO_LARGE
     assert "10" in err.value.message
+
+
+# --- stray control bytes: text is told from binary by their share, not by one byte -------
+
+# Web text as crawled: a NUL inside a sentence, a bell, a form feed, one DEL.
+STRAY = ("The tasting menu changes every season.\x00 Guests who book early get the terrace, "
+         "and the chef\x07 explains each course at the table.\r\n\x0cWinter brings game and root "
+         "vegetables; summer brings\x7f fish from the harbour.\r\n")
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "cp1252"])
+def test_text_with_stray_nul_and_control_bytes_is_text(codec: str) -> None:
+    # Three control bytes in a page of text (in a single-byte encoding, where any bytes
+    # decode, text holds under 1% of them).
+    data = (STRAY + "Café terrace, ‘signature’ dishes, a view of the old town.\r\n" * 8).encode(codec) * 3
+    assert not looks_binary(data)
+    text, encoding = decode_text(data)
+    # Nothing dropped or mapped: the NUL stays a character, so offsets index the decoded file.
+    assert (text, encoding) == (data.decode(codec), codec)
+    assert text.count("\x00") == 3
+
+
+def test_a_deliverable_cannot_dodge_a_scan_with_one_nul(tmp_path: Path) -> None:
+    data = b"\x00" + (STRAY * 20).encode()
+    path = write(tmp_path, "report.txt", data)
+    assert detect_format(FileSample(path, data[:8192])) == "text"
+    extracted = extract_file(path, LIMITS)[1]
+    assert extracted.text == data.decode("utf-8")
+
+
+def test_crawled_junk_with_many_control_bytes_but_valid_utf8_is_text() -> None:
+    # A crawled page whose binary content lost its high bytes: 1 byte in 8 a control, all
+    # ASCII. Not prose, but text (its words match nothing), and a refused document is never
+    # protected.
+    import random
+
+    rng = random.Random(5)
+    data = bytes(rng.choice([*range(1, 32), *b" " * 40, *range(33, 127)]) for _ in range(6000))
+    share = sum(b in set(range(0, 9)) | set(range(14, 26)) | set(range(28, 32)) | {127} for b in data) / len(data)
+    assert 0.1 < share < 0.25
+    assert decode_text(data) == (data.decode("ascii"), "utf-8")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"".join(n.to_bytes(4, "little") for n in range(2000)),  # little-endian records: valid UTF-8
+        b"\x00\x01\x02binary\x00" * 100,
+        b"\x00" * 4096,
+    ],
+    ids=["int32-records", "mostly-controls", "all-nul"],
+)
+def test_valid_utf8_that_is_mostly_control_bytes_is_binary(tmp_path: Path, data: bytes) -> None:
+    assert looks_binary(data)
+    path = write(tmp_path, "records.txt", data)
+    with pytest.raises(ExtractionError) as err:
+        extract_file(path, LIMITS)
+    assert status_of(err) == Status.UNSUPPORTED
+    assert "binary data" in str(err.value)

@@ -273,6 +273,11 @@ def test_lookups_of_both_backends_are_identical(tmp_path: Path, url: str) -> Non
             ea, eb = sq.export_document(doc_key), rd.export_document(doc_key)
             assert sorted(zip(ea.band_keys.tolist(), ea.band_passages.tolist(), strict=True)) == sorted(
                 zip(eb.band_keys.tolist(), eb.band_passages.tolist(), strict=True)) and ea.band_keys.size
+        # every passage's content-word bag, grouped by document in the order asked (absent: none)
+        ka, ba = sq.document_bags([2, 1, 999])
+        kb, bb = rd.document_bags([2, 1, 999])
+        assert np.array_equal(ka, kb) and np.array_equal(ba, bb) and ka.shape[0] == ba.shape[0] > 2
+        assert ka[0] == 2 and ka[-1] == 1 and 999 not in ka.tolist()
         assert sq.clear_allowed() == rd.clear_allowed() == 40
         assert not rd.allowed_mask(allow_query).any()
 

@@ -62,10 +62,17 @@ def _evaluation(ctx: click.Context, store: str | None, config_path: str | None, 
 @click.option("--keys", "keys", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Repeat the evaluation with this many public store keys and report the spread "
                    "(LSH candidates depend on the key).")
+@click.option("--folds", "folds", type=click.IntRange(0, 20), default=0, show_default=True,
+              help="Cross-validate: train a reworded-passage scorer per fold (grouped by connected "
+                   "component of the pair graph) and scan each fold's documents with its own (0: the shipped "
+                   "scorer for all).")
+@click.option("--upstream", "upstream", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of upstream annotations (one XML per pair, in class folders) that mark every reused "
+                   "passage of the suspicious documents [default: CORPUS_DIR/upstream-annotations].")
 @common_options
 @click.pass_context
-def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, store: str | None,
-                     config_path: str | None) -> None:
+def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, folds: int, upstream: Path | None,
+                     store: str | None, config_path: str | None) -> None:
     """PAN character-level precision, recall, granularity and plagdet per obfuscation class.
 
     Indexes CORPUS_DIR/src into a temporary store and scans CORPUS_DIR/susp; scores
@@ -73,18 +80,31 @@ def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, 
     The tables are those of the fixed evaluation key; with --keys N, the plagdet of N
     keys' runs follows (mean, min, max).
 
+    With upstream-annotations/ in the corpus, the unbacked findings (on text annotated as no
+    reuse, sharing little wording with their source) and the calibration of confidence follow.
+
     \b
     Example:
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample --keys 5
+      leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-train --folds 5
+      leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample \\
+          --upstream ../shared/corpora/pan13-text-alignment-train/upstream-annotations
     """
     from leakwatch.evaluate import evaluate_pan
+    from leakwatch.evaluate.calibration import reliability_lines
+    from leakwatch.evaluate.crossval import evaluate_pan_cv
+    from leakwatch.evaluate.unbacked import unbacked_lines
 
-    data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_pan(corpus_dir, config, keys))
+    data = _evaluation(ctx, store, config_path, fmt,
+                       lambda config: evaluate_pan_cv(corpus_dir, config, folds, keys, upstream) if folds
+                       else evaluate_pan(corpus_dir, config, keys, upstream))
     if data is None:
         return
     for mode in ("listed_pairs", "whole_index"):
         click.echo("\n".join(_pan_table(data[mode])))
+    if "unbacked" in data:
+        click.echo("\n".join(unbacked_lines(data["unbacked"]) + reliability_lines(data["calibration"])))
     if "keys" in data:
         click.echo("\n".join(_key_spread_table(data["keys"])))
     click.echo(f"indexing {data['seconds']['index']:.1f}s, scanning {data['seconds']['scan']:.1f}s, "

@@ -44,15 +44,18 @@ from leakwatch.detect.alignment import (
     words_of_shingles,
 )
 from leakwatch.detect.base import Deliverable, Detector
+from leakwatch.detect.candidates import best_resemblance, resembling_documents
 from leakwatch.detect.paraphrase import (
     CANDIDATE_SETTINGS,
     ParaphraseParams,
+    TermWeights,
     align_sentences_all,
     fragment_features,
+    shingle_jaccard,
     stemmed,
 )
 from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
-from leakwatch.detect.scoring import confidence, finding_id, jaccard, severity
+from leakwatch.detect.scoring import confidence, exact_confidence, finding_id, jaccard, severity
 from leakwatch.extract import read_again as read_again_here
 from leakwatch.fingerprint import (
     bag_query_signatures,
@@ -81,6 +84,25 @@ class VerifiedSource:
     def stems(self) -> Tokens:
         """The words with content words stemmed, for the paraphrase stage (computed once)."""
         return stemmed(self.text, self.tokens)
+
+    @functools.cached_property
+    def weights(self) -> TermWeights:
+        """How specific each stem is to where it appears in the source (computed once)."""
+        return TermWeights.of(self.text, self.stems)
+
+
+@dataclass(frozen=True)
+class CandidateFragment:
+    """A reworded-passage candidate as the scorer saw it: what training and evaluation
+    label against the annotations (character spans on both sides, and its features)."""
+
+    deliverable: str
+    source: str
+    d_chars: tuple[int, int]
+    s_chars: tuple[int, int]
+    features: np.ndarray
+    # Resemblance of the two sides' shingles (a verbatim copy is the exact stage's).
+    verbatim: float
 
 
 def word_tokens(extracted: ExtractedText, path: Path) -> Tokens | None:
@@ -290,6 +312,9 @@ class ConfidentialDetector(Detector):
         self.public_words = public_words
         self._bands, self._rows = store.lsh_bands, store.lsh_rows
         self._bag_bands, self._bag_rows = store.bag_lsh_bands, store.bag_lsh_rows
+        # When a list: every reworded candidate the scorer is asked about is appended
+        # (scorer training and evaluation; never set in a scan).
+        self.candidate_log: list[CandidateFragment] | None = None
 
     # --- candidates ---------------------------------------------------------------------
 
@@ -314,7 +339,9 @@ class ConfidentialDetector(Detector):
                     band_keys(bags[usable], self._bag_bands, self._bag_rows), bag=True)
                 templates = template_words(starts[usable][bag_hits.query_passages], bag_hits.doc_keys, length,
                                            fp.n_words, df_limit(n_docs, self.params))
-                lsh_docs |= top_documents(bag_hits.doc_keys, self.params.max_reworded_candidates)
+                best = best_resemblance(bags[usable], sorted(set(bag_hits.doc_keys.tolist())), self.store)
+                lsh_docs |= resembling_documents(best, self.params.min_reworded_resemblance,
+                                                 self.params.max_reworded_candidates)
                 if n_docs <= self.params.max_reworded_candidates:
                     # The budget covers the whole index: search every document. A summary
                     # shares too few words with any one stored passage for the bag bands to
@@ -348,11 +375,12 @@ class ConfidentialDetector(Detector):
             if matched < self.params.min_words:
                 continue
             s_chars = src.tokens.char_span(f0, f1)
-            out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c)))
+            out.append(Alignment(e0, e1, f0, f1, s_chars[0], s_chars[1], matched, len(c),
+                                 probability=exact_confidence(matched, verified=True)))
         return out
 
-    def _align_paraphrase(self, fp_d: Deliverable, d_stems: Tokens, src: VerifiedSource, skip: np.ndarray,
-                          templates: np.ndarray) -> list[Alignment]:
+    def _align_paraphrase(self, fp_d: Deliverable, d_stems: Tokens, d_weights: TermWeights, doc: SourceDocument,
+                          src: VerifiedSource, skip: np.ndarray, templates: np.ndarray) -> list[Alignment]:
         """Reworded passages: relaxed sentence fragments, kept when the learned scorer
         says they are copies (or, without a scorer, by the hand-set gates). Of
         candidates that overlap in the deliverable, the most probable wins."""
@@ -365,16 +393,20 @@ class ConfidentialDetector(Detector):
             if (is_mostly_boilerplate(skip, frag.d_word_start, frag.d_word_end)
                     or is_mostly_boilerplate(templates, frag.d_word_start, frag.d_word_end)):
                 continue
-            x = fragment_features(frag, d_stems.ids, s_stems.ids, fp_d.fingerprints.keyed, src.keyed, k)
+            x = fragment_features(frag, d_stems.ids, s_stems.ids, d_weights, src.weights)
             matched = round(float(np.expm1(x[0])))
             if matched < self.params.min_words:
                 continue
+            s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
+            if self.candidate_log is not None:
+                self.candidate_log.append(CandidateFragment(
+                    fp_d.path, doc.path, fp_d.fingerprints.tokens.char_span(frag.d_word_start, frag.d_word_end),
+                    s_chars, x, shingle_jaccard(frag, fp_d.fingerprints.keyed, src.keyed, k)))
             probability = None
             if self.scorer is not None:
                 probability = float(self.scorer.probability(x)[0])
                 if probability < self.scorer.threshold:
                     continue
-            s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
             reach[(frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end)] = frag.source_gap
             candidates.append(Alignment(
                 frag.d_word_start, frag.d_word_end, frag.s_word_start, frag.s_word_end,
@@ -407,6 +439,7 @@ class ConfidentialDetector(Detector):
             out.append(Alignment(
                 int(c.d_pos.min()), int(c.d_pos.max()) + k, int(c.s_pos.min()), int(c.s_pos.max()) + k,
                 int(c.s_char_start.min()), int(c.s_char_end.max()), matched, len(c),
+                probability=exact_confidence(matched, verified=False),
             ))
         return out
 
@@ -443,6 +476,7 @@ class ConfidentialDetector(Detector):
         reworded = lsh_docs | top_documents(shared, self.params.max_reworded_candidates)
         findings: list[Finding] = []
         d_stems = functools.cache(lambda: stemmed(deliverable.extracted.text, fp.tokens))
+        d_weights = functools.cache(lambda: TermWeights.of(deliverable.extracted.text, d_stems()))
         d_sorted = functools.cache(lambda: SortedQuery.of(fp.keyed))  # once, for every source
         for doc_key, doc in docs.items():
             hits = by_doc.get(doc_key)
@@ -458,7 +492,8 @@ class ConfidentialDetector(Detector):
                 # to the index, and aligning every sentence of each was most of a scan's time.
                 if (self.paraphrase and (doc_key in reworded or alignments)
                         and covered < self.params.near_duplicate_containment * fp.n_words):
-                    extra = [f for f in self._align_paraphrase(deliverable, d_stems(), src, skip, templates)
+                    extra = [f for f in self._align_paraphrase(deliverable, d_stems(), d_weights(), doc, src, skip,
+                                                                templates)
                              if not explained_by(f, alignments)]
                     alignments = merge_overlapping(alignments + extra)
                     alignments = summary_of_source(alignments, len(src.tokens),
@@ -495,8 +530,7 @@ class ConfidentialDetector(Detector):
                 Span(a.s_char_start, a.s_char_end, doc.page_of(a.s_char_start)),
                 Scores(resemblance, a.matched_words / n_d, a.matched_words / n_s, a.matched_words,
                        a.probability if a.probability is not None
-                       else confidence(a.matched_words, resemblance if a.method == "exact"
-                                       else max(resemblance, a.similarity), verified)),
+                       else confidence(a.matched_words, max(resemblance, a.similarity), verified)),
                 verified, a.method,
             ))
         return out
@@ -534,7 +568,7 @@ class ConfidentialDetector(Detector):
         return Finding(
             id=finding_id(kind, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
             kind=kind,
-            severity=severity(kind, scores.matched_words, self.params),
+            severity=severity(scores.matched_words, scores.confidence, self.params, whole=kind == NEAR_DUPLICATE),
             deliverable_path=deliverable.path,
             deliverable_sha256=deliverable.sha256,
             deliverable_span=d_span,

@@ -32,9 +32,9 @@ from leakwatch.code_normalize import VerbatimItem
 from leakwatch.config import Config
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.confidential import ConfidentialDetector
-from leakwatch.detect.scoring import finding_id
+from leakwatch.detect.scoring import finding_id, severity
 from leakwatch.fingerprint import shingle_hashes
-from leakwatch.model import Finding, ReadAgain, Scores, Severity, SourceRef, Span
+from leakwatch.model import Finding, ReadAgain, Scores, SourceRef, Span
 from leakwatch.references import ReferenceLibrary, keyed_items, normalized_code, tokens_of_code
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens
@@ -166,13 +166,13 @@ class CopiedCodeDetector(Detector):
             s_span = Span(int(stored.char_starts[region.start]), int(stored.char_ends[max(0, last_gram)]))
         matched = region.covered_tokens
         n_d = max(1, len(tokens))
-        params = self.severity
-        severity = Severity.HIGH if whole or matched >= params.high_words else (
-            Severity.MEDIUM if matched >= params.medium_words else Severity.LOW)
+        # Equal normalized tokens, confirmed by copied literals or comments (or a large
+        # region covered almost whole): sure of the copy, so severity is a matter of size.
+        rating = severity(matched, 1.0, self.severity, whole=whole)
         return Finding(
             id=finding_id(COPIED_CODE, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
             kind=COPIED_CODE,
-            severity=severity,
+            severity=rating,
             deliverable_path=deliverable.path,
             deliverable_sha256=deliverable.sha256,
             deliverable_span=Span(d0, d1, deliverable.extracted.page_of(d0)),

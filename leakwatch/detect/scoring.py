@@ -32,10 +32,31 @@ def confidence(matched_words: int, resemblance: float, verified: bool) -> float:
     return round(size * shape * (1.0 if verified else 0.95), 4)
 
 
-def severity(kind: str, matched_words: int, params: DetectParams) -> Severity:
-    if kind == "confidential-near-duplicate" or matched_words >= params.high_words:
+def exact_confidence(matched_words: int, verified: bool) -> float:
+    """How sure we are that a verbatim passage was copied, in [0, 1].
+
+    Independent texts do not share a run of 20 words or more (text many documents
+    share is boilerplate, suppressed before this), so a verbatim passage is a copy
+    all but surely: on the PAN training set under cross-validation every exact finding
+    was real reuse. The curve only keeps the shortest runs, the ones quotations and
+    stock phrases make, a little below (20 words 0.86, 30 words 0.95, 50 words 0.99),
+    and a match only bounded by stored fingerprints (the source not re-read) lower.
+    """
+    return round((1.0 - math.exp(-matched_words / 10.0)) * (1.0 if verified else 0.95), 4)
+
+
+def severity(matched_words: int, confidence: float, params: DetectParams, whole: bool = False) -> Severity:
+    """How bad a finding is, from how sure it is and how much was taken, together.
+
+    High: at least ``params.high_confidence`` sure (a calibrated probability: nine in
+    ten such findings are real reuse) and at least ``high_words`` words, or a whole
+    document. Medium: at least ``medium_words`` words, or a whole document found with
+    less confidence. Low: the rest. A long passage the scorer is unsure of (0.59 for
+    two pages on one subject) is medium at most, never high.
+    """
+    if confidence >= params.high_confidence and (whole or matched_words >= params.high_words):
         return Severity.HIGH
-    if matched_words >= params.medium_words:
+    if whole or matched_words >= params.medium_words:
         return Severity.MEDIUM
     return Severity.LOW
 

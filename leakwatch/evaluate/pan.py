@@ -7,21 +7,26 @@ listed pair, whose ``plagiarism`` features give the annotated cases.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sklearn.metrics import precision_score, recall_score
 
-from leakwatch.config import Config
+from leakwatch.config import Config, ExtractLimits
 from leakwatch.detect import ConfidentialDetector
+from leakwatch.detect.scorer import LogisticScorer
+from leakwatch.evaluate.calibration import Reliability, reliability
 from leakwatch.evaluate.measures import PanScores, Passage, pan_scores
+from leakwatch.evaluate.unbacked import UPSTREAM, UnbackedReport, judge_findings, read_upstream_reuse
+from leakwatch.extract import extract_file
 from leakwatch.keys import StoreKey, write_key
 from leakwatch.model import Finding, matched_parts
 from leakwatch.pipeline import index_paths, scan_paths
@@ -65,10 +70,16 @@ def read_pan_corpus(root: Path) -> list[PanPair]:
     return pairs
 
 
-def finding_passage(f: Finding) -> Passage:
+def finding_passages(f: Finding) -> list[Passage]:
+    """The detections a finding reports: its source, and every other source its passage
+    was also found in (``also_in``: a report lists them with their spans, so a user is
+    told of each; PAN scores each as a detection of its own pair)."""
     source, span, _ = matched_parts(f)
-    return Passage(Path(f.deliverable_path).name, Path(source.path).name, f.deliverable_span.start,
-                   f.deliverable_span.end, span.start, span.end)
+    susp, d = Path(f.deliverable_path).name, f.deliverable_span
+    out = [Passage(susp, Path(source.path).name, d.start, d.end, span.start, span.end)]
+    for other in f.extra.get("also_in", []):
+        out.append(Passage(susp, Path(str(other["path"])).name, d.start, d.end, int(other["start"]), int(other["end"])))
+    return out
 
 
 @dataclass
@@ -130,15 +141,33 @@ class PanRun:
     seconds_index: float
     seconds_scan: float
     scan_errors: int
+    index_errors: int = 0
     # With several evaluation keys: the first key's run above, and the plagdet of
     # every key's run (the first included), per class and overall, in both modes.
     per_key: list[dict[str, float]] = field(default_factory=list)
+    # Index-wide precision (when the corpus carries upstream-annotations/).
+    unbacked: UnbackedReport | None = None
+    reliability: Reliability | None = None
+    # The same on the listed pairs alone, whose reuse the corpus annotates in full.
+    reliability_listed: Reliability | None = None
+    # Cross-validation: the folds, and each fold's scorer training.
+    folds: list[dict[str, Any]] = field(default_factory=list)
+    # The findings themselves (for analysis; not reported).
+    findings: list[Finding] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "listed_pairs": self.listed.to_dict(), "whole_index": self.whole.to_dict(),
             "seconds": {"index": round(self.seconds_index, 2), "scan": round(self.seconds_scan, 2)},
-            "scan_errors": self.scan_errors}
+            "scan_errors": self.scan_errors, "index_errors": self.index_errors}
+        if self.unbacked is not None:
+            out["unbacked"] = self.unbacked.to_dict()
+        if self.reliability is not None:
+            out["calibration"] = self.reliability.to_dict()
+        if self.reliability_listed is not None:
+            out["calibration_listed_pairs"] = self.reliability_listed.to_dict()
+        if self.folds:
+            out["folds"] = self.folds
         if len(self.per_key) > 1:
             out["keys"] = {"runs": self.per_key, "spread": key_spread(self.per_key)}
         return out
@@ -186,29 +215,74 @@ def evaluation_store(config: Config, key: StoreKey = EVALUATION_KEY) -> Iterator
             store.close()
 
 
-def evaluate_pan(root: Path, config: Config, keys: int = 1) -> PanRun:
+def evaluate_pan(root: Path, config: Config, keys: int = 1, upstream: Path | None = None) -> PanRun:
     """Index the corpus sources into a temporary store, scan every suspicious document.
 
     With ``keys`` > 1 the whole evaluation is repeated with that many public keys: which
     documents the LSH bands name as candidates depends on the keyed values, so one key's
-    figures carry some luck; the spread over keys shows how much.
+    figures carry some luck; the spread over keys shows how much. ``upstream`` names the
+    folder of upstream annotations that judge unbacked findings (by default the corpus's
+    ``upstream-annotations/``; the sample's documents are annotated in the training set's).
     """
     if keys < 1:
         raise ValueError("keys must be 1 or more")
     pairs = read_pan_corpus(root)
-    runs = [_run_pan(root, pairs, config, evaluation_key(n)) for n in range(keys)]
+    susp = sorted((root / "susp").iterdir())
+    runs = [run_pan(root, pairs, config, evaluation_key(n), [ScanGroup(susp, "default")], upstream)
+            for n in range(keys)]
+    return with_key_spread(runs)
+
+
+def with_key_spread(runs: list[PanRun]) -> PanRun:
+    """The first key's run, carrying the plagdet of every key's run."""
     first = runs[0]
     first.per_key = [plagdet_by_name(r.listed, r.whole) for r in runs]
     return first
 
 
-def _run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey) -> PanRun:
+@dataclass(frozen=True)
+class ScanGroup:
+    """Suspicious documents scanned with one scorer (a fold's, or the shipped one)."""
+
+    paths: list[Path]
+    scorer: LogisticScorer | Literal["default"]
+
+
+def corpus_reader() -> Callable[[str], str]:
+    """A document's extracted text by path, read once (offsets index it)."""
+    limits = ExtractLimits()
+    return functools.cache(lambda path: extract_file(Path(path), limits)[1].text)
+
+
+def run_pan(root: Path, pairs: list[PanPair], config: Config, key: StoreKey, groups: list[ScanGroup],
+            upstream: Path | None = None) -> PanRun:
+    """Index every source of ``root`` with ``key``, scan each group with its scorer, and score
+    the findings: listed pairs, whole index, and (with upstream annotations) the unbacked
+    findings and the calibration of their confidence."""
+    findings: list[Finding] = []
+    scan_errors = 0
     with evaluation_store(config, key) as (config, store):
         t0 = time.monotonic()
-        index_paths([root / "src"], store, config, label="evaluation", owner=None)
+        indexed = index_paths([root / "src"], store, config, label="evaluation", owner=None)
         t1 = time.monotonic()
-        report = scan_paths([root / "susp"], store, config, detectors=[ConfidentialDetector(store, config)])
+        for group in groups:
+            report = scan_paths(group.paths, store, config,
+                                detectors=[ConfidentialDetector(store, config, scorer=group.scorer)])
+            findings += report.findings
+            scan_errors += len(report.errors)
         t2 = time.monotonic()
-    detections = [finding_passage(f) for f in report.findings]
-    return PanRun(score_pairs(pairs, detections, "listed"), score_pairs(pairs, detections, "whole"),
-                  t1 - t0, t2 - t1, len(report.errors))
+    detections = [p for f in findings for p in finding_passages(f)]
+    run = PanRun(score_pairs(pairs, detections, "listed"), score_pairs(pairs, detections, "whole"),
+                 t1 - t0, t2 - t1, scan_errors, len(indexed.errors), findings=findings)
+    reuse = read_upstream_reuse(upstream or root / UPSTREAM)
+    if reuse is not None:
+        read_text = corpus_reader()
+        cases: dict[tuple[str, str], list[Passage]] = {}
+        for p in pairs:
+            cases.setdefault((p.susp, p.src), []).extend(p.cases)
+        run.unbacked = judge_findings(findings, reuse, read_text)
+        run.reliability = reliability(findings, cases, read_text)
+        run.reliability_listed = reliability([f for f in findings if (Path(f.deliverable_path).name,
+                                                                      Path(str(f.source and f.source.path)).name)
+                                              in cases], cases, read_text)
+    return run

@@ -140,9 +140,7 @@ def detect_format(sample: FileSample) -> str:
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise ExtractionError(Status.UNSUPPORTED, f"{what}: not a text format")
-    if looks_binary(head):
-        raise ExtractionError(Status.UNSUPPORTED, "binary data (NUL bytes), not a text format")
-    text_head, _ = decode_text(head)
+    text_head, _ = decode_text(head)  # binary data is refused here (a status, never text)
     lowered = text_head.lstrip("\ufeff \t\r\n")[:1024].lower()
     if lowered.startswith(("<!doctype html", "<html")) or (
         lowered.startswith("<") and ("<html" in lowered or "<body" in lowered)

@@ -139,12 +139,20 @@ def _decode(data: bytes, encoding: str) -> str:
         return data[: exc.start].decode(encoding) + "\ufffd"
 
 
-# Bytes that text in a single-byte encoding does not hold: the C0 controls but tab, line
-# feed, vertical tab, form feed, carriage return, SUB (a DOS end of file) and ESC
-# (terminal colours), then DEL; in Latin-1 also the C1 controls (Windows-1252 maps all but
-# five of those bytes to letters and punctuation, and fails on the five).
+# Bytes that text does not hold (file(1)'s text tables draw the same line): the C0
+# controls but tab, line feed, vertical tab, form feed, carriage return, SUB (a DOS end of
+# file) and ESC (terminal colours), then DEL; in Latin-1 also the C1 controls (Windows-1252
+# maps all but five of those bytes to letters and punctuation, and fails on the five).
 _C0 = frozenset([*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1C, 0x20), 0x7F])
 _C1 = frozenset(range(0x80, 0xA0))
+# Binary or text is decided by the share of such bytes, never by one byte: web text as
+# crawled carries stray NUL bytes, and a deliverable must not dodge a scan by carrying one.
+# Data that decodes as UTF-8 is text up to a quarter of control bytes: random or compressed
+# bytes are never valid UTF-8 beyond a few dozen bytes, so validity is itself the evidence,
+# and what is left to refuse is records of small integers and padding (mostly NULs). Data
+# read in a single-byte encoding, where any bytes decode, is text only up to 1%: random
+# bytes hold about 12% controls there.
+_MAX_UTF8_CONTROL_SHARE = 0.25
 _MAX_CONTROL_SHARE = 0.01
 _COUNT_CHUNK = 1024 * 1024
 
@@ -155,14 +163,51 @@ def _count_bytes(data: bytes, wanted: frozenset[int]) -> int:
     return sum(len(data[i : i + _COUNT_CHUNK].translate(None, others)) for i in range(0, len(data), _COUNT_CHUNK))
 
 
+def _binary_error(controls: int, size: int) -> ExtractionError:
+    return ExtractionError(Status.UNSUPPORTED, f"binary data ({controls:,} control bytes in {size:,}), "
+                           "not a text format")
+
+
+def _utf8_text(data: bytes) -> str | None:
+    """``data`` as UTF-8 (an incomplete last character tolerated, as for a cut sniffed head
+    or a file cut short, when what precedes it is not all ASCII), or None when it is not UTF-8.
+
+    Raises:
+        ExtractionError: ``unsupported`` when it is UTF-8 but over a quarter control bytes.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not (exc.reason in _TRUNCATED and exc.end == len(data) and not data[: exc.start].isascii()):
+            return None
+        text = _decode(data, "utf-8")
+    controls = _count_bytes(data, _C0)
+    if controls > _MAX_UTF8_CONTROL_SHARE * len(data):
+        raise _binary_error(controls, len(data))
+    return text
+
+
+def _utf16_by_pattern(data: bytes) -> str | None:
+    """UTF-16 without a BOM, by its NUL pattern, or (NUL bytes but not in that pattern) by
+    its script: the encoding, if the data then decodes."""
+    for guess in (_utf16_without_bom(data), _utf16_by_script(data) if b"\x00" in data[:SNIFF_BYTES] else None):
+        if guess:
+            try:
+                _decode(data, guess)
+            except UnicodeDecodeError:
+                continue
+            return guess
+    return None
+
+
 def looks_binary(data: bytes) -> bool:
-    """True for data that is not text in any encoding we decode (NULs, no UTF-16/32)."""
-    head = data[:SNIFF_BYTES]
-    if any(head.startswith(bom) for bom, _ in _BOMS):
-        return False
-    if _utf16_without_bom(head) or b"\x00" not in head:
-        return False
-    return _utf16_by_script(head) is None
+    """True for data that is not text in any encoding we decode, judged on its head by
+    the share of bytes text does not hold (see :func:`decode_text`)."""
+    try:
+        decode_text(data[:SNIFF_BYTES])
+    except ExtractionError:
+        return True
+    return False
 
 
 # Bytes the legacy-encoding detector looks at: enough for any real text, and it
@@ -196,12 +241,13 @@ def decode_text(data: bytes) -> tuple[str, str]:
     Order: a BOM names the encoding (the UTF-8 BOM stays in the text as U+FEFF, as
     Python's ``utf-8`` codec leaves it, so offsets match ``open(encoding="utf-8")``);
     then UTF-16 recognised by its NUL pattern, or (NUL bytes but not in that pattern) by
-    its script; then (no NULs anywhere) UTF-8; then, for text in a non-Latin script, the
-    legacy encoding charset-normalizer finds; then Windows-1252, else Latin-1, unless
-    the bytes hold more than 1% of control characters: no text in a single-byte
-    encoding does, and reading such a file as one would give words that match nothing
-    (a leak missed without a word), so it is refused. An incomplete last character (a
-    file cut short) becomes U+FFFD rather than changing the encoding of the whole file.
+    its script; then UTF-8; then, for text in a non-Latin script, the legacy
+    encoding charset-normalizer finds; then Windows-1252, else Latin-1. Binary is told by
+    the share of control bytes (a quarter for UTF-8, 1% for single-byte encodings, where
+    any bytes decode), never by one stray byte: stray control characters, NUL included,
+    stay in the text as the code points they are (the tokenizer skips them), so offsets
+    still index the decoded file unchanged. An incomplete last character (a file cut
+    short) becomes U+FFFD rather than changing the encoding of the whole file.
 
     Raises:
         ExtractionError: ``unsupported`` for binary data, or for text in an encoding
@@ -215,39 +261,23 @@ def decode_text(data: bytes) -> tuple[str, str]:
                 break
     # UTF-16 before UTF-8: ASCII text in UTF-16 is also valid UTF-8 (NUL is a
     # character), and would come out as letters separated by NULs.
-    utf16 = _utf16_without_bom(data)
+    utf16 = _utf16_by_pattern(data)
     if utf16:
-        try:
-            return _decode(data, utf16), utf16
-        except UnicodeDecodeError:
-            pass
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        utf16 = _utf16_by_script(data)
-        if utf16:
-            try:
-                return _decode(data, utf16), utf16
-            except UnicodeDecodeError:
-                pass
-        where = "" if nul < SNIFF_BYTES else f" from byte {nul:,}"
-        raise ExtractionError(Status.UNSUPPORTED, f"binary data (NUL bytes{where}), not a text format")
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        # Cut inside its last character; text before it that is not all ASCII says UTF-8.
-        if exc.reason in _TRUNCATED and exc.end == len(data) and not data[: exc.start].isascii():
-            return _decode(data, "utf-8"), "utf-8"
+        return _decode(data, utf16), utf16
+    text = _utf8_text(data)
+    if text is not None:
+        return text, "utf-8"
     # Text in another script in a legacy encoding (Cyrillic in cp1251, Chinese in GB18030
     # ...) would read as cp1252 letters that match nothing: a leak missed without a word.
-    legacy = _legacy_encoding(data)
-    if legacy is not None:
+    found = _legacy_encoding(data)
+    if found is not None:
         try:
-            text = data.decode(legacy)
+            text = data.decode(found)
         except (UnicodeDecodeError, LookupError):
             pass
         else:
             if sum(text.count(chr(c)) for c in _C0) <= _MAX_CONTROL_SHARE * len(text):
-                return text, legacy
+                return text, found
     try:
         text, encoding, controls = data.decode("cp1252"), "cp1252", _C0
     except UnicodeDecodeError:

@@ -211,6 +211,8 @@ class StoredDocument:
     # folded in, :func:`leakwatch.store.segments.fold_bands`) and the passage of each.
     band_keys: np.ndarray  # uint64
     band_passages: np.ndarray  # int64
+    # Each passage's content-word bag digest (:func:`leakwatch.fingerprint.bag_digests`).
+    bags: np.ndarray  # (passages, num_perm) uint16
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,12 @@ class FingerprintStore(abc.ABC):
     @abc.abstractmethod
     def passage_spans(self, doc_key: int) -> tuple[np.ndarray, np.ndarray]:
         """(first shingle, end shingle) of each of one document's passages."""
+
+    @abc.abstractmethod
+    def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The content-word bag digests of every passage of the documents (:func:`
+        leakwatch.fingerprint.bag_digests`): (document key of each row, uint16 digests),
+        rows grouped by document in the order asked; a key not in the store gives none."""
 
     @abc.abstractmethod
     def read_notes(self, prefix: str) -> dict[str, str]:

@@ -58,7 +58,7 @@ import numpy as np
 
 import leakwatch
 from leakwatch.config import FingerprintParams
-from leakwatch.fingerprint import band_keys, is_empty_signature
+from leakwatch.fingerprint import bag_digests, band_keys, is_empty_signature
 from leakwatch.keys import load_or_create_key
 from leakwatch.store.base import (
     AddAction,
@@ -296,6 +296,10 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
     def _doc_key_names(self, doc_key: int) -> tuple[bytes, bytes]:
         return self._k(f"d:{doc_key}:fp"), self._k(f"d:{doc_key}:bk")
 
+    def _bags_name(self, doc_key: int) -> bytes:
+        """Its passages' content-word bag digests (num_perm u16 a passage)."""
+        return self._k(f"d:{doc_key}:bg")
+
     def _queue_drop_document(self, pipe: Any, doc_key: int, fp_blob: bytes | None, bk_blob: bytes | None) -> None:
         """Queue the removal of a document and every look-up entry it owns."""
         owner = np.uint32(doc_key).astype("<u4").tobytes()
@@ -305,11 +309,11 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
             keys, fields = self._bucketed(family, values)
             for lo in range(0, len(keys), _BATCH):
                 self._drop(keys=keys[lo:lo + _BATCH], args=[owner, size, *fields[lo:lo + _BATCH]], client=pipe)
-        pipe.delete(*self._doc_key_names(doc_key))
+        pipe.delete(*self._doc_key_names(doc_key), self._bags_name(doc_key))
         pipe.hdel(self._k("docs"), doc_key)
 
     def _queue_put_document(self, pipe: Any, doc: SourceDocument, fps: np.ndarray, folded: np.ndarray,
-                            passages: np.ndarray) -> None:
+                            passages: np.ndarray, bags: np.ndarray) -> None:
         """Queue a document's record, its blobs and its look-up entries (``fps``: _DOC_FP
         records in position order; ``folded``/``passages``: its LSH postings)."""
         doc_key = doc.doc_key
@@ -319,6 +323,7 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
         pipe.hset(self._k("doc_paths"), path_key(doc.path), doc_key)
         pipe.set(fp_name, fps.tobytes())
         pipe.set(bk_name, np.ascontiguousarray(folded, dtype="<u8").tobytes())
+        pipe.set(self._bags_name(doc_key), np.ascontiguousarray(bags, dtype="<u2").tobytes())
         recs = np.empty(len(fps), dtype=_FP)
         recs["doc"], recs["pos"], recs["start"], recs["end"] = doc_key, fps["pos"], fps["start"], fps["end"]
         self._queue_append(pipe, "f", fps["hash"], recs)
@@ -327,7 +332,7 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
         self._queue_append(pipe, "g", folded, brecs)
 
     def _queue_replace(self, pipe: Any, doc: SourceDocument, fps: np.ndarray, folded: np.ndarray,
-                       passages: np.ndarray, old_key: bytes | None) -> SourceDocument:
+                       passages: np.ndarray, bags: np.ndarray, old_key: bytes | None) -> SourceDocument:
         """Inside a WATCHed change: queue ``doc`` (given its doc_key here) in place of
         the document ``old_key`` (None: a new one)."""
         old = None
@@ -341,7 +346,7 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
         if old is not None:
             self._queue_drop_document(pipe, *old)
         pipe.hset(self._k("meta"), "next_doc_key", doc_key)
-        self._queue_put_document(pipe, placed, fps, folded, passages)
+        self._queue_put_document(pipe, placed, fps, folded, passages, bags)
         return placed
 
     def add_document(self, doc: NewDocument) -> tuple[SourceDocument, AddAction]:
@@ -364,6 +369,7 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
             np.zeros((0, self.bag_lsh_bands), dtype=np.int64)
         folded = fold_bands(bag)
         passages = np.repeat(usable, self.bag_lsh_bands)
+        bags = bag_digests(np.asarray(sigs).reshape(len(fp.passages), self.params.num_perm))
         record = SourceDocument(
             doc_key=0, doc_id=doc_id, path=doc.path, content_mac=doc.content_mac, size=doc.size, label=doc.label,
             owner=doc.owner, added_at=datetime.now(UTC).isoformat(timespec="seconds"), format=doc.format,
@@ -390,7 +396,7 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
                 return current  # nothing queued: no transaction, no generation bump
             outcome.append("replaced" if old_key is not None else "added")
             version = current.version + 1 if current is not None else 1
-            return self._queue_replace(pipe, dataclasses.replace(record, version=version), fps, folded, passages,
+            return self._queue_replace(pipe, dataclasses.replace(record, version=version), fps, folded, passages, bags,
                                        old_key)
 
         placed = self._run_change(f"{what}; the store is as it was before it", body)
@@ -423,8 +429,9 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
         recs, counts = records(self._bucket_get("g", keys), _BAND)
         mine = recs["doc"] == doc_key
         starts, ends = passage_spans_of(record.n_words, self.params)
+        _, bags = self.document_bags([doc_key])
         return StoredDocument(record, self.document_fingerprints(doc_key), starts, ends,
-                              np.repeat(keys, counts)[mine].astype(np.uint64), recs["idx"][mine].astype(np.int64))
+                              np.repeat(keys, counts)[mine].astype(np.uint64), recs["idx"][mine].astype(np.int64), bags)
 
     def import_document(self, stored: StoredDocument) -> SourceDocument:
         hits = stored.fingerprints
@@ -435,7 +442,7 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
 
         def body(pipe: Any) -> SourceDocument:
             return self._queue_replace(pipe, stored.record, fps, np.asarray(stored.band_keys, dtype=np.uint64),
-                                       _u32(stored.band_passages, stored.record.path),
+                                       _u32(stored.band_passages, stored.record.path), stored.bags,
                                        pipe.hget(self._k("doc_ids"), stored.record.doc_id))
 
         return self._run_change(f"{printable(stored.record.path)} was not copied; the store is as it was before it",
@@ -499,6 +506,14 @@ class RedisStore(BucketedPostings, RedisTables, FingerprintStore):
     def passage_spans(self, doc_key: int) -> tuple[np.ndarray, np.ndarray]:
         record = self.documents([doc_key]).get(doc_key)
         return passage_spans_of(record.n_words if record else 0, self.params)
+
+    @reading
+    def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        n = self.params.num_perm
+        blobs = self._mget([self._bags_name(int(d)) for d in doc_keys])
+        bags = [np.frombuffer(blob or b"", dtype="<u2").astype(np.uint16).reshape(-1, n) for blob in blobs]
+        keys = np.repeat(np.asarray(doc_keys, dtype=np.int64), [len(b) for b in bags])
+        return keys, (np.concatenate(bags) if bags else np.zeros((0, n), dtype=np.uint16))
 
     # --- notes and the allow-list ---------------------------------------------------------
 

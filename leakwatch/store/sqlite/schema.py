@@ -43,7 +43,9 @@ CREATE TABLE documents (
     n_passages INTEGER NOT NULL,
     -- Winnowed fingerprints in position order: keyed hash u64, position, character
     -- start and end u32, little-endian, 20 bytes each.
-    fingerprints BLOB NOT NULL
+    fingerprints BLOB NOT NULL,
+    -- Each passage's content-word bag digest: num_perm u16 slots, little-endian.
+    bags BLOB NOT NULL
 );
 CREATE INDEX documents_path ON documents(path);
 -- Segment files of the look-up index, by file name.

@@ -29,7 +29,7 @@ import numpy as np
 
 import leakwatch
 from leakwatch.config import FingerprintParams
-from leakwatch.fingerprint import band_keys, is_empty_signature
+from leakwatch.fingerprint import bag_digests, band_keys, is_empty_signature
 from leakwatch.keys import load_or_create_key
 from leakwatch.store import segments as seg
 from leakwatch.store.base import (
@@ -337,6 +337,7 @@ class SQLiteStore(RecordTables, FingerprintStore):
             np.zeros((0, self.bag_lsh_bands), dtype=np.int64)
         folded = seg.fold_bands(bag)
         passages = np.repeat(usable, self.bag_lsh_bands)
+        bags = bag_digests(np.asarray(sigs).reshape(len(fp.passages), self.params.num_perm))
         what = f"{printable(doc.path)} was not {'replaced' if old else 'added'}"
         with self._transaction(f"{what}; the store is as it was before it"):
             # Read again under the write lock: another process may have registered the
@@ -352,7 +353,7 @@ class SQLiteStore(RecordTables, FingerprintStore):
                 format=doc.format, extractor_version=doc.extractor_version, version=old.version + 1 if old else 1,
                 n_words=fp.n_words, n_chars=doc.n_chars, page_starts=tuple(doc.page_starts),
                 signature=np.asarray(fp.signature, dtype=np.uint32))
-            self._put_document(record, old, forward, len(fp.passages), folded, passages)
+            self._put_document(record, old, forward, len(fp.passages), folded, passages, bags)
         added = self.find_document(doc_id)
         assert added is not None
         return added, ("replaced" if old else "added")
@@ -365,7 +366,7 @@ class SQLiteStore(RecordTables, FingerprintStore):
             raise StoreError(f"{printable(path)} is too large for the store: {exc}") from exc
 
     def _put_document(self, record: SourceDocument, old: SourceDocument | None, forward: np.ndarray,
-                      n_passages: int, folded: np.ndarray, passages: np.ndarray) -> int:
+                      n_passages: int, folded: np.ndarray, passages: np.ndarray, bags: np.ndarray) -> int:
         """Insert a document in place of ``old`` (inside a transaction): its row, and its
         look-up entries for the segment this transaction writes. Returns its doc_key."""
         if old is not None:
@@ -379,13 +380,14 @@ class SQLiteStore(RecordTables, FingerprintStore):
         doc_key = self._db.execute(
             "INSERT INTO documents (doc_id, path, content_mac, size, label, owner, added_at, format, "
             "extractor_version, version, n_words, n_chars, page_starts, signature, first_pid, n_passages, "
-            "fingerprints) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "fingerprints, bags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.doc_id, record.path, record.content_mac, record.size, record.label, record.owner,
                 record.added_at, record.format, record.extractor_version, record.version, record.n_words,
                 record.n_chars, json.dumps(list(record.page_starts)),
                 np.ascontiguousarray(record.signature, dtype="<u4").tobytes(), first_pid, n_passages,
                 np.ascontiguousarray(forward, dtype=FORWARD_FP).tobytes(),
+                np.ascontiguousarray(bags, dtype="<u2").tobytes(),
             ),
         ).lastrowid or 0
         self._index.add(doc_postings(int(doc_key), first_pid, n_passages, forward, folded, passages))
@@ -433,6 +435,22 @@ class SQLiteStore(RecordTables, FingerprintStore):
             return empty, empty.copy()
         return passage_spans_of(int(row[0]), self.params)
 
+    @reading
+    def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        bags = self._bags(doc_keys)
+        present = [k for k in doc_keys if k in bags]
+        keys = np.repeat(np.asarray(present, dtype=np.int64), [bags[k].shape[0] for k in present])
+        rows = [bags[k] for k in present]
+        return keys, (np.concatenate(rows) if rows else np.zeros((0, self.params.num_perm), dtype=np.uint16))
+
+    def _bags(self, doc_keys: list[int]) -> dict[int, np.ndarray]:
+        """Each document's passage bag digests, by doc_key (documents not in the store: none)."""
+        n = self.params.num_perm
+        return {int(k): np.frombuffer(blob, dtype="<u2").astype(np.uint16).reshape(-1, n)
+                for k, blob in self._db.execute(
+                    "SELECT doc_key, bags FROM documents WHERE doc_key IN (SELECT value FROM json_each(?))",
+                    (json.dumps([int(k) for k in doc_keys]),))}
+
     # --- copying --------------------------------------------------------------------------
 
     def export_document(self, doc_key: int) -> StoredDocument:
@@ -450,10 +468,11 @@ class SQLiteStore(RecordTables, FingerprintStore):
                 "SELECT doc_key, first_pid, n_passages FROM documents WHERE doc_key IN "
                 "(SELECT value FROM json_each(?))", (json.dumps(batch),))}
             postings = self._index.band_postings(self._db, [(k, *rows[k]) for k in batch])
+            bags = self._bags(batch)
             for k in batch:
                 starts, ends = passage_spans_of(records[k].n_words, self.params)
                 keys, passages = postings[k]
-                yield StoredDocument(records[k], self.document_fingerprints(k), starts, ends, keys, passages)
+                yield StoredDocument(records[k], self.document_fingerprints(k), starts, ends, keys, passages, bags[k])
 
     def import_document(self, stored: StoredDocument) -> SourceDocument:
         doc, hits = stored.record, stored.fingerprints
@@ -462,7 +481,8 @@ class SQLiteStore(RecordTables, FingerprintStore):
         forward["start"], forward["end"] = self._u32(hits.char_starts, doc.path), self._u32(hits.char_ends, doc.path)
         with self._transaction(f"{doc.doc_id} was not copied; the store is as it was before it"):
             old = self.find_document(doc.doc_id)
-            self._put_document(doc, old, forward, len(stored.passage_starts), stored.band_keys, stored.band_passages)
+            self._put_document(doc, old, forward, len(stored.passage_starts), stored.band_keys, stored.band_passages,
+                               stored.bags)
         copied = self.find_document(doc.doc_id)
         assert copied is not None
         return copied

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leakwatch.fingerprint import band_keys, is_empty_signature
+from leakwatch.fingerprint import bag_digests, band_keys, is_empty_signature
 from leakwatch.store import segments as seg
 from leakwatch.store.base import SourceDocument, StoreError
 from leakwatch.store.sqlite import schema
@@ -70,7 +70,7 @@ def upgrade_from_v1(store: SQLiteStore, meta: dict[str, str]) -> None:
             usable = np.nonzero(~is_empty_signature(sigs))[0] if len(sigs) else np.zeros(0, dtype=np.int64)
             bag = band_keys(sigs[usable], bag_bands, bag_rows) if usable.size else np.zeros((0, bag_bands), np.int64)
             next_pid = _insert(store, record, forward, len(blobs), seg.fold_bands(bag),
-                               np.repeat(usable, bag_bands), next_pid)
+                               np.repeat(usable, bag_bands), bag_digests(sigs), next_pid)
             buffered += usable.size * bag_bands + fps.shape[0]
             if buffered >= _FLUSH_POSTINGS:
                 store._index.flush(db)
@@ -87,15 +87,16 @@ def upgrade_from_v1(store: SQLiteStore, meta: dict[str, str]) -> None:
 
 
 def _insert(store: SQLiteStore, record: SourceDocument, forward: np.ndarray, n_passages: int, folded: np.ndarray,
-            passages: np.ndarray, first_pid: int) -> int:
+            passages: np.ndarray, bags: np.ndarray, first_pid: int) -> int:
     """Insert one upgraded document under its own key; returns the next passage id."""
 
     db = store._db
     db.execute(
         "INSERT INTO documents (doc_key, doc_id, path, content_mac, size, label, owner, added_at, format, "
-        "extractor_version, version, n_words, n_chars, page_starts, signature, first_pid, n_passages, fingerprints) "
-        "SELECT doc_key, doc_id, path, content_mac, size, label, owner, added_at, format, extractor_version, "
-        "version, n_words, n_chars, page_starts, signature, ?, ?, ? FROM documents_v1 WHERE doc_key = ?",
-        (first_pid, n_passages, np.ascontiguousarray(forward, dtype=FORWARD_FP).tobytes(), record.doc_key))
+        "extractor_version, version, n_words, n_chars, page_starts, signature, first_pid, n_passages, fingerprints, "
+        "bags) SELECT doc_key, doc_id, path, content_mac, size, label, owner, added_at, format, extractor_version, "
+        "version, n_words, n_chars, page_starts, signature, ?, ?, ?, ? FROM documents_v1 WHERE doc_key = ?",
+        (first_pid, n_passages, np.ascontiguousarray(forward, dtype=FORWARD_FP).tobytes(),
+         np.ascontiguousarray(bags, dtype="<u2").tobytes(), record.doc_key))
     store._index.add(doc_postings(record.doc_key, first_pid, n_passages, forward, folded, passages))
     return first_pid + n_passages
