@@ -46,7 +46,7 @@ from leakwatch.model import FileError, Finding, LeakwatchWarning, Status
 from leakwatch.pipeline import file_sha256, index_summary
 from leakwatch.results import FileScan, ScanReport, display_path
 from leakwatch.scanner import Scanner
-from leakwatch.store import StoreError
+from leakwatch.store import StoreError, is_url
 from leakwatch.store.base import FingerprintStore
 from leakwatch.walk import iter_files
 
@@ -370,7 +370,7 @@ _Job = tuple[Path, "_Pending | FileScan", bool, os.stat_result | None]
 
 def _excluded(config: Config) -> tuple[Path, ...]:
     """Folders a scan never enters: the store's own, when it sits inside a scanned tree."""
-    return (Path(config.store),) if "://" not in config.store else ()
+    return (Path(config.store),) if not is_url(config.store) else ()
 
 
 class _Pool:

@@ -43,6 +43,7 @@ import leakwatch
 from leakwatch.config import Config
 from leakwatch.model import FileError, Finding, Status
 from leakwatch.results import FileScan, display_path
+from leakwatch.store import is_url
 from leakwatch.store.base import StoreError
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def worker_facts() -> dict[str, Any]:
 
 def _store_visible(location: str, key_file: str | None) -> str | None:
     """Why this worker cannot see the store (None when it can)."""
-    if "://" in location:
+    if is_url(location):
         return None
     if not Path(location).is_dir():
         return f"no store folder at {location}"
@@ -419,6 +420,6 @@ def _absolute_paths(config: Config) -> Config:
     """The store and key file as absolute paths: a worker's working folder is not ours."""
     import dataclasses
 
-    store = config.store if "://" in config.store else os.path.abspath(config.store)
+    store = config.store if is_url(config.store) else os.path.abspath(config.store)
     key_file = None if config.key_file is None else os.path.abspath(config.key_file)
     return dataclasses.replace(config, store=store, key_file=key_file)

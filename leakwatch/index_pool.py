@@ -28,6 +28,7 @@ from leakwatch.interrupt import ignore_in_worker
 from leakwatch.keys import StoreKey
 from leakwatch.model import FileError
 from leakwatch.pipeline import FileExtract, analyse_members, document_of, extraction
+from leakwatch.store import is_url
 from leakwatch.store.base import NewDocument
 from leakwatch.walk import iter_files
 
@@ -79,7 +80,7 @@ def _analyse(path_bytes: bytes) -> list[NewDocument | FileError]:
 def documents_in_pool(paths: Iterable[Path], config: Config, params: FingerprintParams, key: StoreKey, label: str,
                       owner: str | None, workers: int) -> Iterator[NewDocument | FileError]:
     """Every file under ``paths`` analysed by ``workers`` processes, in walk order."""
-    store_dir = Path(config.store) if "://" not in config.store else None
+    store_dir = Path(config.store) if not is_url(config.store) else None
     exclude = (store_dir,) if store_dir is not None else ()
     keyed = _Keyed(params, key)
     pool: ProcessPoolExecutor | None = ProcessPoolExecutor(

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from leakwatch.model import LeakwatchWarning
 
+# The key file of a store folder (``key_file`` in the configuration moves it elsewhere).
+KEY_NAME = "leakwatch.key"
 KEY_HEADER = "leakwatch-key-v1:"
 KEY_BYTES = 32
 # The upper half of each AES block is this constant: a domain tag that keeps

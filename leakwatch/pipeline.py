@@ -47,6 +47,7 @@ from leakwatch.results import (  # noqa: F401  (re-exported: the names callers h
     absolute_error,
     display_path,
 )
+from leakwatch.store import is_url
 from leakwatch.store.base import FingerprintStore, NewDocument, SourceDocument, StoreError
 from leakwatch.text import tokenize
 from leakwatch.walk import Listing, iter_files
@@ -160,7 +161,7 @@ def analyse_paths(paths: Iterable[Path], config: Config, store: FingerprintStore
 
 
 def _listings(paths: Iterable[Path], config: Config) -> Iterator[Listing]:
-    store_dir = Path(config.store) if "://" not in config.store else None
+    store_dir = Path(config.store) if not is_url(config.store) else None
     exclude = (store_dir,) if store_dir is not None else ()
     return iter_files(list(paths), config.follow_symlinks, exclude)
 

@@ -39,10 +39,11 @@ from leakwatch.codetokens import code_tokens, lex_code
 from leakwatch.config import Config, FingerprintParams
 from leakwatch.extract import extract_members
 from leakwatch.fingerprint import fingerprint_tokens
+from leakwatch.keys import KEY_NAME
 from leakwatch.model import FileError, Status
 from leakwatch.pipeline import FileExtract, analyse_paths, new_document
 from leakwatch.store.base import FingerprintStore, SourceDocument, StoreError
-from leakwatch.store.sqlite import KEY_NAME, SQLiteStore
+from leakwatch.store.sqlite import SQLiteStore
 from leakwatch.text import Tokens
 
 if TYPE_CHECKING:

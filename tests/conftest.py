@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.redisserver import RedisServerError, start_redis
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPORA = SHARED / "corpora"
@@ -61,3 +65,19 @@ def corpus(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent (../shared is only on developer and CI machines)")
     return path
+
+
+# --- a real redis-server, for the Redis store's tests -----------------------------------------
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A real redis-server on a free loopback port; its port."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server)")
+    try:
+        proc, port = start_redis(tmp_path_factory.mktemp("redis"))
+    except RedisServerError as exc:
+        pytest.fail(str(exc))
+    yield port
+    proc.kill()
+    proc.wait(30)

@@ -13,7 +13,7 @@ from leakwatch.cli.app import cli, common_options, config_of, fail
 from leakwatch.licences import is_spdx_expression
 from leakwatch.pipeline import extraction
 from leakwatch.results import EXIT_INCOMPLETE, EXIT_USAGE, display_path
-from leakwatch.store import open_store
+from leakwatch.store import is_url, open_store
 
 
 @cli.group()
@@ -40,7 +40,7 @@ def reference_add(ctx: click.Context, paths: tuple[Path, ...], name: str, licenc
     from leakwatch.references import ReferenceLibrary
 
     config = config_of(ctx, store, config_path)
-    if "://" in config.store:  # the library lives in databases beside an embedded store
+    if is_url(config.store):  # the library lives in databases beside an embedded store
         fail(f"references are kept beside an embedded store (a folder) and cannot be registered with the "
               f"Redis store {config.store} in this version; scans of a Redis index report confidential "
               "material, tables, licences and notices, not registered references")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from leakwatch.cli.app import cli, common_options, config_of, fail
-from leakwatch.store import open_store
+from leakwatch.store import is_url, open_store
 
 
 @cli.group("store")
@@ -37,7 +37,7 @@ def store_copy(ctx: click.Context, src: str, dst: str, store: str | None, config
     """
     import dataclasses
 
-    from leakwatch.store.sqlite import KEY_NAME
+    from leakwatch.keys import KEY_NAME
     from leakwatch.store.transfer import copy_store
 
     config = config_of(ctx, store, config_path)
@@ -45,7 +45,7 @@ def store_copy(ctx: click.Context, src: str, dst: str, store: str | None, config
         raise click.UsageError("SRC and DST are the same store")
     key_file = config.key_file
     if key_file is None:
-        folder = next((s for s in (src, dst) if "://" not in s and Path(s, KEY_NAME).exists()), None)
+        folder = next((s for s in (src, dst) if not is_url(s) and Path(s, KEY_NAME).exists()), None)
         key_file = str(Path(folder, KEY_NAME)) if folder is not None else None
     with open_store(dataclasses.replace(config, store=src, key_file=key_file, fingerprint=None)) as source, \
             open_store(dataclasses.replace(config, store=dst, key_file=key_file, fingerprint=source.params),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from leakwatch.config import DEFAULT_STORE, Config
@@ -45,10 +46,25 @@ def local_folder(config: Config) -> Path:
     return Path(config.key_file).parent if config.key_file else Path(DEFAULT_STORE)
 
 
+def _open_redis(config: Config, create: bool) -> FingerprintStore:
+    from leakwatch.store.redis import RedisStore  # redis-py is an extra: imported when asked for
+
+    return RedisStore(config.store, params=config.fingerprint, key_file=config.key_file, create=create)
+
+
+# The backends of a store named by URL, by scheme; a folder is the embedded store. Adding a
+# backend is a module under store/ and a line here.
+BACKENDS: dict[str, Callable[[Config, bool], FingerprintStore]] = {
+    "redis": _open_redis,
+    "rediss": _open_redis,  # Redis over TLS
+}
+
+
 def open_store(config: Config, create: bool = False) -> FingerprintStore:
-    """Open the store named by ``config.store``: a folder for the embedded backend, a
-    ``redis://host:port/db[?prefix=NAME]`` (or ``rediss://``) URL for the shared one, which
-    needs ``config.key_file`` (the key is never stored in Redis).
+    """Open the store named by ``config.store``: a folder for the embedded backend, or a
+    URL whose scheme names a backend of :data:`BACKENDS` (``redis://host:port/db[?prefix=NAME]``
+    or ``rediss://`` for the shared one, which needs ``config.key_file``: the key is never
+    stored in Redis).
 
     Raises:
         StoreError: absent (and not to be created), another format version, wrong key,
@@ -56,13 +72,12 @@ def open_store(config: Config, create: bool = False) -> FingerprintStore:
     """
     store: FingerprintStore
     if is_url(config.store):
-        from leakwatch.store.redis import SCHEMES, RedisStore
-
         scheme = config.store.split("://", 1)[0]
-        if scheme.lower() not in SCHEMES:
-            raise StoreError(f"unknown store backend {scheme!r}: a store is a folder, or redis://host:port/db "
-                             "(rediss:// for TLS)")
-        store = RedisStore(config.store, params=config.fingerprint, key_file=config.key_file, create=create)
+        opener = BACKENDS.get(scheme.lower())
+        if opener is None:
+            raise StoreError(f"unknown store backend {scheme!r}: a store is a folder, or "
+                             + " or ".join(f"{s}://..." for s in BACKENDS))
+        store = opener(config, create)
     else:
         store = SQLiteStore(config.store, params=config.fingerprint, key_file=config.key_file, create=create)
     if config.fingerprint is not None:

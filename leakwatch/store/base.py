@@ -83,6 +83,12 @@ class StoreError(Exception):
     """The store cannot be opened or used (wrong version, wrong key, missing)."""
 
 
+def printable(path: str) -> str:
+    """A path as text that can always be printed (undecodable bytes escaped): store
+    messages name files, and names need not be UTF-8."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @dataclass(frozen=True)
 class SourceDocument:
     """A registered confidential document (no text)."""

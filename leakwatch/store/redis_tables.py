@@ -8,19 +8,19 @@ import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 
 from leakwatch.keys import StoreKey
-from leakwatch.store.base import AddAction, CellHits, RecordTable, StoredTable, StoreError
+from leakwatch.store.base import AddAction, CellHits, RecordTable, StoredTable, StoreError, printable
 
 if TYPE_CHECKING:
     from leakwatch.tables import NewTable
 
 _R = TypeVar("_R")
 _P = ParamSpec("_P")
-_S = TypeVar("_S", bound="RedisTables")
+_S = TypeVar("_S", bound="_Readable")
 
 _BATCH = 20_000
 _CELL = np.dtype([("table", "<i8"), ("row", "<u4"), ("col", "<u4")])  # P c:<hash>
@@ -73,8 +73,11 @@ def path_key(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
-def printable(path: str) -> str:
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+class _Readable(Protocol):
+    """What :func:`reading` needs of a store part: its location and its client's errors."""
+
+    location: str
+    _errors: tuple[type[BaseException], ...]
 
 
 def reading(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:

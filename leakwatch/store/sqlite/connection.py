@@ -72,11 +72,6 @@ def reason(exc: sqlite3.Error | OSError) -> str:
     return f"{message} ({hint})" if hint and hint not in message else message
 
 
-def printable(path: str) -> str:
-    """A path as text that can always be printed (undecodable bytes escaped)."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 def create_private_file(path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)

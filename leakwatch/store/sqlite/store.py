@@ -30,7 +30,7 @@ import numpy as np
 import leakwatch
 from leakwatch.config import FingerprintParams
 from leakwatch.fingerprint import bag_digests, band_keys, is_empty_signature
-from leakwatch.keys import load_or_create_key
+from leakwatch.keys import KEY_NAME, load_or_create_key
 from leakwatch.store import segments as seg
 from leakwatch.store.base import (
     AddAction,
@@ -44,6 +44,7 @@ from leakwatch.store.base import (
     check_meta,
     is_unchanged,
     passage_spans_of,
+    printable,
 )
 from leakwatch.store.sqlite import schema
 from leakwatch.store.sqlite.connection import (
@@ -52,7 +53,6 @@ from leakwatch.store.sqlite.connection import (
     create_private_file,
     discard_database,
     empty_database,
-    printable,
     reading,
     reason,
 )
@@ -60,7 +60,6 @@ from leakwatch.store.sqlite.index import FORWARD_FP, SegmentIndex, doc_postings,
 from leakwatch.store.sqlite.tables import RecordTables, as_int64
 
 DB_NAME = "leakwatch.sqlite"
-KEY_NAME = "leakwatch.key"
 
 
 # Documents exported per pass over the segments (``store copy``).

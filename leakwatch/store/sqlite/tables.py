@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from leakwatch.keys import StoreKey
-from leakwatch.store.base import AddAction, CellHits, RecordTable, StoredTable, StoreError
-from leakwatch.store.sqlite.connection import Transactions, printable, reading
+from leakwatch.store.base import AddAction, CellHits, RecordTable, StoredTable, StoreError, printable
+from leakwatch.store.sqlite.connection import Transactions, reading
 
 if TYPE_CHECKING:
     from leakwatch.tables import NewTable
