@@ -42,7 +42,7 @@ import leakwatch
 from leakwatch.config import Config, config_identity
 from leakwatch.executors import ExecutorError
 from leakwatch.interrupt import ignore_in_worker, signum_of
-from leakwatch.model import FileError, Finding, LeakwatchWarning, Status
+from leakwatch.model import FileError, LeakwatchWarning, Status
 from leakwatch.pipeline import file_sha256, index_summary
 from leakwatch.results import FileScan, ScanReport, display_path
 from leakwatch.scanner import Scanner
@@ -110,17 +110,14 @@ class ScanCache:
                 return None
         except OSError:
             return None
-        data = json.loads(row[4])
-        return FileScan(data["path"], [Finding.from_dict(f) for f in data["findings"]], None, row[2],
-                        members=int(data.get("members", 0)))
+        return FileScan.from_dict({**json.loads(row[4]), "sha256": row[2]})
 
     def store(self, path: Path, scanned: FileScan, stat_before: os.stat_result) -> None:
         """Remember a complete scan (errors are always retried, and so is a container
         some of whose members could not be read)."""
         if not scanned.complete or scanned.sha256 is None:
             return
-        result = json.dumps({"path": scanned.path, "findings": [f.to_dict() for f in scanned.findings],
-                             "members": scanned.members})
+        result = json.dumps(scanned.to_dict())
         self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                          (os.fsencode(path), stat_before.st_size, stat_before.st_mtime_ns, scanned.sha256,
                           self.identity, result))

@@ -231,7 +231,7 @@ class RecordsParams:
 
 # Copied-code matching counts structure tokens, not words (a line of code is about 6
 # of them): a reference file is a candidate copy when tiles cover 70% of it, then
-# confirmed by its literal texts or comments (leakwatch.code_compare, measured on
+# confirmed by its literal texts or comments (leakwatch.detect.code.compare, measured on
 # IR-Plag leaving one case out: scripts/eval_code.py); a passage is a stretch of 40
 # tokens or more (a function of 6-8 lines).
 @dataclass(frozen=True)

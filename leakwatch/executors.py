@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import leakwatch
 from leakwatch.config import Config
-from leakwatch.model import FileError, Finding, Status
+from leakwatch.model import FileError, Status
 from leakwatch.results import FileScan, display_path
 from leakwatch.store import is_url
 from leakwatch.store.base import StoreError
@@ -77,21 +77,6 @@ class ExecutorError(Exception):
 
 def dask_available() -> bool:
     return importlib.util.find_spec("distributed") is not None
-
-
-# --- results as plain data ------------------------------------------------------------------
-
-def scan_to_dict(scanned: FileScan) -> dict[str, Any]:
-    return {"path": scanned.path, "findings": [f.to_dict() for f in scanned.findings],
-            "error": None if scanned.error is None else scanned.error.to_dict(), "sha256": scanned.sha256,
-            "member_errors": [e.to_dict() for e in scanned.member_errors], "members": scanned.members}
-
-
-def scan_from_dict(data: dict[str, Any]) -> FileScan:
-    error = data.get("error")
-    return FileScan(str(data["path"]), [Finding.from_dict(f) for f in data["findings"]],
-                    None if error is None else FileError.from_dict(error), data.get("sha256"),
-                    tuple(FileError.from_dict(e) for e in data.get("member_errors", ())), int(data.get("members", 0)))
 
 
 def _not_scanned(path: Path, message: str) -> FileScan:
@@ -147,7 +132,7 @@ def scan_batch(key: str, config: Config, verify_sources: bool, paths: list[bytes
             raise
         except Exception as exc:  # the file gets a status, the batch goes on (as in the local pool)
             scanned = _not_scanned(path, f"scan worker failed: {type(exc).__name__}: {exc}")
-        out.append(scan_to_dict(scanned))
+        out.append(scanned.to_dict())
     return out
 
 
@@ -334,7 +319,7 @@ class DaskExecutor:
         from distributed import KilledWorker
 
         try:
-            batch.results = [_relabel(scan_from_dict(d), p) for d, p in zip(self._wait(batch.future), batch.paths,
+            batch.results = [_relabel(FileScan.from_dict(d), p) for d, p in zip(self._wait(batch.future), batch.paths,
                                                                               strict=True)]
         except KilledWorker:
             batch.future = None

@@ -9,7 +9,7 @@ stored even though the material is public):
 
     references.sqlite        every reference file as text (word shingles)
     references-code.sqlite   reference source files as their structure stream
-                             (:mod:`leakwatch.code_normalize`): every keyed k-gram
+                             (:mod:`leakwatch.detect.code.normalize`): every keyed k-gram
                              with its position, and, per file, the keyed hashes of
                              its literal texts and comment lines (a note)
 
@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import leakwatch
-from leakwatch.code_compare import CODE_MATCH
-from leakwatch.code_normalize import NormalizedCode, VerbatimItem, normalize_code
-from leakwatch.codetokens import code_tokens, lex_code
 from leakwatch.config import Config, FingerprintParams
+from leakwatch.detect.code.compare import CODE_MATCH
+from leakwatch.detect.code.normalize import NormalizedCode, VerbatimItem, normalize_code
+from leakwatch.detect.code.tokens import code_tokens, lex_code
 from leakwatch.extract import extract_members
 from leakwatch.fingerprint import fingerprint_tokens
 from leakwatch.keys import KEY_NAME

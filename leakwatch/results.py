@@ -64,6 +64,19 @@ class FileScan:
     def complete(self) -> bool:
         return self.error is None and not self.member_errors
 
+    def to_dict(self) -> dict[str, Any]:
+        """As plain data (JSON): what a Dask worker sends back, what the scan cache keeps."""
+        return {"path": self.path, "findings": [f.to_dict() for f in self.findings],
+                "error": None if self.error is None else self.error.to_dict(), "sha256": self.sha256,
+                "member_errors": [e.to_dict() for e in self.member_errors], "members": self.members}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileScan:
+        error = data.get("error")
+        return cls(str(data["path"]), [Finding.from_dict(f) for f in data["findings"]],
+                   None if error is None else FileError.from_dict(error), data.get("sha256"),
+                   tuple(FileError.from_dict(e) for e in data.get("member_errors", ())), int(data.get("members", 0)))
+
 
 @dataclass
 class ScanReport:

@@ -16,8 +16,8 @@ import argparse
 import re
 from pathlib import Path
 
-from leakwatch.licence_templates import read_templates
-from leakwatch.licences import build_reference, load_reference, save_reference
+from leakwatch.detect.licence.templates import read_templates
+from leakwatch.detect.licence.texts import build_reference, load_reference, save_reference
 
 
 def list_version(root: Path) -> str:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leakwatch.code_compare import (
+from leakwatch.detect.code.compare import (
     CODE_MATCH,
     CodeMatchParams,
     Evidence,
@@ -49,8 +49,8 @@ from leakwatch.code_compare import (
     greedy_tiles,
     is_copy,
 )
-from leakwatch.code_normalize import NormalizedCode, normalize_code
-from leakwatch.codetokens import lex_code
+from leakwatch.detect.code.normalize import NormalizedCode, normalize_code
+from leakwatch.detect.code.tokens import lex_code
 from leakwatch.extract.base import decode_text
 from leakwatch.fingerprint import shingle_hashes
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from leakwatch.config import Config
 from leakwatch.detect.paraphrase import FEATURES
-from leakwatch.detect.scorer import MODEL_RESOURCE
+from leakwatch.detect.paraphrase_scorer import MODEL_RESOURCE
 from leakwatch.evaluate.crossval import candidate_fragments, fold_scorers
 from leakwatch.evaluate.folds import plan_folds
 from leakwatch.evaluate.pan import read_pan_corpus

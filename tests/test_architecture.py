@@ -56,8 +56,12 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
-            if target and target.startswith("leakwatch") and target != name and target != "leakwatch":
-                found.add(target)
+            # Importing pkg.sub.mod first runs pkg/__init__ and pkg/sub/__init__: the
+            # packages on the way are dependencies too.
+            while target and target.startswith("leakwatch") and target != "leakwatch":
+                if target != name and not name.startswith(target + "."):
+                    found.add(target)
+                target = target.rpartition(".")[0]
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from leakwatch.code_compare import (
+from leakwatch.detect.code.compare import (
     CODE_MATCH,
     Evidence,
     Region,
@@ -21,8 +21,8 @@ from leakwatch.code_compare import (
     is_copy,
     passages,
 )
-from leakwatch.code_normalize import NormalizedCode, comment_lines, literal_words, normalize_code
-from leakwatch.codetokens import lex_code
+from leakwatch.detect.code.normalize import NormalizedCode, comment_lines, literal_words, normalize_code
+from leakwatch.detect.code.tokens import lex_code
 from leakwatch.fingerprint import shingle_hashes
 
 ORIGINAL = """import java.util.Scanner;

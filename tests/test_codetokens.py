@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from leakwatch.codetokens import (
+from leakwatch.detect.code.tokens import (
     KIND_IDENTIFIER,
     KIND_KEYWORD,
     KIND_MODIFIER,

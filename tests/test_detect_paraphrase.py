@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from leakwatch.cli import cli
 from leakwatch.detect.paraphrase import FEATURES, Fragment, align_sentences, sentence_bounds
-from leakwatch.detect.scorer import LogisticScorer, ModelError, load_default_scorer
+from leakwatch.detect.paraphrase_scorer import LogisticScorer, ModelError, load_default_scorer
 from leakwatch.text import tokenize
 from tests.conftest import make_text
 

@@ -266,7 +266,7 @@ def test_block_minima_equals_reference(n: int, stride: int, perms: tuple[int, in
 
 
 def test_one_block_of_a_whole_table_equals_reference() -> None:
-    # leakwatch.tables: block_minima(elements, elements.size, params)[0]
+    # leakwatch.records.tables: block_minima(elements, elements.size, params)[0]
     keyed = np.random.default_rng(1).integers(0, 2**63, 5000, dtype=np.uint64)
     params = FingerprintParams()
     got = on_each_path(lambda: fp.block_minima(keyed, 5000, params))

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from leakwatch.licence_match import LICENCE_STACKS, match_licences
-from leakwatch.licence_templates import OPTIONAL, REQUIRED, VARIABLE, parse_licence_xml, shingle_classes
-from leakwatch.licences import default_reference
+from leakwatch.detect.licence.match import LICENCE_STACKS, match_licences
+from leakwatch.detect.licence.templates import OPTIONAL, REQUIRED, VARIABLE, parse_licence_xml, shingle_classes
+from leakwatch.detect.licence.texts import default_reference
 from leakwatch.text import tokenize
 from tests.conftest import corpus, make_text
 from tests.licence_texts import (

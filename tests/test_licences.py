@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leakwatch.config import Config
-from leakwatch.licence_match import match_licences, stated_versions
-from leakwatch.licence_templates import read_templates
-from leakwatch.licences import (
+from leakwatch.detect.licence.match import match_licences, stated_versions
+from leakwatch.detect.licence.templates import read_templates
+from leakwatch.detect.licence.texts import (
     LicenceReference,
     ReferenceFormatError,
     build_reference,
@@ -216,7 +216,7 @@ def test_agreement_with_declared_licences_in_the_wild() -> None:
     ("Proprietary", False), ("MIT OR Whatever-1.0", False), ("", False),
 ])
 def test_spdx_expressions(expression: str, valid: bool) -> None:
-    from leakwatch.licences import is_spdx_expression
+    from leakwatch.detect.licence.texts import is_spdx_expression
 
     assert is_spdx_expression(expression) is valid
 

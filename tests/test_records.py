@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from leakwatch.cells import Weight, candidate_values, canonical_cells
 from leakwatch.cli import cli
 from leakwatch.config import ExtractLimits, FingerprintParams, RecordsParams
 from leakwatch.keys import StoreKey
 from leakwatch.model import ExtractionError
+from leakwatch.records.cells import Weight, candidate_values, canonical_cells
+from leakwatch.records.tables import TableError, TableFile, anchor_limit, build_table, read_table, select_columns
 from leakwatch.store.sqlite import SQLiteStore
-from leakwatch.tables import TableError, TableFile, anchor_limit, build_table, read_table, select_columns
 from leakwatch.text import tokenize
 from tests.tabledata import CLIENT_HEADER, PRICE_HEADER, client_rows, price_rows, write_csv, write_xlsx
 

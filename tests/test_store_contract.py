@@ -101,7 +101,7 @@ def test_notes(any_store: FingerprintStore) -> None:
 
 def test_tables_and_cells(any_store: FingerprintStore, tmp_path: Path) -> None:
     from leakwatch.config import ExtractLimits, RecordsParams
-    from leakwatch.tables import build_table, read_table
+    from leakwatch.records.tables import build_table, read_table
     from tests.test_records import CLIENT_HEADER, client_rows, write_csv
 
     store = any_store

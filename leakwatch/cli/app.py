@@ -52,8 +52,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
     that cannot be written): one line and exit 2, whichever command met them."""
     from leakwatch.audit import AuditError
     from leakwatch.baseline import BaselineError
+    from leakwatch.detect.licence.texts import ReferenceFormatError
     from leakwatch.evaluate import CorpusError
-    from leakwatch.licences import ReferenceFormatError
     from leakwatch.store.base import StoreError
     from leakwatch.watch.daemon import DaemonError
     from leakwatch.watch.state import StateError

@@ -101,7 +101,7 @@ def index_add_table(ctx: click.Context, table_file: Path, label: str, owner: str
       leakwatch index add-table pricing.xlsx --sheet "2026 prices" --columns product,tier,price
     """
     from leakwatch.model import ExtractionError
-    from leakwatch.tables import TableError, build_table, read_table, select_columns
+    from leakwatch.records.tables import TableError, build_table, read_table, select_columns
 
     config = config_of(ctx, store, config_path)
     try:

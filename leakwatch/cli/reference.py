@@ -10,7 +10,7 @@ import click
 
 import leakwatch
 from leakwatch.cli.app import cli, common_options, config_of, fail
-from leakwatch.licences import is_spdx_expression
+from leakwatch.detect.licence.texts import is_spdx_expression
 from leakwatch.pipeline import extraction
 from leakwatch.results import EXIT_INCOMPLETE, EXIT_USAGE, display_path
 from leakwatch.store import is_url, open_store

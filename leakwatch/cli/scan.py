@@ -17,7 +17,7 @@ from leakwatch.baseline import (
     load_ignore,
 )
 from leakwatch.cli.app import cli, common_options, config_of, fail, quiet, say, verbose
-from leakwatch.licences import ReferenceFormatError
+from leakwatch.detect.licence.texts import ReferenceFormatError
 from leakwatch.model import Severity
 from leakwatch.pipeline import extraction
 from leakwatch.report import REPORTERS

@@ -54,7 +54,7 @@ from leakwatch.detect.paraphrase import (
     shingle_jaccard,
     stemmed,
 )
-from leakwatch.detect.scorer import LogisticScorer, load_default_scorer
+from leakwatch.detect.paraphrase_scorer import LogisticScorer, load_default_scorer
 from leakwatch.detect.scoring import confidence, exact_confidence, finding_id, jaccard, severity
 from leakwatch.extract import read_again as read_again_here
 from leakwatch.fingerprint import (

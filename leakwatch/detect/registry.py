@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from leakwatch.config import Config
 from leakwatch.detect.base import Detector
 from leakwatch.detect.confidential import ConfidentialDetector
-from leakwatch.detect.licence import LicenceDetector
+from leakwatch.detect.licence.detector import LicenceDetector
 from leakwatch.detect.notices import NoticeDetector
-from leakwatch.detect.records import RecordsDetector
 from leakwatch.model import ReadAgain
+from leakwatch.records.detector import RecordsDetector
 from leakwatch.store.base import FingerprintStore
 
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ def default_detectors(store: FingerprintStore, config: Config, verify_sources: b
     """The detector stages a scan runs: every kind, in one pass over each file. Registered
     sources are re-read for verification through ``read_again`` (the scan's isolated
     worker; in-process when none is given)."""
-    from leakwatch.detect.reference import CopiedCodeDetector, ReferenceTextDetector
+    from leakwatch.detect.code.detector import CopiedCodeDetector
+    from leakwatch.detect.reference_text import ReferenceTextDetector
 
     # Licence text in a deliverable is reported as such, never as a confidential or
     # third-party passage (a licence block inside a registered document is public text).

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import Config
-from leakwatch.detect.reference import COPIED_CODE, CopiedCodeDetector
+from leakwatch.detect.code.detector import CopiedCodeDetector
+from leakwatch.detect.reference_text import COPIED_CODE
 from leakwatch.evaluate.pan import CorpusError, evaluation_store
 from leakwatch.pipeline import scan_paths
 from leakwatch.references import ReferenceLibrary

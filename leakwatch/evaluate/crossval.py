@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from leakwatch.config import Config
-from leakwatch.detect.scorer import LogisticScorer
+from leakwatch.detect.paraphrase_scorer import LogisticScorer
 from leakwatch.evaluate.calibration import Reliability
 from leakwatch.evaluate.folds import Fold, fold_of, plan_folds
 from leakwatch.evaluate.pan import (

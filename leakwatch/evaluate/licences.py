@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import Config
-from leakwatch.detect.licence import LICENCE_TEXT, LicenceDetector
+from leakwatch.detect.licence.detector import LICENCE_TEXT, LicenceDetector
+from leakwatch.detect.licence.texts import default_reference
 from leakwatch.evaluate.pan import CorpusError, evaluation_store
-from leakwatch.licences import default_reference
 from leakwatch.model import Finding
 from leakwatch.pipeline import scan_paths
 

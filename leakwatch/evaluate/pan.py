@@ -22,7 +22,7 @@ from sklearn.metrics import precision_score, recall_score
 
 from leakwatch.config import Config, ExtractLimits
 from leakwatch.detect import ConfidentialDetector
-from leakwatch.detect.scorer import LogisticScorer
+from leakwatch.detect.paraphrase_scorer import LogisticScorer
 from leakwatch.evaluate.calibration import Reliability, reliability
 from leakwatch.evaluate.measures import PanScores, Passage, pan_scores
 from leakwatch.evaluate.unbacked import UPSTREAM, UnbackedReport, judge_findings, read_upstream_reuse

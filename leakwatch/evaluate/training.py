@@ -33,7 +33,7 @@ from leakwatch.config import Config
 from leakwatch.detect import ConfidentialDetector
 from leakwatch.detect.confidential import CandidateFragment
 from leakwatch.detect.paraphrase import FEATURES
-from leakwatch.detect.scorer import LogisticScorer
+from leakwatch.detect.paraphrase_scorer import LogisticScorer
 from leakwatch.evaluate.measures import Passage, detects
 from leakwatch.evaluate.pan import PanPair
 from leakwatch.evaluate.unbacked import MIN_SHARED, shared_ngram_share

@@ -24,7 +24,7 @@ from leakwatch.keys import StoreKey
 from leakwatch.model import PAGED_FORMATS
 
 if TYPE_CHECKING:
-    from leakwatch.tables import NewTable
+    from leakwatch.records.tables import NewTable
 
 # 2: look-up entries in sorted segment files, LSH postings of the content-word bags only
 # (format 1: SQLite B-trees, 62 band rows a passage; upgraded in place on open).

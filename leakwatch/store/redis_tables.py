@@ -16,7 +16,7 @@ from leakwatch.keys import StoreKey
 from leakwatch.store.base import AddAction, CellHits, RecordTable, StoredTable, StoreError, printable
 
 if TYPE_CHECKING:
-    from leakwatch.tables import NewTable
+    from leakwatch.records.tables import NewTable
 
 _R = TypeVar("_R")
 _P = ParamSpec("_P")

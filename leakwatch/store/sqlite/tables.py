@@ -15,7 +15,7 @@ from leakwatch.store.base import AddAction, CellHits, RecordTable, StoredTable, 
 from leakwatch.store.sqlite.connection import Transactions, reading
 
 if TYPE_CHECKING:
-    from leakwatch.tables import NewTable
+    from leakwatch.records.tables import NewTable
 
 _LOOKUP_BATCH = 250_000
 

@@ -1,7 +1,7 @@
 """Registered tables in deliverables: ``confidential-records`` and spreadsheet near-copies.
 
 Exact data match (as commercial DLP does it, over keyed hashes): every value a
-deliverable could be quoting (word runs, numbers, dates; :mod:`leakwatch.cells`)
+deliverable could be quoting (word runs, numbers, dates; :mod:`leakwatch.records.cells`)
 is keyed and looked up among the registered anchor values. A hit names a row; the
 row's other values are read back (keyed) and looked for around the hit. A row
 counts as leaked when values of at least ``min_cells`` of its cells sit within
@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from leakwatch.cells import candidate_values, canonical_values, spreadsheet_cells
 from leakwatch.config import Config
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.scoring import stable_id
 from leakwatch.fingerprint import estimate_jaccard
 from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+from leakwatch.records.cells import candidate_values, canonical_values, spreadsheet_cells
+from leakwatch.records.tables import keyed_values, multiset_signature
 from leakwatch.store.base import FingerprintStore, RecordTable
-from leakwatch.tables import keyed_values, multiset_signature
 
 RECORDS = "confidential-records"
 NEAR_DUPLICATE = "confidential-near-duplicate"

@@ -3,7 +3,7 @@
 Many licences are near-copies of each other (BSD-2 and BSD-3, the MIT family, GPL
 versions), so a similarity score alone cannot tell them apart. Each candidate is
 scored by the shingles it explains *and* by the parts of its required text (its
-SPDX template's, :mod:`leakwatch.licence_templates`) that are absent: a BSD-2 text
+SPDX template's, :mod:`leakwatch.detect.licence.templates`) that are absent: a BSD-2 text
 is explained as well by BSD-3 (which contains it) but misses BSD-3's third clause,
 so BSD-2 wins; a BSD-3 text has shingles BSD-2 lacks, so BSD-3 wins. Optional and
 replaceable text counts neither for nor against a licence. The winner is reported
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leakwatch.detect.licence.texts import LicenceReference, ShingleIndex
 from leakwatch.fingerprint import shingle_hashes
-from leakwatch.licences import LicenceReference, ShingleIndex
 from leakwatch.text import Tokens
 
 

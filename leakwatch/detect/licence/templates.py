@@ -11,7 +11,7 @@ like 0BSD (which has no notice clause, and which says "THE AUTHOR" where ISC
 leaves the name open).
 
 This module reads the license-list-XML sources (build time only: the shipped
-reference keeps one class per word, see :mod:`leakwatch.licences`) and turns a
+reference keeps one class per word, see :mod:`leakwatch.detect.licence.texts`) and turns a
 word sequence with classes into shingle classes.
 """
 

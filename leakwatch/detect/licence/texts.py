@@ -7,7 +7,7 @@ hashes (indices into one vocabulary of :func:`leakwatch.text.word_hash` values) 
 one template class per word (required, optional or replaceable): the same words the
 scanner sees, so any shingle size can be derived at load time. Licences whose
 required texts are identical (``GPL-2.0-only`` and ``GPL-2.0-or-later``) are stored
-once under all their ids. Matching a text against them: :mod:`leakwatch.licence_match`.
+once under all their ids. Matching a text against them: :mod:`leakwatch.detect.licence.match`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from leakwatch.detect.licence.templates import REQUIRED, LicenceTemplate, TemplateText, shingle_classes
 from leakwatch.fingerprint import shingle_hashes
-from leakwatch.licence_templates import REQUIRED, LicenceTemplate, TemplateText, shingle_classes
 
 FORMAT = "leakwatch-licences/2"
 RESOURCE_PACKAGE = "leakwatch.shipped"

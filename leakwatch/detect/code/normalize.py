@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leakwatch.codetokens import (
+from leakwatch.detect.code.tokens import (
     KIND_IDENTIFIER,
     KIND_LITERAL,
     KIND_MODIFIER,

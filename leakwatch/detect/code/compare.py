@@ -1,6 +1,6 @@
 """Comparing a deliverable's code with a reference file: tiles, then a two-stage decision.
 
-**Tiles.** Both files are structure streams (:mod:`leakwatch.code_normalize`); every
+**Tiles.** Both files are structure streams (:mod:`leakwatch.detect.code.normalize`); every
 k-gram of each is hashed (keyed, as the store keeps them). Greedy string tiling, as
 JPlag does (Wise 1993; minimum match length = k), covers the reference with the
 longest runs the deliverable shares with it, longest first, each token of either
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leakwatch.code_normalize import VerbatimItem
 from leakwatch.config import CODE_MATCH, CodeMatchParams
+from leakwatch.detect.code.normalize import VerbatimItem
 
 
 @dataclass(frozen=True)

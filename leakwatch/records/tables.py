@@ -1,7 +1,7 @@
 """Registered tables: a client list, a pricing sheet, the cells of a model.
 
 ``leakwatch index add-table`` reads a CSV/TSV file or one worksheet of an XLSX
-workbook, reduces every cell to its canonical value (:mod:`leakwatch.cells`) and
+workbook, reduces every cell to its canonical value (:mod:`leakwatch.records.cells`) and
 hands the store keyed hashes only, with each value's row and column: "exact data
 match" without the data. Per table it also decides which values may anchor a
 match (distinctive, in a key column) and which only corroborate one (a value many
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from leakwatch.cells import Weight, canonical_values, csv_rows
 from leakwatch.config import ExtractLimits, FingerprintParams, RecordsParams
 from leakwatch.extract import read_file
 from leakwatch.extract.base import decode_text
@@ -25,6 +24,7 @@ from leakwatch.extract.ooxml import sniff_zip_format
 from leakwatch.fingerprint import block_minima, empty_signature, fmix64
 from leakwatch.keys import CELL_DOMAIN, StoreKey
 from leakwatch.model import ExtractionError, Status
+from leakwatch.records.cells import Weight, canonical_values, csv_rows
 
 _OCCURRENCE = np.uint64(0x9FB2_1C65_1E98_DF25)
 

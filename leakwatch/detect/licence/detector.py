@@ -7,9 +7,9 @@ from collections import Counter
 import numpy as np
 
 from leakwatch.detect.base import Deliverable, Detector
+from leakwatch.detect.licence.match import LicenceMatch, LicenceMatchParams, match_licences
+from leakwatch.detect.licence.texts import LicenceReference, default_reference
 from leakwatch.detect.scoring import stable_id
-from leakwatch.licence_match import LicenceMatch, LicenceMatchParams, match_licences
-from leakwatch.licences import LicenceReference, default_reference
 from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
 from leakwatch.store.base import FingerprintStore
 

@@ -1,22 +1,21 @@
-"""Registered third-party material in a deliverable: ``third-party-text`` and ``copied-code``.
+"""Registered third-party code in code deliverables: ``copied-code``.
 
-Text references are matched exactly like confidential documents (the same seeds,
-alignment, paraphrase stage and scoring), against their own database. Code
-deliverables are also matched on their structure streams against the code
-references (:mod:`leakwatch.code_compare`), so a copy with renamed identifiers,
-new comments, new layout, moved declarations and reordered methods is still found,
-while an independent solution of the same task is told apart by the literal texts
-and comments a copier keeps.
+Code deliverables are matched on their structure streams against the code references
+(:mod:`leakwatch.detect.code.compare`), so a copy with renamed identifiers, new comments,
+new layout, moved declarations and reordered methods is still found, while an
+independent solution of the same task is told apart by the literal texts and comments a
+copier keeps.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import numpy as np
 
-from leakwatch.code_compare import (
+from leakwatch.config import Config
+from leakwatch.detect.base import Deliverable, Detector
+from leakwatch.detect.code.compare import (
     CODE_MATCH,
     CodeMatchParams,
     Evidence,
@@ -28,51 +27,14 @@ from leakwatch.code_compare import (
     is_copy,
     passages,
 )
-from leakwatch.code_normalize import VerbatimItem
-from leakwatch.config import Config
-from leakwatch.detect.base import Deliverable, Detector
-from leakwatch.detect.confidential import ConfidentialDetector
+from leakwatch.detect.code.normalize import VerbatimItem
+from leakwatch.detect.reference_text import COPIED_CODE, is_code
 from leakwatch.detect.scoring import finding_id, severity
 from leakwatch.fingerprint import shingle_hashes
-from leakwatch.model import Finding, ReadAgain, Scores, SourceRef, Span
-from leakwatch.references import ReferenceLibrary, keyed_items, normalized_code, tokens_of_code
-from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
+from leakwatch.model import Finding, Scores, SourceRef, Span
+from leakwatch.references import ReferenceLibrary, keyed_items, normalized_code
+from leakwatch.store.base import FingerprintHits, SourceDocument
 from leakwatch.text import Tokens
-
-THIRD_PARTY_TEXT = "third-party-text"
-COPIED_CODE = "copied-code"
-
-
-def is_code(deliverable: Deliverable) -> bool:
-    return deliverable.extracted.format == "code"
-
-
-class ReferenceTextDetector(ConfidentialDetector):
-    """Passages of registered references, matched on words."""
-
-    name = "reference-text"
-
-    def __init__(self, library: ReferenceLibrary, config: Config, allow: FingerprintStore,
-                 verify_sources: bool = True, public_words: Callable[[Deliverable], np.ndarray] | None = None,
-                 read_again: ReadAgain | None = None) -> None:
-        super().__init__(library.text, config, verify_sources=verify_sources, allow=allow, public_words=public_words,
-                         read_again=read_again)
-        self.library = library
-
-    def finding_kind(self, kind: str, doc: SourceDocument) -> str:
-        return COPIED_CODE if doc.format == "code" else THIRD_PARTY_TEXT
-
-    def finding_extra(self, doc: SourceDocument) -> dict[str, object]:
-        return {"reference": self.library.describe(doc)}
-
-    def detect(self, deliverable: Deliverable) -> list[Finding]:
-        found = super().detect(deliverable)
-        if (is_code(deliverable) and any(f.kind == COPIED_CODE for f in found)
-                and tokens_of_code(deliverable.extracted.text, deliverable.extracted.language,
-                                   deliverable.path) is not None):
-            # Code copied into code is the code detector's: it sees through renaming.
-            found = [f for f in found if f.kind != COPIED_CODE]
-        return found
 
 
 class CopiedCodeDetector(Detector):
@@ -80,7 +42,7 @@ class CopiedCodeDetector(Detector):
 
     Stage 1 looks the deliverable's keyed k-grams up and keeps the reference files
     that could reach a decision; each is tiled against the deliverable (greedy string
-    tiling over the stored k-gram sequence, :mod:`leakwatch.code_compare`), and the
+    tiling over the stored k-gram sequence, :mod:`leakwatch.detect.code.compare`), and the
     two-stage decision runs on the whole reference (``whole-file``) and, short of
     that, on each stretch of it the tiles cover (``passage``).
     """

@@ -12,8 +12,8 @@ lexers see them.
 
 :func:`lex_code` also says what each kept token is (a type, a modifier, an import,
 a name, a literal ...) and where the comments are: the disguise-proof structure
-stream and the verbatim evidence of :mod:`leakwatch.code_normalize` are built from
-that, and copied code is matched on them (:mod:`leakwatch.code_compare`).
+stream and the verbatim evidence of :mod:`leakwatch.detect.code.normalize` are built from
+that, and copied code is matched on them (:mod:`leakwatch.detect.code.compare`).
 
 Every token keeps the character span of its original text, so findings point
 at the code as written.
@@ -56,7 +56,7 @@ _TEXT = 4  # plain Text: whitespace in most lexers, but words in some (Bash, Sta
 _COMMENT = 5  # dropped from the stream, but its span is kept for the verbatim evidence
 
 # What each kept token is, for the disguise-proof normalization of
-# :mod:`leakwatch.code_normalize` (which needs to tell a type from a name, a modifier
+# :mod:`leakwatch.detect.code.normalize` (which needs to tell a type from a name, a modifier
 # from a keyword, an import from code).
 KIND_KEYWORD = 0  # keywords, operators, punctuation, built-ins: kept as spelled
 KIND_IDENTIFIER = 1

@@ -17,7 +17,7 @@ value is reduced to one canonical form before it is hashed:
 A deliverable is read the same way: every run of 1..L words (the lengths that
 registered text values have), every number and every date becomes a candidate
 value with its character span. Only keyed hashes of these values are ever stored
-or compared (see :mod:`leakwatch.tables`).
+or compared (see :mod:`leakwatch.records.tables`).
 """
 
 from __future__ import annotations

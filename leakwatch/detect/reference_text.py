@@ -1,0 +1,55 @@
+"""Registered third-party text in a deliverable: ``third-party-text`` (and ``copied-code``
+for code pasted into prose).
+
+Text references are matched exactly like confidential documents (the same seeds,
+alignment, paraphrase stage and scoring), against their own database. Code copied into
+code is :mod:`leakwatch.detect.code`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from leakwatch.config import Config
+from leakwatch.detect.base import Deliverable
+from leakwatch.detect.confidential import ConfidentialDetector
+from leakwatch.model import Finding, ReadAgain
+from leakwatch.references import ReferenceLibrary, tokens_of_code
+from leakwatch.store.base import FingerprintStore, SourceDocument
+
+THIRD_PARTY_TEXT = "third-party-text"
+COPIED_CODE = "copied-code"
+
+
+def is_code(deliverable: Deliverable) -> bool:
+    return deliverable.extracted.format == "code"
+
+
+class ReferenceTextDetector(ConfidentialDetector):
+    """Passages of registered references, matched on words."""
+
+    name = "reference-text"
+
+    def __init__(self, library: ReferenceLibrary, config: Config, allow: FingerprintStore,
+                 verify_sources: bool = True, public_words: Callable[[Deliverable], np.ndarray] | None = None,
+                 read_again: ReadAgain | None = None) -> None:
+        super().__init__(library.text, config, verify_sources=verify_sources, allow=allow, public_words=public_words,
+                         read_again=read_again)
+        self.library = library
+
+    def finding_kind(self, kind: str, doc: SourceDocument) -> str:
+        return COPIED_CODE if doc.format == "code" else THIRD_PARTY_TEXT
+
+    def finding_extra(self, doc: SourceDocument) -> dict[str, object]:
+        return {"reference": self.library.describe(doc)}
+
+    def detect(self, deliverable: Deliverable) -> list[Finding]:
+        found = super().detect(deliverable)
+        if (is_code(deliverable) and any(f.kind == COPIED_CODE for f in found)
+                and tokens_of_code(deliverable.extracted.text, deliverable.extracted.language,
+                                   deliverable.path) is not None):
+            # Code copied into code is the code detector's: it sees through renaming.
+            found = [f for f in found if f.kind != COPIED_CODE]
+        return found
