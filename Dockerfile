@@ -10,10 +10,11 @@
 # configuration: -v /etc/leakwatch:/etc/leakwatch:ro -e LEAKWATCH_CONFIG=/etc/leakwatch/leakwatch.toml
 FROM python:3.11-slim-bookworm
 
-# System packages the readers need (README, "Formats"): OCR and legacy Office tools.
+# System packages the readers need (README, "Formats"): OCR (tesseract), Word 97-2003 (catdoc),
+# PowerPoint 97-2003 (LibreOffice Impress, headless).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng antiword catdoc \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng catdoc libreoffice-impress-nogui \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 leakwatch \
@@ -23,7 +24,6 @@ RUN groupadd --system --gid 10001 leakwatch \
 WORKDIR /opt/leakwatch
 COPY pyproject.toml README.md LICENSE ./
 COPY leakwatch ./leakwatch
-COPY fingerprints ./fingerprints
 # The project itself, from this checkout (its dependencies' ranges are in pyproject.toml).
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir '.[fast]'

@@ -26,14 +26,17 @@ from typing import Any, TextIO
 import leakwatch
 from leakwatch.batch import TreeScanOptions, scan_tree
 from leakwatch.config import Config, WatchFolder
+from leakwatch.detect.registry import finding_kinds
 from leakwatch.evaluate.measures import union_length
 from leakwatch.model import Finding
 from leakwatch.report.base import write_private
 from leakwatch.results import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, ScanReport
 
-# Findings of registered confidential material (documents and tables); third-party
-# kinds (licences, notices, references) are not the client's to have returned.
-CONFIDENTIAL_KINDS = ("confidential-near-duplicate", "confidential-excerpt", "confidential-records")
+# Findings of registered confidential material (documents and tables), as the detectors
+# declare them; third-party kinds (licences, notices, references) are not the client's to
+# have returned. WHOLE: the kinds that say the material is there whole.
+CONFIDENTIAL_KINDS = frozenset(k.id for k in finding_kinds().values() if k.confidential)
+WHOLE_KINDS = frozenset(k.id for k in finding_kinds().values() if k.whole_document)
 
 
 def vendors_of(config: Config) -> dict[str, list[WatchFolder]]:
@@ -219,7 +222,7 @@ def return_check(audit: VendorAudit, documents: Sequence[Any], tables: Sequence[
         if not found:
             absent.append(entry)
             continue
-        whole = any(f.kind == "confidential-near-duplicate" for f in found)
+        whole = any(f.kind in WHOLE_KINDS for f in found)
         spans = [(f.source.span.start, f.source.span.end) for f in found if f.source and f.source.span]
         share = 1.0 if whole else (union_length(spans) / doc.n_chars if doc.n_chars else 0.0)
         entry.update({"still_present": "whole" if whole else "parts", "share_of_document": round(min(1.0, share), 4),
@@ -232,7 +235,7 @@ def return_check(audit: VendorAudit, documents: Sequence[Any], tables: Sequence[
         if not found:
             absent.append(entry)
             continue
-        whole = any(f.kind == "confidential-near-duplicate" for f in found)
+        whole = any(f.kind in WHOLE_KINDS for f in found)
         # Rows found in several files are counted in each: the share is an upper bound then.
         rows = sum(int(f.extra.get("records", {}).get("rows_matched", 0)) for f in found)
         share = 1.0 if whole else (rows / table.n_rows if table.n_rows else 0.0)

@@ -296,6 +296,23 @@ class Severity(enum.IntEnum):
 
 
 @dataclass(frozen=True)
+class FindingKind:
+    """A kind of finding, declared once by the detector that emits it (``Detector.kinds``).
+    The detector registry collects them; SARIF's rules, the audit's confidential counts and
+    the severity rule read them from there, so a new detector is one folder and one line."""
+
+    id: str  # the finding JSON's "kind", e.g. "confidential-excerpt"
+    name: str  # a SARIF rule name, e.g. "ConfidentialExcerpt"
+    title: str  # one line
+    description: str  # a paragraph
+    default_severity: Severity  # SARIF's default level (high: error, medium: warning, low: note)
+    # Registered confidential material: audits count it and the return check looks for it.
+    confidential: bool = False
+    # The deliverable as a whole is the copy: never rated low (``scoring.severity``).
+    whole_document: bool = False
+
+
+@dataclass(frozen=True)
 class Span:
     start: int
     end: int

@@ -1,6 +1,6 @@
-"""Build the shipped licence reference (fingerprints/spdx-licences.npz) from the SPDX templates.
+"""Build the shipped licence reference (leakwatch/detect/licence/spdx-licences.npz) from the SPDX templates.
 
-Usage: python scripts/build_licences.py LICENSE-LIST-XML [--output fingerprints/spdx-licences.npz]
+Usage: python scripts/build_licences.py LICENSE-LIST-XML [--output leakwatch/detect/licence/spdx-licences.npz]
 
 LICENSE-LIST-XML is a checkout of the SPDX project's license-list-XML repository at a release
 tag (the shipped file: v3.28.0), or any folder holding its ``src/*.xml`` and ``RELEASE-NOTES.md``.
@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("xml", type=Path, help="license-list-XML checkout (with src/*.xml)")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent.parent
-                        / "fingerprints" / "spdx-licences.npz")
+                        / "leakwatch" / "detect" / "licence" / "spdx-licences.npz")
     args = parser.parse_args()
     src = args.xml / "src" if (args.xml / "src").is_dir() else args.xml
     source = list_version(src.parent)

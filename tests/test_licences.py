@@ -147,12 +147,13 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert np.array_equal(again.words, ref.words) and np.array_equal(again.vocabulary, ref.vocabulary)
 
 
-def test_every_package_is_listed_for_installation() -> None:
-    """The packages are listed by hand (for the fingerprints/ mapping): a new subpackage
-    left off the list would be missing from an installed leakwatch."""
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "leakwatch").rglob("__init__.py")}
-    assert found <= listed and "leakwatch.shipped" in listed
+def test_the_shipped_reference_is_package_data_not_in_the_store_folder() -> None:
+    """The default store folder (./fingerprints) holds only what a user's index writes; the
+    shipped licence reference is package data of the licence feature."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert data["leakwatch.detect.licence"] == ["*.npz"]
+    assert (ROOT / "leakwatch" / "detect" / "licence" / "spdx-licences.npz").is_file()
+    assert not list((ROOT / "fingerprints").glob("*.npz"))
 
 
 def spdx_xml_sources() -> Path:
@@ -172,7 +173,7 @@ def test_committed_reference_is_what_the_script_builds(tmp_path: Path) -> None:
     out = tmp_path / "rebuilt.npz"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "build_licences.py"), str(xml), "--output", str(out)],
                    check=True, capture_output=True)
-    assert out.read_bytes() == (ROOT / "fingerprints" / "spdx-licences.npz").read_bytes()
+    assert out.read_bytes() == (ROOT / "leakwatch" / "detect" / "licence" / "spdx-licences.npz").read_bytes()
 
 
 @pytest.mark.corpus

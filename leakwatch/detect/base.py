@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from leakwatch.fingerprint import DocumentFingerprints
-from leakwatch.model import ExtractedText, Finding
+from leakwatch.model import ExtractedText, Finding, FindingKind
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class Detector(abc.ABC):
     text, copied code ...) is a detector; the scan runs every registered one."""
 
     name: ClassVar[str]
+    # The kinds of finding this stage emits (the registry collects them: SARIF rules, audit
+    # counts, severity). A finding of an undeclared kind is a bug the registry test catches.
+    kinds: ClassVar[tuple[FindingKind, ...]]
 
     @abc.abstractmethod
     def detect(self, deliverable: Deliverable) -> list[Finding]:

@@ -64,12 +64,30 @@ from leakwatch.fingerprint import (
     is_empty_signature,
     keyed_shingles,
 )
-from leakwatch.model import ExtractedText, Finding, ReadAgain, Scores, SourceRef, Span, matched_parts
+from leakwatch.model import (
+    ExtractedText,
+    Finding,
+    FindingKind,
+    ReadAgain,
+    Scores,
+    Severity,
+    SourceRef,
+    Span,
+    matched_parts,
+)
 from leakwatch.store.base import FingerprintHits, FingerprintStore, SourceDocument
 from leakwatch.text import Tokens, tokenize
 
-EXCERPT = "confidential-excerpt"
-NEAR_DUPLICATE = "confidential-near-duplicate"
+EXCERPT = FindingKind(
+    "confidential-excerpt", "ConfidentialExcerpt", "A passage copied from a registered confidential document",
+    "A contiguous passage of the deliverable was copied, verbatim or reworded, from a document registered as "
+    "confidential. The related location is the passage in the source document.",
+    Severity.HIGH, confidential=True)
+NEAR_DUPLICATE = FindingKind(
+    "confidential-near-duplicate", "ConfidentialNearDuplicate",
+    "A registered confidential document delivered as a whole",
+    "The deliverable as a whole is a copy (possibly renamed, edited or converted) of a document or table registered "
+    "as confidential.", Severity.HIGH, confidential=True, whole_document=True)
 
 
 @dataclass(frozen=True)
@@ -291,6 +309,7 @@ class ConfidentialDetector(Detector):
     """Finds excerpts and near-duplicates of indexed confidential documents."""
 
     name = "confidential"
+    kinds = (EXCERPT, NEAR_DUPLICATE)
 
     def __init__(self, store: FingerprintStore, config: Config, verify_sources: bool = True,
                  paraphrase: bool = True, scorer: LogisticScorer | Literal["default"] | None = "default",
@@ -554,7 +573,7 @@ class ConfidentialDetector(Detector):
         )
         return dataclasses.replace(finding, extra={**finding.extra, "method": "near-duplicate", "passages": passages})
 
-    def finding_kind(self, kind: str, doc: SourceDocument) -> str:
+    def finding_kind(self, kind: FindingKind, doc: SourceDocument) -> FindingKind:
         """The kind reported for a match of ``doc`` (subclasses name third-party kinds)."""
         return kind
 
@@ -562,13 +581,13 @@ class ConfidentialDetector(Detector):
         """Fields added to every finding from ``doc``."""
         return {}
 
-    def _finding(self, kind: str, deliverable: Deliverable, doc: SourceDocument, d_span: Span,
+    def _finding(self, kind: FindingKind, deliverable: Deliverable, doc: SourceDocument, d_span: Span,
                  s_span: Span, scores: Scores, verified: bool, method: str = "exact") -> Finding:
         kind = self.finding_kind(kind, doc)
         return Finding(
-            id=finding_id(kind, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
-            kind=kind,
-            severity=severity(scores.matched_words, scores.confidence, self.params, whole=kind == NEAR_DUPLICATE),
+            id=finding_id(kind.id, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
+            kind=kind.id,
+            severity=severity(scores.matched_words, scores.confidence, self.params, whole=kind.whole_document),
             deliverable_path=deliverable.path,
             deliverable_sha256=deliverable.sha256,
             deliverable_span=d_span,

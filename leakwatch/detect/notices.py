@@ -68,7 +68,7 @@ from dataclasses import dataclass
 
 from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.scoring import stable_id
-from leakwatch.model import Finding, Severity, Span
+from leakwatch.model import Finding, FindingKind, Severity, Span
 
 COPYRIGHT = "copyright"
 SPDX_IDENTIFIER = "spdx-identifier"
@@ -406,7 +406,10 @@ def find_notices(text: str, max_notices: int = 1000) -> list[Notice]:
 
 # --- the detector ---------------------------------------------------------------------------
 
-COPYRIGHT_NOTICE = "copyright-notice"
+COPYRIGHT_NOTICE = FindingKind(
+    "copyright-notice", "CopyrightNotice", "A copyright notice or SPDX licence identifier",
+    "The deliverable carries a copyright statement or an SPDX identifier line, naming whose material it holds "
+    "and under which licence.", Severity.LOW)
 
 
 def notice_info(n: Notice) -> dict[str, object]:
@@ -422,6 +425,7 @@ class NoticeDetector(Detector):
     """
 
     name = "notices"
+    kinds = (COPYRIGHT_NOTICE,)
 
     def __init__(self, max_notices: int = 1000) -> None:
         self.max_notices = max_notices
@@ -436,8 +440,8 @@ class NoticeDetector(Detector):
             findings.append(Finding(
                 # Identity: what the notice says (holder or expression) and its occurrence,
                 # not where it is, so an edit elsewhere in the file keeps the id.
-                id=stable_id(COPYRIGHT_NOTICE, *what, str(seen[what]), deliverable.path),
-                kind=COPYRIGHT_NOTICE,
+                id=stable_id(COPYRIGHT_NOTICE.id, *what, str(seen[what]), deliverable.path),
+                kind=COPYRIGHT_NOTICE.id,
                 severity=Severity.LOW,
                 deliverable_path=deliverable.path,
                 deliverable_sha256=deliverable.sha256,

@@ -14,23 +14,24 @@ import numpy as np
 
 from leakwatch.config import Config
 from leakwatch.detect.base import Deliverable
+from leakwatch.detect.code.detector import COPIED_CODE, is_code
 from leakwatch.detect.confidential import ConfidentialDetector
-from leakwatch.model import Finding, ReadAgain
+from leakwatch.model import Finding, FindingKind, ReadAgain, Severity
 from leakwatch.references import ReferenceLibrary, tokens_of_code
 from leakwatch.store.base import FingerprintStore, SourceDocument
 
-THIRD_PARTY_TEXT = "third-party-text"
-COPIED_CODE = "copied-code"
-
-
-def is_code(deliverable: Deliverable) -> bool:
-    return deliverable.extracted.format == "code"
+THIRD_PARTY_TEXT = FindingKind(
+    "third-party-text", "ThirdPartyText", "A passage copied from a registered third-party reference",
+    "A passage of the deliverable was copied from a registered third-party reference (a public report, a "
+    "stock-text library).", Severity.MEDIUM)
 
 
 class ReferenceTextDetector(ConfidentialDetector):
     """Passages of registered references, matched on words."""
 
     name = "reference-text"
+    # Code pasted into prose is found here, on words; code in code by the code detector.
+    kinds = (THIRD_PARTY_TEXT, COPIED_CODE)
 
     def __init__(self, library: ReferenceLibrary, config: Config, allow: FingerprintStore,
                  verify_sources: bool = True, public_words: Callable[[Deliverable], np.ndarray] | None = None,
@@ -39,7 +40,7 @@ class ReferenceTextDetector(ConfidentialDetector):
                          read_again=read_again)
         self.library = library
 
-    def finding_kind(self, kind: str, doc: SourceDocument) -> str:
+    def finding_kind(self, kind: FindingKind, doc: SourceDocument) -> FindingKind:
         return COPIED_CODE if doc.format == "code" else THIRD_PARTY_TEXT
 
     def finding_extra(self, doc: SourceDocument) -> dict[str, object]:
@@ -47,9 +48,9 @@ class ReferenceTextDetector(ConfidentialDetector):
 
     def detect(self, deliverable: Deliverable) -> list[Finding]:
         found = super().detect(deliverable)
-        if (is_code(deliverable) and any(f.kind == COPIED_CODE for f in found)
+        if (is_code(deliverable) and any(f.kind == COPIED_CODE.id for f in found)
                 and tokens_of_code(deliverable.extracted.text, deliverable.extracted.language,
                                    deliverable.path) is not None):
             # Code copied into code is the code detector's: it sees through renaming.
-            found = [f for f in found if f.kind != COPIED_CODE]
+            found = [f for f in found if f.kind != COPIED_CODE.id]
         return found

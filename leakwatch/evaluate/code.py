@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import Config
-from leakwatch.detect.code.detector import CopiedCodeDetector
-from leakwatch.detect.reference_text import COPIED_CODE
+from leakwatch.detect.code.detector import COPIED_CODE, CopiedCodeDetector
 from leakwatch.evaluate.pan import CorpusError, evaluation_store
 from leakwatch.pipeline import scan_paths
 from leakwatch.references import ReferenceLibrary
@@ -98,7 +97,7 @@ def evaluate_code(root: Path, config: Config) -> CodeEvaluation:
             report = scan_paths([f.path for f in scanned], store, config, [CopiedCodeDetector(library, config)])
     flagged: dict[str, set[str]] = {}
     for finding in report.findings:
-        if finding.kind == COPIED_CODE:
+        if finding.kind == COPIED_CODE.id:
             flagged.setdefault(Path(finding.deliverable_path).resolve().as_posix(), set()).add(
                 str(finding.extra["reference"]["name"]))
     cross: Counter[str] = Counter()

@@ -147,7 +147,7 @@ class LicenceEvaluation:
 
 def top_licence(findings: Iterable[Finding]) -> Finding | None:
     """The licence finding covering the most words (the file's main licence)."""
-    ranked = [f for f in findings if f.kind == LICENCE_TEXT and f.scores is not None]
+    ranked = [f for f in findings if f.kind == LICENCE_TEXT.id and f.scores is not None]
     return max(ranked, key=lambda f: f.scores.matched_words if f.scores else 0, default=None)
 
 
@@ -180,7 +180,7 @@ def evaluate_licences(root: Path, config: Config) -> LicenceEvaluation:
         info: dict[str, Any] = top.extra["licence"] if top is not None else {}
         names = {info["spdx_id"], *info["same_text_as"]} if info else set()
         assert e.expected is not None
-        found = [f.extra["licence"] for f in by_file.get(key, []) if f.kind == LICENCE_TEXT]
+        found = [f.extra["licence"] for f in by_file.get(key, []) if f.kind == LICENCE_TEXT.id]
         # Each finding as the ids its text stands for ("MIT" is also "Expat" text).
         named = [{x["spdx_id"], *x["same_text_as"]} for x in found]
         result.scored.append({

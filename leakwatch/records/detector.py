@@ -25,15 +25,19 @@ import numpy as np
 
 from leakwatch.config import Config
 from leakwatch.detect.base import Deliverable, Detector
+from leakwatch.detect.confidential import NEAR_DUPLICATE
 from leakwatch.detect.scoring import stable_id
 from leakwatch.fingerprint import estimate_jaccard
-from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+from leakwatch.model import Finding, FindingKind, Scores, Severity, SourceRef, Span
 from leakwatch.records.cells import candidate_values, canonical_values, spreadsheet_cells
 from leakwatch.records.tables import keyed_values, multiset_signature
 from leakwatch.store.base import FingerprintStore, RecordTable
 
-RECORDS = "confidential-records"
-NEAR_DUPLICATE = "confidential-near-duplicate"
+RECORDS = FindingKind(
+    "confidential-records", "ConfidentialRecords", "Rows of a registered confidential table",
+    "Rows of a table registered as confidential (a client list, a price list) are in the deliverable, in any "
+    "order, format or layout; the finding names the table, the rows and the columns matched.",
+    Severity.HIGH, confidential=True)
 SPREADSHEET_FORMATS = frozenset({"xlsx", "csv"})
 # Spans listed in one finding (the count is always given in full).
 MAX_SPANS = 500
@@ -129,6 +133,8 @@ class RecordsDetector(Detector):
     """Values of registered tables (client lists, price lists) in any deliverable."""
 
     name = "records"
+    # A whole registered table delivered is reported as its near-duplicate.
+    kinds = (RECORDS, NEAR_DUPLICATE)
 
     def __init__(self, store: FingerprintStore, config: Config) -> None:
         self.store = store
@@ -187,7 +193,7 @@ class RecordsDetector(Detector):
         signature = multiset_signature(keyed, self.store.params)
         return {k: estimate_jaccard(signature, self.tables[k].signature) for k in table_keys if k in self.tables}
 
-    def _finding(self, kind: str, deliverable: Deliverable, table: RecordTable, matches: list[RowMatch],
+    def _finding(self, kind: FindingKind, deliverable: Deliverable, table: RecordTable, matches: list[RowMatch],
                  resemblance: float) -> Finding:
         extracted = deliverable.extracted
         spans = sorted({span: cols for m in matches for span, cols in m.spans.items()}.items())
@@ -219,8 +225,8 @@ class RecordsDetector(Detector):
                        "columns": [table.columns[c] for c in sorted(cols)]} for (s, e), cols in spans[:MAX_SPANS]],
         }
         return Finding(
-            id=stable_id(kind, table.table_id, str(table.version), deliverable.path),
-            kind=kind,
+            id=stable_id(kind.id, table.table_id, str(table.version), deliverable.path),
+            kind=kind.id,
             severity=self._severity(kind, matches),
             deliverable_path=deliverable.path,
             deliverable_sha256=deliverable.sha256,
@@ -233,8 +239,8 @@ class RecordsDetector(Detector):
             extra={"records": records},
         )
 
-    def _severity(self, kind: str, matches: list[RowMatch]) -> Severity:
-        if kind == NEAR_DUPLICATE or len(matches) >= self.params.high_rows:
+    def _severity(self, kind: FindingKind, matches: list[RowMatch]) -> Severity:
+        if kind.whole_document or len(matches) >= self.params.high_rows:
             return Severity.HIGH
         widest = max((len({c for cols in m.spans.values() for c in cols}) for m in matches), default=0)
         return Severity.MEDIUM if len(matches) >= 2 or widest >= 3 else Severity.LOW

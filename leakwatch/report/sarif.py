@@ -32,7 +32,8 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 import leakwatch
-from leakwatch.model import FileError, Finding, Severity, Status, Suppression
+from leakwatch.detect.registry import finding_kinds
+from leakwatch.model import FileError, Finding, FindingKind, Severity, Status, Suppression
 from leakwatch.report.base import Reporter
 from leakwatch.results import ScanReport
 
@@ -45,34 +46,6 @@ OFFSETS_NOTE = ("Offsets: region.charOffset and charLength count Unicode code po
                 "source code, HTML and XML) that text is the decoded file, so the offsets index the file; for "
                 "PDF, DOCX, PPTX and XLSX they index the extracted text, not the file's bytes (the page is in "
                 "the result's properties).")
-
-# kind -> (name, short description, full description, default level)
-RULES: dict[str, tuple[str, str, str, str]] = {
-    "confidential-near-duplicate": (
-        "ConfidentialNearDuplicate", "A registered confidential document delivered as a whole",
-        "The deliverable as a whole is a copy (possibly renamed, edited or converted) of a document registered "
-        "as confidential.", "error"),
-    "confidential-excerpt": (
-        "ConfidentialExcerpt", "A passage copied from a registered confidential document",
-        "A contiguous passage of the deliverable was copied, verbatim or reworded, from a document registered "
-        "as confidential. The related location is the passage in the source document.", "error"),
-    "licence-text": (
-        "LicenceText", "A licence text in the deliverable",
-        "The deliverable carries the text of a licence (named by SPDX id): third-party material may have been "
-        "copied in without saying so.", "warning"),
-    "copyright-notice": (
-        "CopyrightNotice", "A copyright notice or SPDX licence identifier",
-        "The deliverable carries a copyright statement or an SPDX identifier line, naming whose material it "
-        "holds and under which licence.", "note"),
-    "third-party-text": (
-        "ThirdPartyText", "A passage copied from a registered third-party reference",
-        "A passage of the deliverable was copied from a registered third-party reference (a public report, a "
-        "stock-text library).", "warning"),
-    "copied-code": (
-        "CopiedCode", "Source code copied from a registered third-party code tree",
-        "Source code in the deliverable was copied (identifiers and layout may be changed) from a registered "
-        "open-source or third-party code tree.", "warning"),
-}
 
 _LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
 
@@ -99,15 +72,16 @@ def artifact_uri(path: str) -> str:
     return "file://" + quote(os.path.abspath(path), safe="/")
 
 
-def _rule(kind: str) -> dict[str, Any]:
-    name, short, full, level = RULES.get(kind, (
-        "".join(w.capitalize() for w in kind.split("-")), f"A {kind} finding", f"A {kind} finding.", "warning"))
+def _rule(kind: str, declared: FindingKind | None) -> dict[str, Any]:
+    # A kind no detector declares (a report from a newer version, read back) still gets a rule.
+    declared = declared or FindingKind(kind, "".join(w.capitalize() for w in kind.split("-")), f"A {kind} finding",
+                                       f"A {kind} finding.", Severity.MEDIUM)
     return {
-        "id": kind, "name": name,
-        "shortDescription": {"text": short},
-        "fullDescription": {"text": full},
-        "help": {"text": f"{full} {OFFSETS_NOTE}"},
-        "defaultConfiguration": {"level": level},
+        "id": kind, "name": declared.name,
+        "shortDescription": {"text": declared.title},
+        "fullDescription": {"text": declared.description},
+        "help": {"text": f"{declared.description} {OFFSETS_NOTE}"},
+        "defaultConfiguration": {"level": _LEVELS[declared.default_severity]},
         "properties": {"offsets": "unicode code points into the extracted text", "tags": ["leakwatch", kind]},
     }
 
@@ -210,8 +184,9 @@ def _notification(e: FileError, artifacts: _Artifacts) -> dict[str, Any]:
 
 def sarif_log(report: ScanReport) -> dict[str, Any]:
     """The SARIF log object of a report."""
-    kinds = list(RULES)
-    kinds += sorted(({f.kind for f in report.findings} | {s.finding.kind for s in report.suppressed}) - set(RULES))
+    declared = finding_kinds()
+    kinds = list(declared)  # every declared kind, in the registry's order: stable rule indexes
+    kinds += sorted(({f.kind for f in report.findings} | {s.finding.kind for s in report.suppressed}) - set(declared))
     index = {k: i for i, k in enumerate(kinds)}
     artifacts = _Artifacts()
     results = [_result(f, index[f.kind], None, artifacts) for f in report.findings]
@@ -226,7 +201,7 @@ def sarif_log(report: ScanReport) -> dict[str, Any]:
         "name": "leakwatch",
         "version": leakwatch.__version__,
         "semanticVersion": leakwatch.__version__,
-        "rules": [_rule(k) for k in kinds],
+        "rules": [_rule(k, declared.get(k)) for k in kinds],
         "notifications": [{"id": str(status), "shortDescription": {"text": text},
                            "defaultConfiguration": {"level": "error"}} for status, text in _STATUS_TEXT.items()],
     }

@@ -28,13 +28,21 @@ from leakwatch.detect.code.compare import (
     passages,
 )
 from leakwatch.detect.code.normalize import VerbatimItem
-from leakwatch.detect.reference_text import COPIED_CODE, is_code
 from leakwatch.detect.scoring import finding_id, severity
 from leakwatch.fingerprint import shingle_hashes
-from leakwatch.model import Finding, Scores, SourceRef, Span
+from leakwatch.model import Finding, FindingKind, Scores, Severity, SourceRef, Span
 from leakwatch.references import ReferenceLibrary, keyed_items, normalized_code
 from leakwatch.store.base import FingerprintHits, SourceDocument
 from leakwatch.text import Tokens
+
+COPIED_CODE = FindingKind(
+    "copied-code", "CopiedCode", "Source code copied from a registered third-party code tree",
+    "Source code in the deliverable was copied (identifiers and layout may be changed) from a registered "
+    "open-source or third-party code tree.", Severity.MEDIUM)
+
+
+def is_code(deliverable: Deliverable) -> bool:
+    return deliverable.extracted.format == "code"
 
 
 class CopiedCodeDetector(Detector):
@@ -48,6 +56,7 @@ class CopiedCodeDetector(Detector):
     """
 
     name = "copied-code"
+    kinds = (COPIED_CODE,)
 
     def __init__(self, library: ReferenceLibrary, config: Config,
                  params: CodeMatchParams = CODE_MATCH, max_candidates: int = 32) -> None:
@@ -132,8 +141,8 @@ class CopiedCodeDetector(Detector):
         # region covered almost whole): sure of the copy, so severity is a matter of size.
         rating = severity(matched, 1.0, self.severity, whole=whole)
         return Finding(
-            id=finding_id(COPIED_CODE, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
-            kind=COPIED_CODE,
+            id=finding_id(COPIED_CODE.id, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
+            kind=COPIED_CODE.id,
             severity=rating,
             deliverable_path=deliverable.path,
             deliverable_sha256=deliverable.sha256,

@@ -10,10 +10,13 @@ from leakwatch.detect.base import Deliverable, Detector
 from leakwatch.detect.licence.match import LicenceMatch, LicenceMatchParams, match_licences
 from leakwatch.detect.licence.texts import LicenceReference, default_reference
 from leakwatch.detect.scoring import stable_id
-from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+from leakwatch.model import Finding, FindingKind, Scores, Severity, SourceRef, Span
 from leakwatch.store.base import FingerprintStore
 
-LICENCE_TEXT = "licence-text"
+LICENCE_TEXT = FindingKind(
+    "licence-text", "LicenceText", "A licence text in the deliverable",
+    "The deliverable carries the text of a licence (named by SPDX id): third-party material may have been "
+    "copied in without saying so.", Severity.MEDIUM)
 # A block holding at least this share of a licence is the licence, not a quotation of it.
 SUBSTANTIAL_COVERAGE = 0.5
 
@@ -55,6 +58,7 @@ class LicenceDetector(Detector):
     """``licence-text`` findings: each block of licence text, named by SPDX id."""
 
     name = "licence"
+    kinds = (LICENCE_TEXT,)
 
     def __init__(self, reference: LicenceReference | None = None, params: LicenceMatchParams | None = None,
                  allow: FingerprintStore | None = None) -> None:
@@ -98,8 +102,8 @@ class LicenceDetector(Detector):
             start, end = tokens.char_span(m.word_start, m.word_end)
             seen[text.spdx_id] += 1
             findings.append(Finding(
-                id=stable_id(LICENCE_TEXT, text.spdx_id, str(seen[text.spdx_id]), deliverable.path),
-                kind=LICENCE_TEXT,
+                id=stable_id(LICENCE_TEXT.id, text.spdx_id, str(seen[text.spdx_id]), deliverable.path),
+                kind=LICENCE_TEXT.id,
                 severity=licence_severity(m.coverage),
                 deliverable_path=deliverable.path,
                 deliverable_sha256=deliverable.sha256,

@@ -1,7 +1,7 @@
 """Reference fingerprints of the SPDX licence templates.
 
 Licence texts are public, so their fingerprints are unkeyed and ship with the
-package (``fingerprints/spdx-licences.npz``, built by ``scripts/build_licences.py``
+package (``spdx-licences.npz`` beside this module, built by ``scripts/build_licences.py``
 from the SPDX license-list-XML sources). A text is stored as its sequence of word
 hashes (indices into one vocabulary of :func:`leakwatch.text.word_hash` values) with
 one template class per word (required, optional or replaceable): the same words the
@@ -25,7 +25,7 @@ from leakwatch.detect.licence.templates import REQUIRED, LicenceTemplate, Templa
 from leakwatch.fingerprint import shingle_hashes
 
 FORMAT = "leakwatch-licences/2"
-RESOURCE_PACKAGE = "leakwatch.shipped"
+RESOURCE_PACKAGE = "leakwatch.detect.licence"
 RESOURCE_NAME = "spdx-licences.npz"
 
 
@@ -245,11 +245,7 @@ def load_reference(path: Path | None = None) -> LicenceReference:
     """Read a reference file (the shipped one by default). Never unpickles anything."""
     try:
         if path is None:
-            try:
-                handle = resources.files(RESOURCE_PACKAGE).joinpath(RESOURCE_NAME).open("rb")
-            except ModuleNotFoundError:
-                # Run from a source checkout that was never installed: the file is in the tree.
-                handle = (Path(__file__).resolve().parent.parent / "fingerprints" / RESOURCE_NAME).open("rb")
+            handle = resources.files(RESOURCE_PACKAGE).joinpath(RESOURCE_NAME).open("rb")
         else:
             handle = path.open("rb")
         with handle as fh, np.load(fh, allow_pickle=False) as data:
