@@ -35,22 +35,16 @@ def warm_scan_seconds(store: Path, deliverable: Path, warm_up: Path) -> tuple[fl
     """The daemon's warm scan: store, detectors and extraction worker already up (as
     ``leakwatch watch`` keeps them), one more file scanned; (best of 3 s, findings)."""
     from leakwatch.config import Config
-    from leakwatch.pipeline import extraction
-    from leakwatch.watch.daemon import Scanner
+    from leakwatch.scanner import Scanner
 
-    config = Config(store=str(store))
-    with extraction(config) as extract:
-        scanner = Scanner(config, extract)
-        try:
-            scanner.scan(warm_up)
-            best, found = math.inf, 0
-            for _ in range(REPEATS):
-                t0 = time.perf_counter()
-                result = scanner.scan(deliverable)
-                best = min(best, time.perf_counter() - t0)
-                found = len(result.findings)
-        finally:
-            scanner.close()
+    with Scanner.open(Config(store=str(store)), live=True) as scanner:
+        scanner.scan(warm_up)
+        best, found = math.inf, 0
+        for _ in range(REPEATS):
+            t0 = time.perf_counter()
+            result = scanner.scan(deliverable)
+            best = min(best, time.perf_counter() - t0)
+            found = len(result.findings)
     return best, found
 
 

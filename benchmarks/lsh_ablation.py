@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from leakwatch.config import Config
 from leakwatch.detect import ConfidentialDetector
-from leakwatch.evaluate.pan import evaluation_store, finding_passage, read_pan_corpus, score_pairs
+from leakwatch.evaluate.pan import evaluation_store, finding_passages, read_pan_corpus, score_pairs
 from leakwatch.pipeline import analyse_paths, index_paths, scan_analysed
 from leakwatch.store.base import FingerprintStore, PassageHits
 
@@ -107,7 +107,7 @@ def main() -> int:
                 print(f"  {n} scanned", file=sys.stderr)
     results: dict[str, Any] = {}
     for name in variants:
-        dets = [finding_passage(f) for f in findings[name]]
+        dets = [p for f in findings[name] for p in finding_passages(f)]
         results[name] = {"bands": variants[name], "scan_seconds": round(seconds[name], 1),
                          "listed": summary(score_pairs(pairs, dets, "listed")),
                          "whole": summary(score_pairs(pairs, dets, "whole"))}

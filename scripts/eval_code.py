@@ -5,7 +5,7 @@ Usage (from the repository root, with ../shared present):
     python scripts/eval_code.py /work/shared/corpora/ir-plag-java-sample [--quick]
 
 The deployed decision is modelled with the deployed functions (structure stream,
-greedy string tiling, verbatim evidence, :func:`leakwatch.code_compare.is_copy` on
+greedy string tiling, verbatim evidence, :func:`leakwatch.detect.code.compare.is_copy` on
 the whole reference): each case's original is the reference, every other file a
 deliverable. Positives are plagiarised files against their case's original;
 negatives are independently written files against it, and every pair across cases

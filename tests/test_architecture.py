@@ -160,3 +160,22 @@ def test_the_graph_is_read() -> None:
         for t in targets:
             deps[t] += 1
     assert deps["leakwatch.model"] >= 10 and deps["leakwatch.config"] >= 10
+
+
+def test_scripts_and_benchmarks_import_names_that_exist() -> None:
+    """benchmarks/ and scripts/ are not run by the suite: a rename in leakwatch/ would break
+    them silently (it did once: the warm-scan benchmark imported a scanner that had moved)."""
+    import importlib
+
+    missing = []
+    for path in sorted([*(PACKAGE.parent / "benchmarks").glob("*.py"), *(PACKAGE.parent / "scripts").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("leakwatch"):
+                module = importlib.import_module(str(node.module))
+                for alias in node.names:
+                    if not hasattr(module, alias.name):
+                        try:
+                            importlib.import_module(f"{node.module}.{alias.name}")
+                        except ImportError:
+                            missing.append(f"{path.name}: {node.module}.{alias.name}")
+    assert missing == []
