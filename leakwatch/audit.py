@@ -164,11 +164,12 @@ def write_html(audit: VendorAudit, path: Path, config: Config) -> None:
     """The vendor's findings as an HTML report (0600), deliverables quoted as read again in
     the isolated worker."""
     from leakwatch.pipeline import extraction
-    from leakwatch.report.html import HtmlReporter
+    from leakwatch.report import REPORTERS
+    from leakwatch.report.base import ReportContext
 
     try:
         with extraction(config) as reader:
-            reporter = HtmlReporter(read_again=reader.read_again, roots=audit.folders)
+            reporter = REPORTERS["html"].for_run(ReportContext(reader.read_again, audit.folders))
             write_private(path, functools.partial(reporter.write, audit.report))
     except OSError as exc:
         raise AuditError(f"cannot write the audit report {path}: {exc.strerror or exc}") from exc

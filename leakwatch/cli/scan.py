@@ -21,7 +21,7 @@ from leakwatch.detect.licence.texts import ReferenceFormatError
 from leakwatch.model import Severity
 from leakwatch.pipeline import extraction
 from leakwatch.report import REPORTERS
-from leakwatch.report.base import write_private
+from leakwatch.report.base import ReportContext, write_private
 from leakwatch.report.redact import redact as redacted
 from leakwatch.results import display_path
 from leakwatch.store import StoreError
@@ -113,13 +113,12 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], fmt: str, output: Path | N
         report = redacted(report)
     reporter = REPORTERS[fmt]
     with contextlib.ExitStack() as stack:
-        if fmt == "html":  # re-reads deliverables in an isolated worker; the scanned paths name the vendors
-            from leakwatch.report.html import HtmlReporter
-
-            reader = stack.enter_context(extraction(config)).read_again if not report.redacted else None
-            reporter = HtmlReporter(read_again=reader, roots=sorted(
-                {display_path(q) for p in paths for q in (p.resolve(), Path(os.path.abspath(p)))}))
-        _write_report(report, reporter, stream, color, output)
+        # A format that quotes deliverables re-reads them in an isolated worker; the scanned
+        # paths name the vendors.
+        reader = (stack.enter_context(extraction(config)).read_again
+                  if reporter.reads_deliverables and not report.redacted else None)
+        roots = sorted({display_path(q) for p in paths for q in (p.resolve(), Path(os.path.abspath(p)))})
+        _write_report(report, reporter.for_run(ReportContext(reader, roots)), stream, color, output)
     if report.interrupted is not None:
         click.echo(f"leakwatch: interrupted: {report.files_scanned} file(s) scanned, {len(report.errors)} not "
                    "scanned; the report is marked incomplete", err=True)

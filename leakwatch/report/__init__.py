@@ -10,9 +10,9 @@ from leakwatch.report.jsonl import JsonlReporter
 from leakwatch.report.sarif import SarifReporter
 from leakwatch.report.text import TextReporter
 
-REPORTERS: dict[str, Reporter] = {r.format_name: r for r in (TextReporter(), JsonReporter(), HtmlReporter())}
-# Machine-readable formats for batch jobs and CI (they hold no text of any document).
-for _reporter in (JsonlReporter(), CsvReporter(), SarifReporter()):
-    REPORTERS[_reporter.format_name] = _reporter
+# Text, JSON and HTML for people; JSON lines, CSV and SARIF for batch jobs and CI (they hold no
+# text of any document). A format that needs the run's context says so (Reporter.for_run).
+REPORTERS: dict[str, Reporter] = {r.format_name: r for r in (
+    TextReporter(), JsonReporter(), HtmlReporter(), JsonlReporter(), CsvReporter(), SarifReporter())}
 
 __all__ = ["REPORTERS", "Reporter"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, TextIO
 
-from leakwatch.model import Finding
+from leakwatch.model import Finding, ReadAgain
 from leakwatch.results import ScanReport
 
 # The e-mail headers a finding on a member of an e-mail shows, in this order.
@@ -31,10 +32,28 @@ def container_facts(f: Finding) -> list[tuple[str, str]]:
     return facts
 
 
+@dataclass(frozen=True)
+class ReportContext:
+    """What a run offers the reporter it writes with: ``read_again`` re-reads a deliverable
+    in the isolated extraction worker (None: not offered, e.g. a redacted report); ``roots``
+    are the paths the run was given (they name the vendors)."""
+
+    read_again: ReadAgain | None = None
+    roots: Sequence[str] = ()
+
+
 class Reporter(abc.ABC):
     """Writes a :class:`ScanReport` in one format."""
 
     format_name: ClassVar[str]
+    # True for a format that quotes deliverables: the caller then starts an extraction
+    # worker and offers its ``read_again`` (see :meth:`for_run`).
+    reads_deliverables: ClassVar[bool] = False
+
+    def for_run(self, context: ReportContext) -> Reporter:
+        """The reporter to write this run's report with (formats that need no context
+        are their own)."""
+        return self
 
     @abc.abstractmethod
     def write(self, report: ScanReport, out: TextIO) -> None:

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 
 import leakwatch
 from leakwatch.model import MEMBER_SEPARATOR, ExtractionError, Finding, ReadAgain, Severity
-from leakwatch.report.base import Reporter, container_facts, ocr_lines, records_summary
+from leakwatch.report.base import ReportContext, Reporter, container_facts, ocr_lines, records_summary
 from leakwatch.results import ScanReport
 
 # Characters of deliverable text shown on each side of a passage.
@@ -421,10 +421,14 @@ class HtmlReporter(Reporter):
     """``leakwatch scan --format html --output report.html``."""
 
     format_name = "html"
+    reads_deliverables = True
 
     def __init__(self, read_again: ReadAgain | None = None, roots: Sequence[str] = ()) -> None:
         self.read_again = read_again
         self.roots = tuple(roots)
+
+    def for_run(self, context: ReportContext) -> HtmlReporter:
+        return HtmlReporter(context.read_again, context.roots)
 
     def write(self, report: ScanReport, out: TextIO) -> None:
         read_again = self.read_again
