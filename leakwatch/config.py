@@ -168,6 +168,10 @@ class DetectParams:
     # always aligned.
     min_reworded_resemblance: float = 0.2
     max_reworded_candidates: int = 32
+    # That estimate over every window and passage (it costs windows x passages) for at most
+    # this many documents, those whose band-sharing pairs resemble most; over the
+    # band-sharing pairs only for the rest (detect.candidates).
+    max_reworded_looks: int = 256
 
     def validate(self) -> None:
         if self.min_words < 1:
@@ -180,6 +184,8 @@ class DetectParams:
             raise ConfigError("detect.min_reworded_resemblance must be in [0, 1]")
         if self.max_reworded_candidates < 0:
             raise ConfigError("detect.max_reworded_candidates must be 0 or more")
+        if self.max_reworded_looks < self.max_reworded_candidates:
+            raise ConfigError("detect.max_reworded_looks must be at least detect.max_reworded_candidates")
         if not 0 < self.max_df_fraction <= 1:
             raise ConfigError("detect.max_df_fraction must be in (0, 1]")
         if not 0 < self.near_duplicate_containment <= 1:

@@ -157,3 +157,32 @@ def test_candidates_reach_the_threshold_most_resembling_first() -> None:
     best = {1: 0.5, 2: 0.19, 3: 0.2, 4: 0.9, 5: 0.3}
     assert resembling_documents(best, 0.2, 10) == {1, 3, 4, 5}
     assert resembling_documents(best, 0.2, 2) == {4, 1}
+
+
+def test_the_exact_bag_look_covers_band_pairs_for_all_and_every_pair_for_the_top(tmp_path: Path) -> None:
+    """Every document the bag bands name is estimated on its band-sharing pairs; the
+    max_looks whose pairs resemble most are compared window by passage as well, so a
+    large index costs band pairs, not windows x passages of every named document."""
+    from leakwatch.config import Config
+    from leakwatch.detect.candidates import best_resemblance
+    from leakwatch.store import open_store
+    from leakwatch.store.base import PassageHits
+
+    words = [f"w{i}" for i in range(3000)]
+    rng = np.random.default_rng(7)
+    store_dir = _index(tmp_path, {f"d{n}.txt": " ".join(rng.choice(words, 400)).encode() for n in range(3)})
+    with open_store(Config(store=str(store_dir))) as store:
+        docs = sorted(d.doc_key for d in store.list_documents())
+        keys, stored = store.document_bags(docs)
+        a, b, c = docs
+        a_rows, b_rows = np.nonzero(keys == a)[0], np.nonzero(keys == b)[0]
+        # Window 0 is passage 0 of a; window 1 is the last passage of b. The bands found
+        # (window 0, a's passage 0), (window 0, b's passage 0) and (window 1, c's passage 0).
+        query = np.stack([stored[a_rows[0]], stored[b_rows[-1]]]).astype(np.uint64)
+        hits = PassageHits(np.array([0, 0, 1]), np.array([a, b, c]), np.array([0, 0, 0]))
+        one = best_resemblance(query, hits, store, max_looks=1)
+        every = best_resemblance(query, hits, store, max_looks=3)
+    assert one[a] == every[a] == 1.0
+    assert one[b] < 0.2  # past the limit: its band pair only, which is not the copy
+    assert every[b] == 1.0  # looked at: window 1 against every passage of b
+    assert one[c] <= every[c] < 0.2  # the full look only ever raises an estimate

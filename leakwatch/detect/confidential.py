@@ -358,7 +358,7 @@ class ConfidentialDetector(Detector):
                     band_keys(bags[usable], self._bag_bands, self._bag_rows), bag=True)
                 templates = template_words(starts[usable][bag_hits.query_passages], bag_hits.doc_keys, length,
                                            fp.n_words, df_limit(n_docs, self.params))
-                best = best_resemblance(bags[usable], sorted(set(bag_hits.doc_keys.tolist())), self.store)
+                best = best_resemblance(bags[usable], bag_hits, self.store, self.params.max_reworded_looks)
                 lsh_docs |= resembling_documents(best, self.params.min_reworded_resemblance,
                                                  self.params.max_reworded_candidates)
                 if n_docs <= self.params.max_reworded_candidates:
