@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from leakwatch.cli.app import cli, common_options, fail, say
+
 # Exit codes of verify: 0 verified, 1 failed (a verdict), 2 usage error (as every command).
 EXIT_FAILED = 1
 
