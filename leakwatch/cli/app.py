@@ -57,10 +57,11 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from leakwatch.evidence.keys import EvidenceError
     from leakwatch.store.base import StoreError
     from leakwatch.watch.daemon import DaemonError
+    from leakwatch.watch.metrics import MetricsError
     from leakwatch.watch.state import StateError
 
     return (StoreError, BaselineError, ReferenceFormatError, AuditError, StateError, DaemonError, CorpusError,
-            EvidenceError)
+            EvidenceError, MetricsError)
 
 
 def handles_errors(func: F) -> F:
