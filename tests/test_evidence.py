@@ -287,3 +287,54 @@ def test_raw_key_files_and_bad_key_files(scanned: Scanned, tmp_path: Path) -> No
     assert not (tmp_path / "q.zip").exists()
     with pytest.raises(EvidenceError, match="not a PEM or raw 32-byte Ed25519 public key"):
         verify_package(package, scanned.report)
+
+
+def test_cli_export_from_a_jsonl_report_without_a_copy_and_with_a_decision_log(scanned: Scanned,
+                                                                              tmp_path: Path) -> None:
+    report = tmp_path / "scan.jsonl"
+    code, _, err = run("scan", str(scanned.deliverable), "--store", str(scanned.root / "store"), "--format", "jsonl",
+                       "-o", str(report))
+    assert code == 1, err
+    log = tmp_path / "decisions.json"
+    log.write_text(json.dumps([{"at": "2026-12-02T09:00:00Z", "by": "a.lee", "action": "dismiss",
+                                "reason": "quoted with permission"}]))
+    package = tmp_path / "p.zip"
+    code, out, err = run("evidence", "export", scanned.finding_id, "--report", str(report), "-o", str(package),
+                         "--no-copy", "--decisions", str(log))
+    assert code == 0, err
+    assert "with a copy" not in out
+    with zipfile.ZipFile(package) as zf:
+        assert not any(n.startswith("deliverable/") for n in zf.namelist())
+        meta = json.loads(zf.read("metadata.json"))
+        assert json.loads(zf.read("decisions.json"))[0]["reason"] == "quoted with permission"
+    assert meta["report"]["kind"] == "scan-jsonl"
+    assert meta["store_key_id"] == scanned.data["summary"]["index"]["key_id"]
+    code, out, _ = run("evidence", "verify", str(package))
+    assert code == 0 and "unsigned" in out
+    bad_log = tmp_path / "bad.json"
+    bad_log.write_text('{"not": "a list"}')
+    code, _, err = run("evidence", "export", scanned.finding_id, "--report", str(report), "-o",
+                       str(tmp_path / "q.zip"), "--decisions", str(bad_log))
+    assert code == 2 and "must be a JSON list of objects" in err
+
+
+def test_a_finding_in_an_archive_packages_the_archive(tmp_path: Path) -> None:
+    archive = tmp_path / "delivery.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("docs/a.txt", "text")
+    finding = {"id": "lw-1", "deliverable": {"path": f"{archive}!/docs/a.txt", "sha256": "0" * 64}}
+    assert delivered_file(finding) == archive
+    assert delivered_file({"deliverable": {"path": str(tmp_path / "b.txt")}}) == tmp_path / "b.txt"
+    assert delivered_file({"deliverable": {}}) is None
+
+
+def test_a_deliverable_replaced_by_a_link_is_not_followed(scanned: Scanned, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "private.txt"
+    elsewhere.write_text("not the vendor's file")
+    link = tmp_path / "swapped.txt"
+    link.symlink_to(elsewhere)
+    finding, meta = finding_in_report(scanned.report, scanned.finding_id)
+    package = export_package(tmp_path / "p.zip", finding=finding, report_meta=meta, deliverable=link, decisions=[])
+    with zipfile.ZipFile(package) as zf:
+        assert not any(n.startswith("deliverable/") for n in zf.namelist())
+        assert json.loads(zf.read("metadata.json"))["deliverable"]["sha256"] == finding["deliverable"]["sha256"]

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import socket
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -221,6 +222,19 @@ def member_name(path: Path) -> str:
     return DELIVERABLE_DIR + name[-200:]
 
 
+def _open_regular(path: Path) -> Any:
+    """``path`` opened for reading if it is a regular file, not through a link (findings
+    name the file read, links resolved: a link there now was put there since), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or device is never read
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
 def _add_deliverable(zf: zipfile.ZipFile, path: Path | None, finding: dict[str, Any], copy: bool,
                      created: str, listed: list[dict[str, Any]]) -> dict[str, Any]:
     """Copy (or only hash) the deliverable; its description for metadata.json."""
@@ -228,19 +242,18 @@ def _add_deliverable(zf: zipfile.ZipFile, path: Path | None, finding: dict[str, 
     recorded = shown.get("sha256")
     about: dict[str, Any] = {"path": str(path) if path is not None else shown.get("path"), "copied": False,
                              "sha256_in_finding": recorded}
-    try:
-        st = os.stat(path) if path is not None else None
-    except OSError:
-        st = None
-    if path is None or st is None or not os.path.isfile(path):
-        about.update(sha256=recorded, sha256_of="the finding (the file was not available at export)")
+    src = _open_regular(path) if path is not None else None
+    if src is None:
+        about.update(sha256=recorded, sha256_of="the finding (the file was not available at export: gone, "
+                     "or no longer a regular file)")
         return about
+    st = os.fstat(src.fileno())
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(path, "rb") as src:
+        with src:
             if copy:
-                name = member_name(path)
+                name = member_name(Path(about["path"]))
                 # Stored, not deflated: deliverables are mostly compressed already (PDF, Office,
                 # archives), and deflating them ran at 30-40 MB/s against 250 MB/s stored.
                 with zf.open(_zip_info(name, created, zipfile.ZIP_STORED), "w", force_zip64=True) as dst:
