@@ -322,6 +322,10 @@ class WatchSettings:
     # Files scanned at once, each in its own lane (thread, store connection and isolated
     # extraction worker): a slow file (OCR of a long scan) never holds up the others.
     scan_lanes: int = 2
+    # Prometheus metrics (leakwatch.watch.metrics; the "metrics" extra) on this port, 0 for
+    # none; bound to loopback unless metrics_address says otherwise.
+    metrics_port: int = 0
+    metrics_address: str = "127.0.0.1"
 
     def validate(self) -> None:
         for name in ("debounce_s", "settle_s", "webhook_timeout_s", "poll_interval_s"):
@@ -331,6 +335,10 @@ class WatchSettings:
             raise ConfigError("watch.reconcile_every_s must be 0 or more")
         if self.webhook_retries < 0:
             raise ConfigError("watch.webhook_retries must be 0 or more")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError("watch.metrics_port must be between 0 (no metrics) and 65535")
+        if self.metrics_port and not self.metrics_address:
+            raise ConfigError("watch.metrics_address must not be empty")
         if not 1 <= self.scan_lanes <= 32:
             raise ConfigError("watch.scan_lanes must be between 1 and 32")
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):

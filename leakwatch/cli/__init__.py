@@ -9,6 +9,7 @@ from leakwatch.cli import (  # noqa: F401  (each module registers its commands o
     audit,
     baseline,
     evaluate,
+    evidence,
     extract_check,
     index,
     reference,

@@ -54,11 +54,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from leakwatch.baseline import BaselineError
     from leakwatch.detect.licence.texts import ReferenceFormatError
     from leakwatch.evaluate import CorpusError
+    from leakwatch.evidence.keys import EvidenceError
     from leakwatch.store.base import StoreError
     from leakwatch.watch.daemon import DaemonError
+    from leakwatch.watch.metrics import MetricsError
     from leakwatch.watch.state import StateError
 
-    return StoreError, BaselineError, ReferenceFormatError, AuditError, StateError, DaemonError, CorpusError
+    return (StoreError, BaselineError, ReferenceFormatError, AuditError, StateError, DaemonError, CorpusError,
+            EvidenceError, MetricsError)
 
 
 def handles_errors(func: F) -> F:

@@ -33,6 +33,20 @@ def _watch_config(ctx: click.Context, store: str | None, config_path: str | None
         raise click.UsageError(str(exc)) from exc
 
 
+def _with_metrics(config: Config, port: int | None, address: str | None) -> Config:
+    """The metrics endpoint named on the command line (it wins over the config file's)."""
+    import dataclasses
+
+    if port is None and address is None:
+        return config
+    watch = dataclasses.replace(config.watch, metrics_port=config.watch.metrics_port if port is None else port,
+                                metrics_address=address or config.watch.metrics_address)
+    try:
+        return dataclasses.replace(config, watch=watch).validate()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 @cli.command()
 @click.argument("folders", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--vendor", default=None, help="Vendor (engagement) of the folders named here [default: folder name].")
@@ -40,10 +54,16 @@ def _watch_config(ctx: click.Context, store: str | None, config_path: str | None
 @click.option("--once", is_flag=True, help="Run one reconciliation sweep, scan what changed, and exit (cron).")
 @click.option("--status", "show_status", is_flag=True,
               help="Print the recorded state of every watched file (JSON lines).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve Prometheus metrics on this port (needs pip install 'leakwatch[metrics]'; 0: none) "
+              "[default: watch.metrics_port].")
+@click.option("--metrics-address", default=None, metavar="ADDRESS",
+              help="Address the metrics endpoint listens on (it has no login) [default: 127.0.0.1].")
 @common_options
 @click.pass_context
 def watch(ctx: click.Context, folders: tuple[Path, ...], vendor: str | None, polling: bool, once: bool,
-          show_status: bool, store: str | None, config_path: str | None) -> None:
+          show_status: bool, metrics_port: int | None, metrics_address: str | None, store: str | None,
+          config_path: str | None) -> None:
     """Watch vendor delivery folders and scan every file once it is complete.
 
     Folders come from the command line or from [[watch.folders]] in the config.
@@ -64,7 +84,8 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], vendor: str | None, pol
     from leakwatch.watch.logs import setup_logging
     from leakwatch.watch.state import iter_state
 
-    config = _watch_config(ctx, store, config_path, folders, vendor, polling)
+    config = _with_metrics(_watch_config(ctx, store, config_path, folders, vendor, polling), metrics_port,
+                           metrics_address)
     if show_status:
         for row in iter_state(config):
             click.echo(json.dumps(row, sort_keys=True))

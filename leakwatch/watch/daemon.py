@@ -46,6 +46,7 @@ from leakwatch.watch.actions import (
     quarantine,
 )
 from leakwatch.watch.lanes import ScanLanes
+from leakwatch.watch.metrics import NullMetrics, start_metrics
 from leakwatch.watch.observe import Hints, Observers, is_wanted
 from leakwatch.watch.settle import Settler
 from leakwatch.watch.state import StateDB, StateError, alerts_path_of, state_dir_of
@@ -133,6 +134,7 @@ class Daemon:
         self.totals = RunTotals()
         self.settler = Settler(config.watch.debounce_s, config.watch.settle_s)
         self.suppressions = load_suppressions(config)
+        self.metrics: NullMetrics = NullMetrics()
 
     # --- signals and hints (any thread) -----------------------------------------------
 
@@ -175,11 +177,14 @@ class Daemon:
         try:
             _check_store(self.config)
             self.lanes = ScanLanes(self.config, self.config.watch.scan_lanes, self._wake.set)
+            self.metrics = start_metrics(self.config, lambda: {"settling": len(self.settler), "ready": len(
+                self._ready), "scanning": len(self.lanes.in_flight)})
             try:
                 return self._run(once)
             finally:
                 self._take_scans()  # anything still in flight (an error path) is recorded
                 self.lanes.close()
+                self.metrics.close()
         finally:
             self.state.close()
 
@@ -247,6 +252,7 @@ class Daemon:
                 self._reload_requested = False
                 self._reload()
             now = time.monotonic()
+            self.metrics.tick()
             self._take_events(now)
             if not self.observers.healthy():
                 log.error("an observer thread died: restarting it and sweeping")
@@ -319,6 +325,7 @@ class Daemon:
 
     def _enqueue(self, path: Path) -> None:
         if path not in self._ready_set:
+            self.metrics.settled(path)
             self._ready_set.add(path)
             self._ready.append(path)
 
@@ -335,7 +342,10 @@ class Daemon:
             if self.lanes.busy(path):
                 self._again.add(path)  # changed while being scanned: once more afterwards
                 continue
-            started |= self._process(path)
+            if self._process(path):
+                started = True
+            else:
+                self.metrics.skipped(path)
         return started
 
     def _drain_ready(self, until_stopped: bool = False) -> None:
@@ -387,6 +397,7 @@ class Daemon:
                     else:
                         self._enqueue(listing.path)
         gone = self._mark_gone(seen, unavailable) if roots is None and not self._stop.is_set() else 0
+        self.metrics.swept(full=roots is None)
         log.info("sweep", extra={"fields": {"queued": queued, "gone": gone,
                                             "seconds": round(time.monotonic() - started, 3),
                                             "roots": [str(r) for r in roots] if roots else "all"}})
@@ -523,6 +534,7 @@ class Daemon:
             except OSError:
                 sha = None
         self.totals.scanned += 1
+        self.metrics.scanned()
         self._finish(path, FileOutcome(shown, folder, st.st_size, sha, scanned.findings, scanned.error,
                                        scanned.member_errors), (st.st_size, st.st_mtime_ns))
 
@@ -545,6 +557,7 @@ class Daemon:
         self.state.record(path, outcome.path, folder.name, size, mtime_ns, outcome.sha256, outcome.status,
                           len(outcome.findings), outcome.message, alert=alert, webhook=self.webhook is not None,
                           incident=incident, gone=gone)
+        self.metrics.finished(path, outcome, raised, alert is not None)
         fields: dict[str, Any] = {"path": outcome.path, "vendor": folder.name, "status": outcome.status,
                                   "findings": len(outcome.findings), "suppressed": len(outcome.findings) - len(raised)}
         if outcome.incomplete:
