@@ -19,9 +19,10 @@ HOSTILE_NAME = "<img src=x onerror=alert(1)>report.txt"
 HOSTILE_TEXT = '<script>alert("pwned")</script><img src=x onerror=alert(3)> &amp; "quoted" </div><b>bold</b>'
 
 
-def leakwatch(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def leakwatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A real ``leakwatch`` process."""
     return subprocess.run([sys.executable, "-m", "leakwatch", *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd, env={**os.environ, **(env or {})})
+                          env={**os.environ, **(env or {})})
 
 
 def words(text: str, first: int, n: int) -> str:
@@ -51,7 +52,8 @@ def make_case(root: Path, secret_text: str, vocabulary: list[str]) -> Case:
     store, source = root / "store", root / "confidential" / "pricing.txt"
     source.parent.mkdir(parents=True)
     source.write_text(secret_text, encoding="utf-8")
-    done = leakwatch("index", "add", str(source), "--store", str(store), "--label", "trade-secret", "--owner", "finance")
+    done = leakwatch("index", "add", str(source), "--store", str(store), "--label", "trade-secret",
+                     "--owner", "finance")
     assert done.returncode == 0, done.stderr
     vendors = root / "vendors"
     (vendors / "acme").mkdir(parents=True)

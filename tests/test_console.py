@@ -302,3 +302,32 @@ def test_no_listening_beyond_loopback_without_a_token(tmp_path: Path) -> None:
     loose.write_text("short\n")
     with pytest.raises(ConsoleError, match="too short"):
         read_token(loose)
+
+
+def test_evidence_package_is_signed_and_logged(db: Path, reader: TextReader, case: Case, tmp_path: Path) -> None:
+    from leakwatch.evidence.keys import generate_signing_key
+    from leakwatch.evidence.package import verify_package
+
+    key = tmp_path / "legal.key"
+    public = generate_signing_key(key)
+    c = client(db, reader, signing_key=key)
+    fid = case.finding("globex")["id"]
+    token = csrf(c.get(f"/finding/{fid}").data)
+    c.post(f"/finding/{fid}/decide", data={"action": "confirm", "note": "incident 17", "csrf_token": token})
+    response = c.post(f"/finding/{fid}/evidence", data={"csrf_token": token, "copy": "1"})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    package = tmp_path / "p.zip"
+    package.write_bytes(response.data)
+    result = verify_package(package, public)
+    assert result.ok and result.signed, result.problems
+    import zipfile
+
+    with zipfile.ZipFile(package) as zf:
+        meta = json.loads(zf.read("metadata.json"))
+        assert json.loads(zf.read("decisions.json"))[0]["note"] == "incident 17"
+        assert any(n.startswith("deliverable/") for n in zf.namelist())
+    assert case.report["summary"]["index"]["key_id"] in json.dumps(meta)
+    kept = list((db.parent / "evidence").glob("*.zip"))
+    assert len(kept) == 1 and stat.S_IMODE(kept[0].stat().st_mode) == 0o600
+    conn = connect(db)
+    assert conn.execute("SELECT detail FROM audit_log WHERE action = 'evidence'").fetchone()[0].endswith("signed")

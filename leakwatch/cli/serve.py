@@ -37,11 +37,14 @@ _db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path
 @click.option("--secure-cookie", is_flag=True, help="Mark the session cookie Secure (served over TLS by a proxy).")
 @click.option("--trusted-proxy", default=None, metavar="ADDR",
               help="The reverse proxy's address: its X-Forwarded-For gives the client address the audit log keeps.")
+@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Ed25519 private key (leakwatch evidence keygen) that signs the evidence packages exported.")
 @click.option("--max-upload-mib", default=64, show_default=True, type=click.IntRange(1, 4096))
 @common_options
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, db: Path | None, token_file: Path | None,
-          baseline: Path | None, secure_cookie: bool, trusted_proxy: str | None, max_upload_mib: int,
+          baseline: Path | None, secure_cookie: bool, trusted_proxy: str | None, signing_key: Path | None,
+          max_upload_mib: int,
           store: str | None, config_path: str | None) -> None:
     """The review console: a local web application over imported scan and audit reports and
     the daemon's alerts (inbox, finding pages, decisions, vendor history).
@@ -62,7 +65,8 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, token_file:
         token = read_token(token_file)
         check_bind(host, token)
         run(path, host, port, token=token, config=config, baseline=baseline or path.parent / "baseline.json",
-            secure_cookie=secure_cookie, trusted_proxy=trusted_proxy, max_upload=max_upload_mib * 1024 * 1024)
+            secure_cookie=secure_cookie, trusted_proxy=trusted_proxy, max_upload=max_upload_mib * 1024 * 1024,
+            signing_key=signing_key)
     except ConsoleError as exc:
         fail(str(exc))
     except OSError as exc:  # the port is taken, the address is not ours

@@ -16,11 +16,12 @@ from __future__ import annotations
 import getpass
 import hashlib
 import hmac
+import json
 import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from werkzeug.wrappers import Response
 import leakwatch
 from leakwatch.config import Config
 from leakwatch.console import charts, queries
-from leakwatch.console.db import STATUSES, ConsoleError, connect
+from leakwatch.console.db import STATUSES, ConsoleError, connect, log, transaction
 from leakwatch.console.decisions import ACTIONS, Decision, decide
 from leakwatch.console.imports import import_report
 from leakwatch.console.passages import TextReader, compare, cut
@@ -51,6 +52,7 @@ class ConsoleSettings:
     max_upload: int = MAX_UPLOAD
     secure_cookie: bool = False
     secret_key: bytes = b""
+    signing_key: Path | None = None  # Ed25519 key that signs evidence packages
 
 
 def _default_user() -> str:
@@ -241,8 +243,49 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
 
 def register_evidence(app: Flask, settings: ConsoleSettings, db: Callable[[], sqlite3.Connection],
                       user: Callable[[], str]) -> None:
-    """The evidence-package export (when :mod:`leakwatch.evidence` is installed)."""
-    return None
+    """The evidence package of a finding (:mod:`leakwatch.evidence`): written beside the
+    database (``evidence/``, 0600, kept as the record of what was handed over) and sent
+    as a download; the export goes into the audit log with the package's SHA-256."""
+
+    @app.context_processor
+    def _evidence() -> dict[str, Any]:
+        return {"evidence_enabled": True, "signing": settings.signing_key is not None}
+
+    @app.post("/finding/<finding_id>/evidence")
+    def evidence(finding_id: str) -> Any:
+        from flask import send_file
+
+        from leakwatch.evidence.keys import EvidenceError
+        from leakwatch.evidence.package import export_package
+        from leakwatch.evidence.reports import delivered_file
+
+        conn = db()
+        row = queries.case(conn, finding_id)
+        if row is None:
+            abort(404, "No such finding.")
+        finding = queries.finding_dict(row)
+        report = conn.execute("SELECT * FROM reports WHERE id = ?", (row["report_id"],)).fetchone()
+        meta = {"kind": report["source"], "name": report["name"], "sha256": report["sha256"],
+                "started_at": report["started_at"], "imported_at": report["imported_at"],
+                "leakwatch": report["leakwatch"], **json.loads(report["meta_json"])}
+        log_rows = [{k: d[k] for k in ("at", "by", "action", "note", "remote")}
+                    for d in queries.decisions(conn, finding_id)]
+        folder = settings.db.parent / "evidence"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        out = folder / f"{finding_id}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.zip"
+        copy = request.form.get("copy") == "1"
+        try:
+            written = export_package(out, finding=finding, report_meta=meta, deliverable=delivered_file(finding),
+                                     decisions=log_rows, copy_deliverable=copy, signing_key=settings.signing_key)
+        except EvidenceError as exc:
+            flash(f"The evidence package could not be written: {exc}", "error")
+            return redirect(url_for("finding", finding_id=finding_id))
+        digest = hashlib.sha256(written.read_bytes()).hexdigest()
+        with transaction(conn):
+            log(conn, user(), request.remote_addr, "evidence", finding_id,
+                f"package {written.name} sha256 {digest}" + (", deliverable copied" if copy else ", hash only")
+                + (", signed" if settings.signing_key else ""))
+        return send_file(written, mimetype="application/zip", as_attachment=True, download_name=written.name)
 
 
 def explain(f: dict[str, Any]) -> list[str]:

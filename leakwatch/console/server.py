@@ -90,7 +90,8 @@ def session_secret(db: Path) -> bytes:
 
 
 def run(db: Path, host: str, port: int, *, token: str | None, config: Config | None, baseline: Path | None,
-        secure_cookie: bool = False, trusted_proxy: str | None = None, max_upload: int = 64 << 20) -> None:
+        secure_cookie: bool = False, trusted_proxy: str | None = None, max_upload: int = 64 << 20,
+        signing_key: Path | None = None) -> None:
     """Serve the console until interrupted (SIGINT, SIGTERM)."""
     import sys
 
@@ -103,7 +104,8 @@ def run(db: Path, host: str, port: int, *, token: str | None, config: Config | N
     connect(db).close()
     reader = TextReader(config)
     settings = ConsoleSettings(db=db, baseline=baseline, token=token, config=config,
-                               max_upload=max_upload, secure_cookie=secure_cookie, secret_key=session_secret(db))
+                               max_upload=max_upload, secure_cookie=secure_cookie, secret_key=session_secret(db),
+                               signing_key=signing_key)
     app = create_app(settings, reader)
     server = waitress.create_server(app, host=host, port=port, threads=4, ident="leakwatch",
                                     max_request_body_size=max_upload + (1 << 20),
