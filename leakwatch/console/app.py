@@ -156,7 +156,7 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
                 session["user"], session["tag"] = name, tag
                 target = request.args.get("next") or ""
                 # Only a path of this console: never a redirect elsewhere.
-                return redirect(target if target.startswith("/") and not target.startswith("//")
+                return redirect(target if target.startswith("/") and not target.startswith(("//", "/\\"))
                                 else url_for("inbox"))
         return render_template("login.html", needs_token=bool(settings.token))
 
