@@ -114,7 +114,7 @@ def test_import_cli_twice_and_corrupt(tmp_path: Path, case: Case) -> None:
     done = leakwatch("serve", "import", str(case.report_path), str(bad), "--db", str(db))
     assert done.returncode == 2
     assert "imported" in done.stderr and "cut.json is not JSON" in done.stderr and "Traceback" not in done.stderr
-    again = leakwatch("serve", "import", str(case.report_path), "--db", str(db))
+    again = leakwatch("serve", "--db", str(db), "import", str(case.report_path))  # --db before "import" too
     assert again.returncode == 2 and "imported already" in again.stderr
     conn = connect(db)
     assert conn.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == len(case.report["findings"])

@@ -79,7 +79,9 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, token_file:
 @click.option("--vendor", default=None, help="The vendor of a scan report's findings [default: the folder that holds "
                                              "each deliverable; audit records and alerts name theirs].")
 @click.option("--by", "who", default=None, help="Who imports (the audit log keeps it) [default: the login name].")
-def serve_import(reports: tuple[Path, ...], db: Path | None, vendor: str | None, who: str | None) -> None:
+@click.pass_context
+def serve_import(ctx: click.Context, reports: tuple[Path, ...], db: Path | None, vendor: str | None,
+                 who: str | None) -> None:
     """Import scan reports (--format json), audit records or the daemon's alert log.
 
     A corrupt or unknown report is refused whole with the reason; the others are imported.
@@ -89,6 +91,8 @@ def serve_import(reports: tuple[Path, ...], db: Path | None, vendor: str | None,
     from leakwatch.console.db import ConsoleError, connect
     from leakwatch.console.imports import import_report
 
+    # --db given before "import" (leakwatch serve --db X import R) counts too.
+    db = db or (ctx.parent.params.get("db") if ctx.parent is not None else None)
     try:
         conn = connect(_db_path(db))
     except ConsoleError as exc:
