@@ -14,6 +14,7 @@ from leakwatch.cli import (  # noqa: F401  (each module registers its commands o
     index,
     reference,
     scan,
+    serve,
     store,
     watch,
 )
