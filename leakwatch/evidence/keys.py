@@ -61,14 +61,19 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         fh.write(data)
 
 
-def _read_key_file(path: Path, what: str) -> bytes:
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """A file's bytes, refused past ``limit`` (read as ``what``: "signing key", "report").
+
+    Raises:
+        EvidenceError: the file cannot be read or is too large to be ``what``.
+    """
     try:
         with open(path, "rb") as fh:
-            data = fh.read(MAX_KEY_FILE_BYTES + 1)
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise EvidenceError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise EvidenceError(f"{path} is too large to be a {what}")
+    if len(data) > limit:
+        raise EvidenceError(f"{path} is larger than {limit} bytes: too large to be a {what}")
     return data
 
 
@@ -78,7 +83,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     Raises:
         EvidenceError: unreadable, or not an unencrypted Ed25519 private key.
     """
-    data = _read_key_file(Path(path), "signing key")
+    data = read_bounded(Path(path), MAX_KEY_FILE_BYTES, "signing key")
     if len(data) == RAW_KEY_BYTES:
         return Ed25519PrivateKey.from_private_bytes(data)
     try:
@@ -96,7 +101,7 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     Raises:
         EvidenceError: unreadable, or not an Ed25519 public key.
     """
-    data = _read_key_file(Path(path), "public key")
+    data = read_bounded(Path(path), MAX_KEY_FILE_BYTES, "public key")
     return public_key_from_bytes(data, str(path))
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from leakwatch.evidence.keys import EvidenceError
+from leakwatch.evidence.keys import EvidenceError, read_bounded
 
 # Reports of very large scans run to tens of megabytes; more is not a report.
 MAX_REPORT_BYTES = 512 * 1024 * 1024
@@ -43,13 +43,7 @@ def finding_in_report(path: Path, finding_id: str) -> tuple[dict[str, Any], dict
     Raises:
         EvidenceError: the report cannot be read, or has no such finding.
     """
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_REPORT_BYTES + 1)
-    except OSError as exc:
-        raise EvidenceError(f"cannot read report {path}: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_REPORT_BYTES:
-        raise EvidenceError(f"{path} is larger than {MAX_REPORT_BYTES} bytes: not a report")
+    raw = read_bounded(path, MAX_REPORT_BYTES, "report")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
