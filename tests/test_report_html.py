@@ -369,3 +369,78 @@ def test_html_report_in_headless_chromium(chromium: str, delivery: dict[str, Any
     assert not dialogs, dialogs
     assert shot.stat().st_size > 10_000
     print(f"screenshot of the HTML report: {shot}")
+
+
+def _maxrss_run(args: list[str]) -> tuple[int, int, str]:
+    """Run the CLI in a process of its own; (exit code, that process's peak RSS in KiB,
+    stderr). Extraction workers are processes of their own: their memory is not counted."""
+    import subprocess
+    import sys
+
+    # VmHWM, not getrusage: ru_maxrss survives exec, so a child would start with the peak of
+    # the test process that spawned it.
+    probe = ("import atexit, re, sys\n"
+             "atexit.register(lambda: print('MAXRSS', re.search(r'VmHWM:\\s+(\\d+)',"
+             " open('/proc/self/status').read()).group(1), file=sys.stderr))\n"
+             "from leakwatch.cli import cli\n"
+             "cli.main(sys.argv[1:], prog_name='leakwatch')\n")
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=600)
+    found = re.search(r"MAXRSS (\d+)", done.stderr)
+    assert found, done.stderr
+    return done.returncode, int(found.group(1)), done.stderr
+
+
+def _docx_with_padding(path: Path, excerpt: str, padding_mb: int) -> None:
+    """A DOCX whose body holds ``excerpt`` and then ``padding_mb`` MB of empty paragraphs
+    (random revision ids, so the part stays under the compression-ratio cap): to read it,
+    a process holds the whole part in memory."""
+    import random
+    import zipfile
+
+    from docx import Document
+
+    Document().save(str(path))
+    rng = random.Random(5)
+    para = '<w:p w:rsidR="{:08X}" w:rsidRDefault="{:08X}"><w:r><w:t xml:space="preserve"> </w:t></w:r></w:p>'
+    filler = "".join(para.format(rng.getrandbits(32), rng.getrandbits(32)) for _ in range(padding_mb * 10_000))
+    with zipfile.ZipFile(path) as src:
+        parts = {name: src.read(name) for name in src.namelist()}
+    body = parts["word/document.xml"].decode("utf-8")
+    start = body.index("<w:body>") + len("<w:body>")
+    text = excerpt.replace("&", "&amp;").replace("<", "&lt;")
+    parts["word/document.xml"] = (body[:start] + f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>" + filler
+                                  + body[start:]).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+
+
+def test_heavy_files_are_read_again_for_verification_and_the_html_report_in_the_sandbox(
+        tmp_path: Path, secret_text: str) -> None:
+    """Issue 22: source verification and the HTML report read files again only in the
+    isolated worker. A registered DOCX whose body part is 60 MB (a 7 MB file), delivered
+    unchanged, is read by the scan, again to verify the source, and again for the report;
+    the scanning process's own peak memory stays that of the same scan of a small DOCX,
+    so none of those reads happened there, and the report still quotes the passage."""
+    excerpt = words(secret_text, 10, 80)
+    peaks: dict[tuple[str, str], int] = {}
+    for name, padding_mb in (("small", 1), ("heavy", 60)):
+        source, delivered = tmp_path / name / "confidential", tmp_path / name / "vendor"
+        source.mkdir(parents=True)
+        delivered.mkdir()
+        _docx_with_padding(source / "plan.docx", excerpt, padding_mb)
+        shutil.copy(source / "plan.docx", delivered / "plan-copy.docx")
+        store = tmp_path / name / "store"
+        assert run("index", "add", str(source), "--store", str(store))[0] == 0
+        for fmt in ("json", "html"):
+            out = tmp_path / f"{name}.{fmt}"
+            code, peaks[name, fmt], err = _maxrss_run(["scan", str(delivered), "--store", str(store), "--format",
+                                                       fmt, "-o", str(out), "--no-cache"])
+            assert code == 1, err
+        findings = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["findings"]
+        assert [f["verified"] for f in findings] == [True]  # the source was read again
+        page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        assert page.count('<mark class="passage"') == 1 and "cannot be" not in page
+    # 60 MB read in this process raises its peak by about 85 MB (measured with isolate = false).
+    for fmt in ("json", "html"):
+        assert peaks["heavy", fmt] < peaks["small", fmt] + 30 * 1024, peaks
