@@ -94,14 +94,15 @@ def parse_report(data: bytes, name: str, written_at: str | None = None) -> Parse
                 "summary": doc.get("summary")}
         return ParsedReport("audit", started, audit.get("leakwatch"), meta, findings,
                             len(doc.get("not_scanned") or []), vendor)
+    if isinstance(doc.get("event"), str) and "vendor" in doc:
+        # One alert (a one-line alert log): it has "leakwatch" and "findings" too.
+        return _parse_alerts([doc], name, when)
     if "leakwatch" in doc and isinstance(doc.get("findings"), list):
         summary: dict[str, Any] = doc["summary"] if isinstance(doc.get("summary"), dict) else {}
         started = str(summary.get("started_at") or when)
         findings = [(None, started, _check_finding(f, name)) for f in doc["findings"]]
         return ParsedReport("scan", started, str(doc.get("leakwatch")), {"summary": summary}, findings,
                             len(doc.get("errors") or []))
-    if isinstance(doc.get("event"), str) and "vendor" in doc:
-        return _parse_alerts([doc], name, when)
     raise ConsoleError(f"{name} is JSON but not a leakwatch report (no findings list)")
 
 
