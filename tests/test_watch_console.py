@@ -116,21 +116,23 @@ def test_a_failed_console_write_loses_no_alert(env: Env, tmp_path: Path, caplog:
     (env.drop / "leak.txt").write_text(env.leak(5))
     (env.drop / "fake.docx").write_bytes(b"PK\x03\x04 this is no zip file at all")
     (env.drop / "leak2.txt").write_text(env.leak(6))
+    (env.drop / "leak3.txt").write_text(env.leak(7))
     done = subprocess.run([sys.executable, "-m", "leakwatch", "watch", "--once", "--config", str(env.config)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr
     alerts = env.alerts()
-    assert len(alerts) == 3
+    assert len(alerts) == 4
 
     db, log_path = tmp_path / "c" / "console.sqlite3", tmp_path / "out" / "alerts.jsonl"
 
-    def reports() -> int:
+    def reports() -> list[str]:
         conn = connect(db, init=False)
         try:
-            return int(conn.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
+            return [r[0] for r in conn.execute("SELECT name FROM reports ORDER BY id")]
         finally:
             conn.close()
 
+    names = [f"alerts.jsonl:{a['id']}" for a in alerts]
     sink = ConsoleAlertsLog(log_path, db)
     sink.conn.execute("PRAGMA busy_timeout = 50")
     locker = sqlite3.connect(db, isolation_level=None)
@@ -138,26 +140,30 @@ def test_a_failed_console_write_loses_no_alert(env: Env, tmp_path: Path, caplog:
     with caplog.at_level(logging.ERROR, logger="leakwatch.watch"):
         sink.append(alerts[0])
     assert [json.loads(line)["id"] for line in log_path.read_text().splitlines()] == [alerts[0]["id"]]
-    assert "console write failed: retried with the next alert" in caplog.text
+    assert "console write failed: retried with the next alert or sweep" in caplog.text
     assert len(sink.pending) == 1
     locker.execute("COMMIT")
-    assert reports() == 0
-    sink.append(alerts[1])  # the next alert writes both, in order
-    assert reports() == 2 and sink.pending == []
+    assert reports() == []
+    # A sweep (Daemon._sweep calls flush) writes what the failure left.
+    assert sink.flush() == 1 and reports() == names[:1] and sink.pending == []
 
+    locker.execute("BEGIN EXCLUSIVE")
+    sink.append(alerts[1])
+    locker.execute("COMMIT")
+    assert len(sink.pending) == 1 and reports() == names[:1]
+    # The next alert writes the one left first: the log's order is kept.
+    sink.append(alerts[2])
+    assert sink.pending == [] and reports() == names[:3]
     # A failure just before a stop: written at the next start.
     locker.execute("BEGIN EXCLUSIVE")
-    sink.append(alerts[2])
+    sink.append(alerts[3])
     assert len(sink.pending) == 1
     sink.close()
     locker.execute("COMMIT")
     locker.close()
-    assert reports() == 2
     again = ConsoleAlertsLog(log_path, db)
-    assert again.pending == [] and reports() == 3
-    names = [r[0] for r in again.conn.execute("SELECT name FROM reports ORDER BY id")]
-    assert names == [f"alerts.jsonl:{a['id']}" for a in alerts]
-    # Nothing is written twice: another start finds nothing missing.
+    assert again.pending == [] and reports() == names
     again.close()
+    # Nothing is written twice: another start finds nothing missing.
     ConsoleAlertsLog(log_path, db).close()
-    assert reports() == 3
+    assert reports() == names

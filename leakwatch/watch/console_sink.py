@@ -11,7 +11,8 @@ report rule also keeps an alert from going in twice.
 The alerts log stays the record: the line is written and synced there first, and only
 then is the alert written into the console. A console write that fails (the database
 locked beyond its 30 s timeout, a full disk) is logged as an error and the alert kept in
-memory, to be tried again, in order, with the next alert. What is still missing when the
+memory, to be tried again, in order, with the next alert or at the end of the next
+reconciliation sweep (``watch.reconcile_every_s``). What is still missing when the
 daemon stops (or crashes between the two writes) is written at its next start: the
 console database remembers the last alert of this log it holds, and the alerts after it
 at the end of the log are written then.
@@ -112,7 +113,7 @@ class ConsoleAlertsLog(AlertsLog):
                 if self.conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         self.conn.execute("ROLLBACK")
-                log.error("console write failed: retried with the next alert", extra={"fields": {
+                log.error("console write failed: retried with the next alert or sweep", extra={"fields": {
                     "alert": alert.get("id"), "pending": len(self.pending), "console_db": str(self.db),
                     "error": str(exc)}})
                 return written

@@ -398,6 +398,7 @@ class Daemon:
                         self._enqueue(listing.path)
         gone = self._mark_gone(seen, unavailable) if roots is None and not self._stop.is_set() else 0
         self.metrics.swept(full=roots is None and not self._stop.is_set())
+        self.alerts.flush()  # alerts a failed console write left (watch.console_db)
         log.info("sweep", extra={"fields": {"queued": queued, "gone": gone,
                                             "seconds": round(time.monotonic() - started, 3),
                                             "roots": [str(r) for r in roots] if roots else "all"}})
