@@ -332,6 +332,9 @@ class WatchSettings:
     # none; bound to loopback unless metrics_address says otherwise.
     metrics_port: int = 0
     metrics_address: str = "127.0.0.1"
+    # The review console's database the daemon records each alert into as it is raised
+    # (leakwatch.watch.console_sink), besides the alerts log ("": none).
+    console_db: str = ""
 
     def validate(self) -> None:
         for name in ("debounce_s", "settle_s", "webhook_timeout_s", "poll_interval_s"):
@@ -359,6 +362,11 @@ class WatchSettings:
                 f = Path(folder.path).resolve()
                 if q == f or f in q.parents:
                     raise ConfigError(f"watch.quarantine_dir must not be inside the watched folder {folder.path}")
+        if self.console_db:
+            c = Path(self.console_db).resolve()
+            for folder in self.folders:
+                if Path(folder.path).resolve() in c.parents:
+                    raise ConfigError(f"watch.console_db must not be inside the watched folder {folder.path}")
 
 
 EXECUTORS = ("local", "dask")

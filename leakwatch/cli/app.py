@@ -56,12 +56,13 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from leakwatch.evaluate import CorpusError
     from leakwatch.evidence.keys import EvidenceError
     from leakwatch.store.base import StoreError
+    from leakwatch.watch.console_sink import ConsoleSinkError
     from leakwatch.watch.daemon import DaemonError
     from leakwatch.watch.metrics import MetricsError
     from leakwatch.watch.state import StateError
 
     return (StoreError, BaselineError, ReferenceFormatError, AuditError, StateError, DaemonError, CorpusError,
-            EvidenceError, MetricsError)
+            EvidenceError, MetricsError, ConsoleSinkError)
 
 
 def handles_errors(func: F) -> F:

@@ -82,7 +82,7 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, token_file:
 @click.pass_context
 def serve_import(ctx: click.Context, reports: tuple[Path, ...], db: Path | None, vendor: str | None,
                  who: str | None) -> None:
-    """Import scan reports (--format json), audit records or the daemon's alert log.
+    """Import scan reports (--format json), audit records, return checks or the daemon's alert log.
 
     A corrupt or unknown report is refused whole with the reason; the others are imported.
     """

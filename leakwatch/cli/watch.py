@@ -33,14 +33,16 @@ def _watch_config(ctx: click.Context, store: str | None, config_path: str | None
         raise click.UsageError(str(exc)) from exc
 
 
-def _with_metrics(config: Config, port: int | None, address: str | None) -> Config:
-    """The metrics endpoint named on the command line (it wins over the config file's)."""
+def _with_metrics(config: Config, port: int | None, address: str | None, console_db: Path | None = None) -> Config:
+    """The metrics endpoint and console database named on the command line (they win over
+    the config file's)."""
     import dataclasses
 
-    if port is None and address is None:
+    if port is None and address is None and console_db is None:
         return config
     watch = dataclasses.replace(config.watch, metrics_port=config.watch.metrics_port if port is None else port,
-                                metrics_address=address or config.watch.metrics_address)
+                                metrics_address=address or config.watch.metrics_address,
+                                console_db=str(console_db) if console_db is not None else config.watch.console_db)
     try:
         return dataclasses.replace(config, watch=watch).validate()
     except ConfigError as exc:
@@ -59,11 +61,14 @@ def _with_metrics(config: Config, port: int | None, address: str | None) -> Conf
               "[default: watch.metrics_port].")
 @click.option("--metrics-address", default=None, metavar="ADDRESS",
               help="Address the metrics endpoint listens on (it has no login) [default: 127.0.0.1].")
+@click.option("--console-db", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PATH",
+              help="Also record every alert into this review console database (leakwatch serve --db PATH) "
+              "[default: watch.console_db].")
 @common_options
 @click.pass_context
 def watch(ctx: click.Context, folders: tuple[Path, ...], vendor: str | None, polling: bool, once: bool,
-          show_status: bool, metrics_port: int | None, metrics_address: str | None, store: str | None,
-          config_path: str | None) -> None:
+          show_status: bool, metrics_port: int | None, metrics_address: str | None, console_db: Path | None,
+          store: str | None, config_path: str | None) -> None:
     """Watch vendor delivery folders and scan every file once it is complete.
 
     Folders come from the command line or from [[watch.folders]] in the config.
@@ -85,7 +90,7 @@ def watch(ctx: click.Context, folders: tuple[Path, ...], vendor: str | None, pol
     from leakwatch.watch.state import iter_state
 
     config = _with_metrics(_watch_config(ctx, store, config_path, folders, vendor, polling), metrics_port,
-                           metrics_address)
+                           metrics_address, console_db)
     if show_status:
         for row in iter_state(config):
             click.echo(json.dumps(row, sort_keys=True))

@@ -37,6 +37,7 @@ from leakwatch.console.db import STATUSES, ConsoleError, connect, log, transacti
 from leakwatch.console.decisions import ACTIONS, Decision, decide
 from leakwatch.console.imports import import_report
 from leakwatch.console.passages import TextReader, compare, cut
+from leakwatch.console.returns import return_checks
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
@@ -213,7 +214,8 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
                                       "findings first seen per month, by severity")
         per_delivery = charts.stacked_bars([(d["at"][:10], d) for d in record.by_delivery],
                                            list(reversed(queries.SEVERITIES)), "findings per delivery (report)")
-        return render_template("vendor.html", record=record, monthly=monthly, per_delivery=per_delivery)
+        return render_template("vendor.html", record=record, monthly=monthly, per_delivery=per_delivery,
+                               checks=return_checks(db(), name))
 
     @app.route("/import", methods=["GET", "POST"])
     def upload() -> Any:

@@ -23,7 +23,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions an older database is brought up from when opened: each added only tables (made by
+# the schema script's CREATE ... IF NOT EXISTS), so the upgrade is the version number.
+# 1 -> 2: return_checks.
+_UPGRADABLE = frozenset({"1"})
 DB_ENV = "LEAKWATCH_CONSOLE_DB"
 DEFAULT_DB = Path("leakwatch-console") / "console.sqlite3"
 
@@ -35,7 +39,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
     id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,          -- scan, audit or alerts
+    source TEXT NOT NULL,          -- scan, audit, alerts or return-check
     name TEXT NOT NULL,            -- the file name it was imported from
     sha256 TEXT NOT NULL UNIQUE,   -- of the imported bytes: one import per report
     vendor TEXT,
@@ -85,6 +89,22 @@ CREATE TABLE IF NOT EXISTS decisions (
     remote TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_case ON decisions(finding_id);
+CREATE TABLE IF NOT EXISTS return_checks (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL UNIQUE REFERENCES reports(id),
+    vendor TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    complete INTEGER NOT NULL,     -- every file was read (else nothing is certified)
+    interrupted INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    whole INTEGER NOT NULL,        -- registered documents/tables still there whole,
+    parts INTEGER NOT NULL,        -- in parts,
+    absent INTEGER NOT NULL,       -- not found,
+    not_scanned INTEGER NOT NULL,  -- and files that could not be read
+    present_json TEXT NOT NULL     -- what is still there: paths, labels, shares (no text)
+);
+CREATE INDEX IF NOT EXISTS return_checks_vendor ON return_checks(vendor, started_at);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -118,10 +138,11 @@ def _private_folder(folder: Path) -> None:
 
 def connect(path: Path, init: bool = True) -> sqlite3.Connection:
     """Open (creating it, 0600 in a 0700 folder) the console database; ``init=False``
-    skips making the schema (a connection of a request, once the server has made it).
+    skips making the schema (a connection of a request, once the server has made it). A
+    database of an older version is upgraded in place (the audit log says so).
 
     Raises:
-        ConsoleError: not a console database, or of another schema version.
+        ConsoleError: not a console database, or of a newer (or unknown) schema version.
     """
     path = Path(path)
     _private_folder(path.parent)
@@ -142,6 +163,9 @@ def connect(path: Path, init: bool = True) -> sqlite3.Connection:
             row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif row["value"] in _UPGRADABLE:
+                conn.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
+                log(conn, "leakwatch", None, "upgrade", "database", f"schema {row['value']} -> {SCHEMA_VERSION}")
             elif row["value"] != str(SCHEMA_VERSION):
                 raise ConsoleError(f"{path} is console database version {row['value']}; this leakwatch "
                                    f"reads version {SCHEMA_VERSION}")

@@ -1,6 +1,7 @@
 """Reports into the console: a scan report (``leakwatch scan --format json``), an audit
-record (``leakwatch audit``) or the daemon's alert log (one JSON alert a line), checked
-and stored as one report row and its findings.
+record (``leakwatch audit``), a return check (``leakwatch audit --return-check``) or the
+daemon's alert log (one JSON alert a line), checked and stored as one report row and its
+findings (a return check: its result, :mod:`leakwatch.console.returns`).
 
 A report that is not one of these, or holds a finding without its id, kind, severity or
 deliverable, is refused whole with a message saying what is wrong: a half-imported
@@ -17,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakwatch.console.db import ConsoleError, log, now_iso, transaction
+from leakwatch.console.returns import ReturnCheck, parse_return_check, store_return_check
 from leakwatch.report.html import vendor_of
 
 
 @dataclass
 class ParsedReport:
-    source: str  # scan, audit, alerts
+    source: str  # scan, audit, alerts, return-check
     started_at: str
     leakwatch: str | None
     meta: dict[str, Any]
@@ -30,6 +32,7 @@ class ParsedReport:
     findings: list[tuple[str | None, str, dict[str, Any]]] = field(default_factory=list)
     n_errors: int = 0
     vendor: str | None = None
+    return_check: ReturnCheck | None = None
 
 
 def _check_finding(f: Any, where: str) -> dict[str, Any]:
@@ -52,8 +55,8 @@ def parse_report(data: bytes, name: str, written_at: str | None = None) -> Parse
     """The report in ``data`` (the bytes of a file called ``name``).
 
     Raises:
-        ConsoleError: not UTF-8, not JSON, or not a leakwatch scan report, audit record or
-            alert log, or a finding in it is malformed.
+        ConsoleError: not UTF-8, not JSON, or not a leakwatch scan report, audit record,
+            return check or alert log, or a finding in it is malformed.
     """
     try:
         text = data.decode("utf-8")
@@ -75,6 +78,12 @@ def parse_report(data: bytes, name: str, written_at: str | None = None) -> Parse
         return _parse_alerts(alerts, name, when)
     if not isinstance(doc, dict):
         raise ConsoleError(f"{name} is JSON but not a leakwatch report (not an object)")
+    if isinstance(doc.get("return_check"), dict):
+        check = parse_return_check(doc, name, when)
+        return ParsedReport("return-check", check.started_at, str(doc["return_check"].get("leakwatch") or "") or None,
+                            {"return_check": {k: doc["return_check"].get(k) for k in (
+                                "vendor", "folders", "started_at", "finished_at", "files_looked_at", "complete",
+                                "verdict", "index", "config")}}, [], check.not_scanned, check.vendor, check)
     if isinstance(doc.get("audit"), dict) and isinstance(doc.get("findings"), list):
         audit = doc["audit"]
         vendor = str(audit.get("vendor") or "") or None
@@ -85,14 +94,15 @@ def parse_report(data: bytes, name: str, written_at: str | None = None) -> Parse
                 "summary": doc.get("summary")}
         return ParsedReport("audit", started, audit.get("leakwatch"), meta, findings,
                             len(doc.get("not_scanned") or []), vendor)
+    if isinstance(doc.get("event"), str) and "vendor" in doc:
+        # One alert (a one-line alert log): it has "leakwatch" and "findings" too.
+        return _parse_alerts([doc], name, when)
     if "leakwatch" in doc and isinstance(doc.get("findings"), list):
         summary: dict[str, Any] = doc["summary"] if isinstance(doc.get("summary"), dict) else {}
         started = str(summary.get("started_at") or when)
         findings = [(None, started, _check_finding(f, name)) for f in doc["findings"]]
         return ParsedReport("scan", started, str(doc.get("leakwatch")), {"summary": summary}, findings,
                             len(doc.get("errors") or []))
-    if isinstance(doc.get("event"), str) and "vendor" in doc:
-        return _parse_alerts([doc], name, when)
     raise ConsoleError(f"{name} is JSON but not a leakwatch report (no findings list)")
 
 
@@ -138,6 +148,8 @@ def import_report(conn: sqlite3.Connection, data: bytes, name: str, who: str, re
             (parsed.source, name, digest, report_vendor, parsed.started_at, now_iso(), who, parsed.leakwatch,
              json.dumps(parsed.meta, sort_keys=True, default=str), len(parsed.findings), parsed.n_errors))
         report_id = int(cur.lastrowid or 0)
+        if parsed.return_check is not None:
+            store_return_check(conn, report_id, report_vendor or parsed.return_check.vendor, parsed.return_check)
         stored = 0
         for f_vendor, at, f in parsed.findings:
             d, s, scores = f["deliverable"], f.get("source") or {}, f.get("scores") or {}
@@ -155,6 +167,10 @@ def import_report(conn: sqlite3.Connection, data: bytes, name: str, who: str, re
                  scores.get("confidence") if isinstance(scores.get("confidence"), (int, float)) else None,
                  _int(scores.get("matched_words")), json.dumps(f, sort_keys=True)))
             stored += cur.rowcount
+        rc = parsed.return_check
         log(conn, who, remote, "import", f"report {report_id}",
-            f"{parsed.source} report {name}: {stored} finding(s), {parsed.n_errors} file(s) not scanned")
+            f"{parsed.source} report {name}: " + (f"{stored} finding(s)" if rc is None else
+                                                  f"{rc.count('whole')} whole, {rc.count('parts')} in parts, "
+                                                  f"{rc.absent} absent, {'complete' if rc.complete else 'incomplete'}")
+            + f", {parsed.n_errors} file(s) not scanned")
     return report_id, stored

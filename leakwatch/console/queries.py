@@ -111,9 +111,11 @@ def related(conn: sqlite3.Connection, row: sqlite3.Row, limit: int = 50) -> list
 # --- vendors ---------------------------------------------------------------------------------
 
 def vendors(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every vendor with findings or a return check (a clean one has no findings)."""
     return conn.execute(f"SELECT q.vendor, COUNT(*) AS cases, SUM(q.status = 'open') AS open, "
-                        f"SUM(q.status = 'confirmed') AS confirmed FROM ({_LATEST}) q "
-                        "GROUP BY q.vendor ORDER BY q.vendor").fetchall()
+                        f"SUM(q.status = 'confirmed') AS confirmed FROM ({_LATEST}) q GROUP BY q.vendor "
+                        "UNION SELECT DISTINCT vendor, 0, 0, 0 FROM return_checks "
+                        "WHERE vendor NOT IN (SELECT vendor FROM findings) ORDER BY 1").fetchall()
 
 
 def _parse(at: str) -> datetime | None:

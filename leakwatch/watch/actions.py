@@ -141,20 +141,26 @@ class AlertsLog:
 
     def already_written(self) -> set[str]:
         """Ids of the alerts near the end of the log."""
+        return {str(a["id"]) for a in self.tail()}
+
+    def tail(self) -> list[dict[str, Any]]:
+        """The alerts near the end of the log (the last 4 MiB), in order."""
         try:
             with open(self.path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
                 fh.seek(max(0, fh.tell() - _LOG_TAIL_BYTES))
                 tail = fh.read()
         except FileNotFoundError:
-            return set()
-        ids: set[str] = set()
+            return []
+        alerts: list[dict[str, Any]] = []
         for line in tail.splitlines():
             try:
-                ids.add(json.loads(line)["id"])
-            except (ValueError, KeyError, TypeError):
+                alert = json.loads(line)
+            except ValueError:
                 continue  # the first, partial line of the tail, or a line cut by a crash
-        return ids
+            if isinstance(alert, dict) and "id" in alert:
+                alerts.append(alert)
+        return alerts
 
     def append(self, alert: dict[str, Any]) -> None:
         line = json.dumps(alert, sort_keys=True, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n"
@@ -167,6 +173,11 @@ class AlertsLog:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+    def flush(self) -> int:
+        """Write what is kept for another try (nothing here: a line is written or raises)."""
+        return 0
 
 
 def _last_byte(path: Path) -> bytes:

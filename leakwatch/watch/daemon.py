@@ -37,7 +37,6 @@ from leakwatch.results import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileSc
 from leakwatch.store.base import StoreError
 from leakwatch.walk import iter_files
 from leakwatch.watch.actions import (
-    AlertsLog,
     FileOutcome,
     WebhookSender,
     build_alert,
@@ -45,6 +44,7 @@ from leakwatch.watch.actions import (
     incident_of,
     quarantine,
 )
+from leakwatch.watch.console_sink import open_alerts_log
 from leakwatch.watch.lanes import ScanLanes
 from leakwatch.watch.metrics import NullMetrics, start_metrics
 from leakwatch.watch.observe import Hints, Observers, is_wanted
@@ -190,7 +190,7 @@ class Daemon:
 
     def _run(self, once: bool) -> int:
         watch = self.config.watch
-        self.alerts = AlertsLog(alerts_path_of(self.config))
+        self.alerts = open_alerts_log(self.config)
         self.webhook = (WebhookSender(state_dir_of(self.config), watch.webhook_url, watch.webhook_timeout_s,
                                       watch.webhook_retries) if watch.webhook_url else None)
         if self.webhook is not None:
@@ -398,6 +398,7 @@ class Daemon:
                         self._enqueue(listing.path)
         gone = self._mark_gone(seen, unavailable) if roots is None and not self._stop.is_set() else 0
         self.metrics.swept(full=roots is None and not self._stop.is_set())
+        self.alerts.flush()  # alerts a failed console write left (watch.console_db)
         log.info("sweep", extra={"fields": {"queued": queued, "gone": gone,
                                             "seconds": round(time.monotonic() - started, 3),
                                             "roots": [str(r) for r in roots] if roots else "all"}})
