@@ -172,6 +172,10 @@ class DetectParams:
     # this many documents, those whose band-sharing pairs resemble most; over the
     # band-sharing pairs only for the rest (detect.candidates).
     max_reworded_looks: int = 256
+    # Registered sources kept in memory once read again and verified, in words (about 50
+    # bytes a word with their tokens and keyed shingles): a daemon scanning deliverables
+    # on the same subjects reads each source once, not once a deliverable.
+    source_cache_words: int = 2_000_000
 
     def validate(self) -> None:
         if self.min_words < 1:
@@ -184,6 +188,8 @@ class DetectParams:
             raise ConfigError("detect.min_reworded_resemblance must be in [0, 1]")
         if self.max_reworded_candidates < 0:
             raise ConfigError("detect.max_reworded_candidates must be 0 or more")
+        if self.source_cache_words < 0:
+            raise ConfigError("detect.source_cache_words must be 0 or more")
         if self.max_reworded_looks < self.max_reworded_candidates:
             raise ConfigError("detect.max_reworded_looks must be at least detect.max_reworded_candidates")
         if not 0 < self.max_df_fraction <= 1:

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from leakwatch.cli import cli
@@ -92,3 +93,47 @@ def test_top_documents_ranks_by_hits() -> None:
     assert top_documents(hits, 0) == set()
     assert top_documents(np.zeros(0, dtype=np.int64), 3) == set()
     assert top_documents(np.array([4, 2]), 1) == {2}  # ties: lower key first
+
+
+def test_verified_sources_are_kept_up_to_a_word_budget_and_unreadable_ones_retried(
+        tmp_path: Path, vocabulary: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm scanner reads each registered source once (the daemon re-read 163 sources a
+    deliverable at 1M passages when only 32 were kept), keeps at most
+    detect.source_cache_words words of them, and tries one it could not read again later."""
+    import dataclasses
+    from collections.abc import Callable
+    from typing import Any
+
+    from leakwatch.config import Config
+    from leakwatch.detect.confidential import SourceReader
+    from leakwatch.extract import read_again as read_here
+    from leakwatch.store import open_store
+
+    store_dir = _index(tmp_path, {f"doc{i}.txt": make_text(60 + i, 300, vocabulary) for i in range(3)})
+    config = Config(store=str(store_dir))
+    reads: list[str] = []
+
+    def counted(path: str, accept: Callable[[bytes], bool]) -> Any:
+        reads.append(Path(path).name)
+        return read_here(path, config.extract, accept)
+
+    with open_store(config) as store:
+        docs = sorted(store.list_documents(), key=lambda d: d.path)
+        reader = SourceReader(store, config, read_again=counted)
+        for _ in range(3):
+            assert all(reader.get(d) is not None for d in docs)
+        assert reads == ["doc0.txt", "doc1.txt", "doc2.txt"]  # once each
+        small = SourceReader(store, dataclasses.replace(config, detect=dataclasses.replace(
+            config.detect, source_cache_words=2 * docs[0].n_words)), read_again=counted)
+        reads.clear()
+        for _ in range(2):
+            for d in docs:
+                small.get(d)
+        assert reads == ["doc0.txt", "doc1.txt", "doc2.txt"] * 2  # two fit: the least recent goes first
+        moved = Path(docs[0].path).rename(tmp_path / "elsewhere.txt")
+        fresh = SourceReader(store, config, read_again=counted)
+        reads.clear()
+        assert fresh.get(docs[0]) is None and fresh.get(docs[0]) is None and reads == ["doc0.txt"]
+        moved.rename(docs[0].path)
+        monkeypatch.setattr(SourceReader, "RETRY_UNREADABLE_S", 0.0)
+        assert fresh.get(docs[0]) is not None and reads == ["doc0.txt", "doc0.txt"]

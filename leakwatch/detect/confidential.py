@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,13 +129,20 @@ def word_tokens(extracted: ExtractedText, path: Path) -> Tokens | None:
 
 
 class SourceReader:
-    """Reads registered sources for verification, keeping recent ones in memory.
+    """Reads registered sources for verification, keeping recent ones in memory (up to
+    ``detect.source_cache_words`` words, the least recently used dropped first).
 
-    ``tokens_of`` turns a source's text into the units its store fingerprints
-    (words by default; normalized code tokens for the code references).
+    A source read and verified is kept by its document and keyed digest: that text is the
+    registered version whatever happens to the file later. One that could not be read
+    (moved, changed, its share offline) is tried again after ``RETRY_UNREADABLE_S``.
+    ``tokens_of`` turns a source's text into the units its store fingerprints (words by
+    default; normalized code tokens for the code references).
     """
 
-    def __init__(self, store: FingerprintStore, config: Config, capacity: int = 32,
+    RETRY_UNREADABLE_S = 60.0
+    MAX_ENTRIES = 4096
+
+    def __init__(self, store: FingerprintStore, config: Config,
                  tokens_of: Callable[[ExtractedText, Path], Tokens | None] = word_tokens,
                  read_again: ReadAgain | None = None) -> None:
         self._store = store
@@ -143,20 +151,27 @@ class SourceReader:
         # is off or no scan is running (evaluations build detectors directly).
         self._read_again: ReadAgain = read_again or (
             lambda path, accept: read_again_here(path, config.extract, accept))
-        self._capacity = capacity
+        self._max_words = config.detect.source_cache_words
         self._tokens_of = tokens_of
-        self._cache: OrderedDict[tuple[int, str], VerifiedSource | None] = OrderedDict()
+        # (doc_key, content_mac) -> (the source or None, when it was read)
+        self._cache: OrderedDict[tuple[int, str], tuple[VerifiedSource | None, float]] = OrderedDict()
+        self._words = 0
 
     def get(self, doc: SourceDocument) -> VerifiedSource | None:
         """The source's words and keyed shingles, or None if it moved or changed."""
         key = (doc.doc_key, doc.content_mac)
         if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+            source, at = self._cache[key]
+            if source is not None or time.monotonic() - at < self.RETRY_UNREADABLE_S:
+                self._cache.move_to_end(key)
+                return source
+            del self._cache[key]
         source = self._read(doc)
-        self._cache[key] = source
-        if len(self._cache) > self._capacity:
-            self._cache.popitem(last=False)
+        self._cache[key] = (source, time.monotonic())
+        self._words += len(source.tokens) if source is not None else 0
+        while len(self._cache) > 1 and (self._words > self._max_words or len(self._cache) > self.MAX_ENTRIES):
+            old, _ = self._cache.popitem(last=False)[1]
+            self._words -= len(old.tokens) if old is not None else 0
         return source
 
     def _read(self, doc: SourceDocument) -> VerifiedSource | None:
