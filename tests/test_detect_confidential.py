@@ -105,7 +105,7 @@ def test_verified_sources_are_kept_up_to_a_word_budget_and_unreadable_ones_retri
     from typing import Any
 
     from leakwatch.config import Config
-    from leakwatch.detect.confidential import SourceReader
+    from leakwatch.detect.sources import SourceReader
     from leakwatch.extract import read_again as read_here
     from leakwatch.store import open_store
 
