@@ -11,6 +11,8 @@ that reads as "findings" or "clean".
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
@@ -38,8 +40,31 @@ def signum_of(exc: BaseException) -> int:
     return exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
 
 
+class _Deferral:
+    depth = 0  # how many deferred() blocks the main thread is in
+    pending: int | None = None  # a signal that arrived inside one
+
+
 def _raise(signum: int, frame: FrameType | None) -> None:
+    if _Deferral.depth:
+        _Deferral.pending = signum
+        return
     raise Interrupted(signum)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A few steps that must happen together or not at all (a file counted as done and
+    added to the report): a signal that arrives inside is raised when the block ends.
+    Only with :func:`install`'s handlers, which every command runs under."""
+    _Deferral.depth += 1
+    try:
+        yield
+    finally:
+        _Deferral.depth -= 1
+        if _Deferral.depth == 0 and _Deferral.pending is not None:
+            signum, _Deferral.pending = _Deferral.pending, None
+            raise Interrupted(signum)
 
 
 def install() -> None:

@@ -148,3 +148,55 @@ def test_an_interrupted_report_never_reads_as_complete_in_any_format() -> None:
 def test_interrupted_is_a_keyboard_interrupt_with_the_shell_exit_code() -> None:
     assert isinstance(Interrupted(signal.SIGTERM), KeyboardInterrupt)
     assert Interrupted(signal.SIGTERM).exit_code == 143 and Interrupted(signal.SIGINT).exit_code == 130
+
+
+def test_a_signal_between_counting_a_file_and_reporting_it_loses_no_file(tmp_path: Path, secret_text: str) -> None:
+    """The signal lands inside a file's bookkeeping (here from ``on_file``, which runs in
+    it): the file is reported or listed as not scanned, exactly once. Before, it was in
+    neither count (seen as 35 + 1,464 of 1,500 in the group Ctrl-C test above)."""
+    from leakwatch import interrupt
+    from leakwatch.batch import scan_tree
+    from leakwatch.config import Config
+
+    folder = tmp_path / "vendor"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"note{i}.txt").write_text(make_text(i, 120, FILLER), encoding="utf-8")
+    (tmp_path / "secret.txt").write_text(secret_text, encoding="utf-8")
+    assert run("index", "add", str(tmp_path / "secret.txt"), "--store", str(tmp_path / "store"))[0] == 0
+    config = Config(store=str(tmp_path / "store"))
+    seen: list[str] = []
+
+    def on_file(scanned: FileScan, cached: bool) -> None:
+        seen.append(scanned.path)
+        if len(seen) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    interrupt.install()
+    try:
+        report = scan_tree([folder], config, on_file=on_file)
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    assert report.interrupted == signal.SIGINT
+    listed = {e.path for e in report.errors}
+    assert report.files_scanned == 3 and len(listed) == 3 and not listed & set(seen)
+
+
+def test_deferred_holds_a_signal_until_the_block_ends() -> None:
+    from leakwatch import interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    interrupt.install()
+    steps = []
+    try:
+        with pytest.raises(Interrupted) as raised, interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("after the signal")
+        assert raised.value.signum == signal.SIGTERM and steps == ["after the signal"]
+        with interrupt.deferred():  # nothing pending is left behind
+            steps.append("again")
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
