@@ -70,6 +70,8 @@ from leakwatch.store.base import (
     StoredDocument,
     StoreError,
     check_meta,
+    decode_bags,
+    encode_bags,
     is_unchanged,
     passage_spans_of,
 )
@@ -323,7 +325,7 @@ class RedisStore(BucketedPostings, RedisTables, RedisNotes, FingerprintStore):
         pipe.hset(self._k("doc_paths"), path_key(doc.path), doc_key)
         pipe.set(fp_name, fps.tobytes())
         pipe.set(bk_name, np.ascontiguousarray(folded, dtype="<u8").tobytes())
-        pipe.set(self._bags_name(doc_key), np.ascontiguousarray(bags, dtype="<u2").tobytes())
+        pipe.set(self._bags_name(doc_key), encode_bags(bags))
         recs = np.empty(len(fps), dtype=_FP)
         recs["doc"], recs["pos"], recs["start"], recs["end"] = doc_key, fps["pos"], fps["start"], fps["end"]
         self._queue_append(pipe, "f", fps["hash"], recs)
@@ -511,9 +513,7 @@ class RedisStore(BucketedPostings, RedisTables, RedisNotes, FingerprintStore):
     def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
         n = self.params.num_perm
         blobs = self._mget([self._bags_name(int(d)) for d in doc_keys])
-        bags = [np.frombuffer(blob or b"", dtype="<u2").astype(np.uint16).reshape(-1, n) for blob in blobs]
-        keys = np.repeat(np.asarray(doc_keys, dtype=np.int64), [len(b) for b in bags])
-        return keys, (np.concatenate(bags) if bags else np.zeros((0, n), dtype=np.uint16))
+        return decode_bags([int(d) for d in doc_keys], blobs, n)
 
     # --- the rest -------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ from leakwatch.store.base import (
     StoredDocument,
     StoreError,
     check_meta,
+    decode_bags,
+    encode_bags,
     is_unchanged,
     passage_spans_of,
     printable,
@@ -386,7 +388,7 @@ class SQLiteStore(RecordTables, FingerprintStore):
                 record.n_chars, json.dumps(list(record.page_starts)),
                 np.ascontiguousarray(record.signature, dtype="<u4").tobytes(), first_pid, n_passages,
                 np.ascontiguousarray(forward, dtype=FORWARD_FP).tobytes(),
-                np.ascontiguousarray(bags, dtype="<u2").tobytes(),
+                encode_bags(bags),
             ),
         ).lastrowid or 0
         self._index.add(doc_postings(int(doc_key), first_pid, n_passages, forward, folded, passages))
@@ -436,19 +438,19 @@ class SQLiteStore(RecordTables, FingerprintStore):
 
     @reading
     def document_bags(self, doc_keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        bags = self._bags(doc_keys)
-        present = [k for k in doc_keys if k in bags]
-        keys = np.repeat(np.asarray(present, dtype=np.int64), [bags[k].shape[0] for k in present])
-        rows = [bags[k] for k in present]
-        return keys, (np.concatenate(rows) if rows else np.zeros((0, self.params.num_perm), dtype=np.uint16))
+        blobs = self._bag_blobs(doc_keys)
+        present = [k for k in doc_keys if k in blobs]
+        return decode_bags(present, [blobs[k] for k in present], self.params.num_perm)
+
+    def _bag_blobs(self, doc_keys: list[int]) -> dict[int, bytes]:
+        """Each document's passage bag digests as stored, by doc_key (documents not in the store: none)."""
+        return {int(k): blob for k, blob in self._db.execute(
+            "SELECT doc_key, bags FROM documents WHERE doc_key IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(k) for k in doc_keys]),))}
 
     def _bags(self, doc_keys: list[int]) -> dict[int, np.ndarray]:
         """Each document's passage bag digests, by doc_key (documents not in the store: none)."""
-        n = self.params.num_perm
-        return {int(k): np.frombuffer(blob, dtype="<u2").astype(np.uint16).reshape(-1, n)
-                for k, blob in self._db.execute(
-                    "SELECT doc_key, bags FROM documents WHERE doc_key IN (SELECT value FROM json_each(?))",
-                    (json.dumps([int(k) for k in doc_keys]),))}
+        return {k: decode_bags([k], [blob], self.params.num_perm)[1] for k, blob in self._bag_blobs(doc_keys).items()}
 
     # --- copying --------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from leakwatch.fingerprint import bag_digests, band_keys, is_empty_signature
 from leakwatch.store import segments as seg
-from leakwatch.store.base import SourceDocument, StoreError
+from leakwatch.store.base import SourceDocument, StoreError, encode_bags
 from leakwatch.store.sqlite import schema
 from leakwatch.store.sqlite.index import FORWARD_FP, doc_postings, mkdir_private
 
@@ -97,6 +97,6 @@ def _insert(store: SQLiteStore, record: SourceDocument, forward: np.ndarray, n_p
         "bags) SELECT doc_key, doc_id, path, content_mac, size, label, owner, added_at, format, extractor_version, "
         "version, n_words, n_chars, page_starts, signature, ?, ?, ?, ? FROM documents_v1 WHERE doc_key = ?",
         (first_pid, n_passages, np.ascontiguousarray(forward, dtype=FORWARD_FP).tobytes(),
-         np.ascontiguousarray(bags, dtype="<u2").tobytes(), record.doc_key))
+         encode_bags(bags), record.doc_key))
     store._index.add(doc_postings(record.doc_key, first_pid, n_passages, forward, folded, passages))
     return first_pid + n_passages
