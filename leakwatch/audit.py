@@ -27,6 +27,7 @@ import leakwatch
 from leakwatch.batch import TreeScanOptions, scan_tree
 from leakwatch.config import Config, WatchFolder
 from leakwatch.detect.registry import finding_kinds
+from leakwatch.errors import UserError
 from leakwatch.evaluate.measures import union_length
 from leakwatch.model import Finding
 from leakwatch.report.base import write_private
@@ -113,7 +114,7 @@ def audit_vendor(vendor: str, folders: Sequence[WatchFolder], config: Config,
     return VendorAudit(vendor, [f.path for f in folders], report, files, started, now_iso())
 
 
-class AuditError(Exception):
+class AuditError(UserError):
     """An audit record could not be written (the command stops: exit 2)."""
 
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from leakwatch.errors import UserError
 from leakwatch.model import Finding, SuppressedFinding, Suppression
 
 BASELINE_VERSION = 1
@@ -56,7 +57,7 @@ IGNORE_HEADER = "leakwatch-ignore"
 IGNORE_VERSION = 1
 
 
-class BaselineError(ValueError):
+class BaselineError(UserError, ValueError):
     """A baseline, an ignore file or a report given to ``baseline create`` is invalid (exit 2)."""
 
 

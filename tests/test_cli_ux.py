@@ -152,3 +152,32 @@ def test_the_progress_bar_gets_a_total_and_findings_stream(project: Path, secret
     assert "/62" in shown  # tqdm's "n/total" once the listing is counted
     # The leak (first in walk order) is printed before the verdict line, as it was found.
     assert shown.index("confidential-excerpt") < shown.index("Scanned 62 file(s)")
+
+
+# Libraries only some commands need: a scan or an index add that imported them paid for it
+# at every start (scikit-learn alone was 0.8 s of it, through the error handler).
+_NOT_FOR_A_SCAN = ("sklearn", "watchdog", "flask", "waitress", "prometheus_client", "dask", "redis",
+                   "leakwatch.audit", "leakwatch.evaluate.labels", "leakwatch.watch.daemon")
+_LOADED = f"""
+import sys
+from leakwatch.entry import main
+sys.argv = ["leakwatch", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print("LOADED", code, sorted(m for m in {_NOT_FOR_A_SCAN!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("command", "code"), [
+    (["index", "add", "plan.txt", "--store", "store"], 0),
+    (["scan", "delivery", "--store", "store"], 1),
+    (["scan", "delivery", "--store", "missing-store"], 2),  # the error handler imports nothing either
+])
+def test_a_scan_or_an_index_add_imports_only_what_it_uses(project: Path, command: list[str], code: int) -> None:
+    done = subprocess.run([sys.executable, "-c", _LOADED, *command, "-q"], cwd=project, capture_output=True,
+                          text=True, timeout=120)
+    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED"))
+    assert line == f"LOADED {code} []", done.stderr
+    assert "Traceback" not in done.stderr

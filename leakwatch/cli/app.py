@@ -15,6 +15,7 @@ import click
 
 import leakwatch
 from leakwatch.config import CONFIG_ENV, LOCAL_CONFIG, STORE_ENV, Config, ConfigError, find_config, load_config
+from leakwatch.errors import UserError
 from leakwatch.results import EXIT_INCOMPLETE, EXIT_USAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,32 +48,16 @@ def say(message: str) -> None:
         click.echo(message, err=True)
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    """The errors a user can act on (a store that cannot be opened, a bad baseline, a record
-    that cannot be written): one line and exit 2, whichever command met them."""
-    from leakwatch.audit import AuditError
-    from leakwatch.baseline import BaselineError
-    from leakwatch.detect.licence.texts import ReferenceFormatError
-    from leakwatch.evaluate import CorpusError
-    from leakwatch.evidence.keys import EvidenceError
-    from leakwatch.store.base import StoreError
-    from leakwatch.watch.console_sink import ConsoleSinkError
-    from leakwatch.watch.daemon import DaemonError
-    from leakwatch.watch.metrics import MetricsError
-    from leakwatch.watch.state import StateError
-
-    return (StoreError, BaselineError, ReferenceFormatError, AuditError, StateError, DaemonError, CorpusError,
-            EvidenceError, MetricsError, ConsoleSinkError)
-
-
 def handles_errors(func: F) -> F:
-    """The one error handler of every command (see :func:`_user_errors`)."""
+    """The one error handler of every command: an error the user can act on (a store that
+    cannot be opened, a bad baseline, a record that cannot be written: any
+    :class:`~leakwatch.errors.UserError`) is one line and exit 2, whichever command met it."""
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except _user_errors() as exc:
+        except UserError as exc:
             fail(str(exc))
             return None
 

@@ -91,9 +91,9 @@ def evaluate_pan_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, keys: int, 
       leakwatch evaluate pan ../shared/corpora/pan13-text-alignment-sample \\
           --upstream ../shared/corpora/pan13-text-alignment-train/upstream-annotations
     """
-    from leakwatch.evaluate import evaluate_pan
     from leakwatch.evaluate.calibration import reliability_lines
     from leakwatch.evaluate.crossval import evaluate_pan_cv
+    from leakwatch.evaluate.pan import evaluate_pan
     from leakwatch.evaluate.unbacked import unbacked_lines
 
     data = _evaluation(ctx, store, config_path, fmt,
@@ -124,7 +124,7 @@ def evaluate_labels_cmd(ctx: click.Context, corpus_dir: Path, fmt: str, store: s
     Example:
       leakwatch evaluate labels ../shared/corpora/clough-stevenson-short-answers-sample
     """
-    from leakwatch.evaluate import evaluate_labels
+    from leakwatch.evaluate.labels import evaluate_labels
 
     data = _evaluation(ctx, store, config_path, fmt, lambda config: evaluate_labels(corpus_dir, config))
     if data is None:

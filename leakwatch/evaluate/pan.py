@@ -23,6 +23,7 @@ from sklearn.metrics import precision_score, recall_score
 from leakwatch.config import Config, ExtractLimits
 from leakwatch.detect import ConfidentialDetector
 from leakwatch.detect.paraphrase_scorer import LogisticScorer
+from leakwatch.errors import UserError
 from leakwatch.evaluate.calibration import Reliability, reliability
 from leakwatch.evaluate.measures import PanScores, Passage, pan_scores
 from leakwatch.evaluate.unbacked import UPSTREAM, UnbackedReport, judge_findings, read_upstream_reuse
@@ -33,7 +34,7 @@ from leakwatch.pipeline import index_paths, scan_paths
 from leakwatch.store import SQLiteStore
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """The folder is not a PAN text-alignment corpus."""
 
 

@@ -16,12 +16,14 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from leakwatch.errors import UserError
+
 RAW_KEY_BYTES = 32
 # A key file is a few hundred bytes; anything much larger is not one.
 MAX_KEY_FILE_BYTES = 16 * 1024
 
 
-class EvidenceError(Exception):
+class EvidenceError(UserError):
     """An evidence package cannot be written, or a key cannot be read: exit code 2."""
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 import leakwatch
 from leakwatch.config import FingerprintParams
+from leakwatch.errors import UserError
 from leakwatch.fingerprint import MINHASH_SCHEME, DocumentFingerprints
 from leakwatch.keys import StoreKey
 from leakwatch.model import PAGED_FORMATS
@@ -98,7 +99,7 @@ def decode_bags(doc_keys: list[int], blobs: list[bytes | None], num_perm: int) -
     return keys, rows
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The store cannot be opened or used (wrong version, wrong key, missing)."""
 
 

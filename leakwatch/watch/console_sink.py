@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import Config
+from leakwatch.errors import UserError
 from leakwatch.watch.actions import AlertsLog
 from leakwatch.watch.state import alerts_path_of
 
@@ -43,7 +44,7 @@ IMPORTED_BY = "leakwatch watch"
 MAX_PENDING = 10_000
 
 
-class ConsoleSinkError(Exception):
+class ConsoleSinkError(UserError):
     """The console database cannot be opened at start (exit 2, one line)."""
 
 

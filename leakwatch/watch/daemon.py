@@ -31,6 +31,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from leakwatch.config import Config, WatchFolder
+from leakwatch.errors import UserError
 from leakwatch.model import FileError, Severity, Status
 from leakwatch.pipeline import file_sha256
 from leakwatch.results import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, FileScan, display_path
@@ -61,7 +62,7 @@ log = logging.getLogger("leakwatch.watch")
 _RETRIED = frozenset({str(Status.UNREADABLE), str(Status.TIMEOUT), str(Status.MEMORY)})
 
 
-class DaemonError(Exception):
+class DaemonError(UserError):
     """The daemon cannot start (no store, no folder to watch): exit code 2."""
 
 

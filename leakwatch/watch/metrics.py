@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakwatch.config import Config
+from leakwatch.errors import UserError
 
 if TYPE_CHECKING:
     from leakwatch.model import Finding
@@ -33,7 +34,7 @@ LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0
 STORE_POLL_S = 5.0
 
 
-class MetricsError(Exception):
+class MetricsError(UserError):
     """The metrics endpoint cannot start (the extra is not installed, the port is taken)."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from leakwatch.config import Config
+from leakwatch.errors import UserError
 
 STATE_DB = "watch-state.sqlite"
 
@@ -58,7 +59,7 @@ _ADDED_COLUMNS = (("gone_at", "TEXT"), ("incident", "TEXT"))
 _INDEXES = "CREATE INDEX IF NOT EXISTS files_by_content ON files (vendor, sha256);"
 
 
-class StateError(Exception):
+class StateError(UserError):
     """The state database cannot be opened or written."""
 
 

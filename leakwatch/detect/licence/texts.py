@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from leakwatch.detect.licence.templates import REQUIRED, LicenceTemplate, TemplateText, shingle_classes
+from leakwatch.errors import UserError
 from leakwatch.fingerprint import shingle_hashes
 
 FORMAT = "leakwatch-licences/2"
@@ -237,7 +238,7 @@ def save_reference(ref: LicenceReference, path: Path) -> None:
         )
 
 
-class ReferenceFormatError(ValueError):
+class ReferenceFormatError(UserError, ValueError):
     """The licence reference file is missing, damaged or of another format version."""
 
 
