@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,7 +27,7 @@ _db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path
 
 @cli.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback needs --token-file.")
+              help="Address to listen on; anything but loopback needs --token-file or reviewers' accounts.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @_db_option
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -56,14 +58,18 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, token_file:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from leakwatch.console.db import ConsoleError
+    from leakwatch.console.accounts import has_accounts
+    from leakwatch.console.db import ConsoleError, connect
     from leakwatch.console.server import check_bind, read_token, run
 
     config = config_of(ctx, store, config_path)
     path = _db_path(db)
     try:
         token = read_token(token_file)
-        check_bind(host, token)
+        conn = connect(path)
+        by_account = has_accounts(conn)
+        conn.close()
+        check_bind(host, token, by_account)
         run(path, host, port, token=token, config=config, baseline=baseline or path.parent / "baseline.json",
             secure_cookie=secure_cookie, trusted_proxy=trusted_proxy, max_upload=max_upload_mib * 1024 * 1024,
             signing_key=signing_key)
@@ -111,3 +117,112 @@ def serve_import(ctx: click.Context, reports: tuple[Path, ...], db: Path | None,
             click.echo(f"leakwatch: error: {path}: {exc}", err=True)
     conn.close()
     sys.exit(2 if failed else 0)
+
+
+@serve.group("users")
+def serve_users() -> None:
+    """Reviewers' accounts: once one exists, the console asks for a name and password, and
+    the audit log's "who" is the account that logged in (not a name typed beside a token).
+
+    \b
+    Examples:
+      leakwatch serve users add ana              # asks for the password twice
+      printf '%s\\n' "$PW" | leakwatch serve users add ci-bot --password-stdin
+      leakwatch serve users disable ana
+      leakwatch serve users list
+    """
+
+
+def _users_db(ctx: click.Context, db: Path | None) -> Any:
+    from leakwatch.console.db import ConsoleError, connect
+
+    # --db given before "users" (leakwatch serve --db X users ...) counts too.
+    parent = ctx.parent
+    while db is None and parent is not None:
+        db = parent.params.get("db")
+        parent = parent.parent
+    try:
+        return connect(_db_path(db))
+    except ConsoleError as exc:
+        fail(str(exc))
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
+
+
+def _by() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+def _account_change(ctx: click.Context, db: Path | None, change: Callable[[Any], None], done: str) -> None:
+    from leakwatch.console.db import ConsoleError
+
+    conn = _users_db(ctx, db)
+    try:
+        change(conn)
+    except ConsoleError as exc:
+        fail(str(exc))
+    finally:
+        conn.close()
+    say(done)
+
+
+@serve_users.command("add")
+@click.argument("name")
+@_db_option
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_context
+def users_add(ctx: click.Context, name: str, db: Path | None, password_stdin: bool) -> None:
+    """Create a reviewer's account (or enable a disabled one with a new password)."""
+    from leakwatch.console.accounts import add_user
+
+    password = _password(password_stdin)
+    _account_change(ctx, db, lambda conn: add_user(conn, name, password, _by()), f"account {name} ready")
+
+
+@serve_users.command("password")
+@click.argument("name")
+@_db_option
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_context
+def users_password(ctx: click.Context, name: str, db: Path | None, password_stdin: bool) -> None:
+    """Give an account a new password (its open sessions end)."""
+    from leakwatch.console.accounts import set_password
+
+    password = _password(password_stdin)
+    _account_change(ctx, db, lambda conn: set_password(conn, name, password, _by()), f"password of {name} changed")
+
+
+@serve_users.command("disable")
+@click.argument("name")
+@_db_option
+@click.pass_context
+def users_disable(ctx: click.Context, name: str, db: Path | None) -> None:
+    """Disable an account: it cannot log in, its sessions end, its decisions keep its name."""
+    from leakwatch.console.accounts import disable_user
+
+    _account_change(ctx, db, lambda conn: disable_user(conn, name, _by()), f"account {name} disabled")
+
+
+@serve_users.command("list")
+@_db_option
+@click.pass_context
+def users_list(ctx: click.Context, db: Path | None) -> None:
+    """The accounts, active and disabled."""
+    from leakwatch.console.accounts import list_users
+
+    conn = _users_db(ctx, db)
+    try:
+        for row in list_users(conn):
+            state = f"disabled {row['disabled_at']}" if row["disabled_at"] else "active"
+            click.echo(f"{row['name']}\t{state}\tcreated {row['created_at']} by {row['created_by']}")
+    finally:
+        conn.close()

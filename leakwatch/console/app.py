@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response
 
 import leakwatch
 from leakwatch.config import Config
-from leakwatch.console import charts, queries
+from leakwatch.console import accounts, charts, queries
 from leakwatch.console.db import STATUSES, ConsoleError, connect, log, transaction
 from leakwatch.console.decisions import ACTIONS, Decision, decide
 from leakwatch.console.imports import import_report
@@ -101,11 +101,26 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
         if conn is not None:
             conn.close()
 
+    def by_account() -> bool:
+        if "by_account" not in g:
+            g.by_account = accounts.has_accounts(db())
+        return bool(g.by_account)
+
+    def logged_in() -> bool:
+        held = str(session.get("tag", ""))
+        if by_account():  # the account still active, with the password it logged in with
+            name = session.get("user")
+            current = accounts.session_tag(db(), str(name), app.config["SECRET_KEY"]) if name else None
+            return current is not None and hmac.compare_digest(held, current)
+        return not settings.token or bool(session.get("user") and hmac.compare_digest(held, tag))
+
     @app.before_request
     def _login_required() -> Response | None:
         if request.endpoint in ("login", "static"):
             return None
-        if settings.token and not (session.get("user") and hmac.compare_digest(str(session.get("tag", "")), tag)):
+        if not logged_in():
+            if session.get("user"):  # a login that no longer holds: forget who it named
+                session.clear()
             return redirect(url_for("login", next=request.full_path if request.method == "GET" else None))
         return None
 
@@ -122,7 +137,8 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"current_user": user(), "login_required": bool(settings.token), "version": leakwatch.__version__,
+        return {"current_user": user(), "login_required": bool(settings.token) or by_account(),
+                "version": leakwatch.__version__,
                 "severities": queries.SEVERITIES, "statuses": STATUSES}
 
     @app.errorhandler(CSRFError)
@@ -147,19 +163,31 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
         if request.method == "POST":
             name = request.form.get("name", "").strip()[:80]
             given = request.form.get("token", "")
+            account_tag = None
+            if by_account():
+                account_tag = accounts.login(db(), name, request.form.get("password", ""), app.config["SECRET_KEY"])
             if not name:
                 flash("Give your name: it is written with every decision you take.", "error")
-            elif settings.token and not hmac.compare_digest(given.encode(), settings.token.encode()):
+            elif by_account() and account_tag is None:
+                with transaction(db()):
+                    log(db(), name, request.remote_addr, "login failed", name)
+                flash("Wrong name or password.", "error")
+            elif not by_account() and settings.token and not hmac.compare_digest(given.encode(),
+                                                                                  settings.token.encode()):
                 flash("Wrong token.", "error")
             else:
+                if account_tag is not None:
+                    with transaction(db()):
+                        log(db(), name, request.remote_addr, "login", name)
                 session.clear()
                 session.permanent = True
-                session["user"], session["tag"] = name, tag
+                session["user"], session["tag"] = name, account_tag or tag
                 target = request.args.get("next") or ""
                 # Only a path of this console: never a redirect elsewhere.
                 return redirect(target if target.startswith("/") and not target.startswith(("//", "/\\"))
                                 else url_for("inbox"))
-        return render_template("login.html", needs_token=bool(settings.token))
+        return render_template("login.html", by_account=by_account(),
+                               needs_token=bool(settings.token) and not by_account())
 
     @app.post("/logout")
     def logout() -> Response:

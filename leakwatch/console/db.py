@@ -11,7 +11,8 @@ record of who decided what, when and from where cannot be rewritten through this
 (a person with the file can still replace it; the evidence package signs what it exports).
 
 The database holds no text of any document: finding locations, ids, scores and the
-reviewers' own words (reasons, comments) only.
+reviewers' own words (reasons, comments) only; of the reviewers' accounts, salted password
+hashes (``leakwatch.console.accounts``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Versions an older database is brought up from when opened: each added only tables (made by
 # the schema script's CREATE ... IF NOT EXISTS), so the upgrade is the version number.
-# 1 -> 2: return_checks.
-_UPGRADABLE = frozenset({"1"})
+# 1 -> 2: return_checks; 2 -> 3: users.
+_UPGRADABLE = frozenset({"1", "2"})
 DB_ENV = "LEAKWATCH_CONSOLE_DB"
 DEFAULT_DB = Path("leakwatch-console") / "console.sqlite3"
 
@@ -105,6 +106,13 @@ CREATE TABLE IF NOT EXISTS return_checks (
     present_json TEXT NOT NULL     -- what is still there: paths, labels, shares (no text)
 );
 CREATE INDEX IF NOT EXISTS return_checks_vendor ON return_checks(vendor, started_at);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,   -- werkzeug.security's salted scrypt: never the password
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    disabled_at TEXT               -- a disabled account keeps its name in the history
+);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

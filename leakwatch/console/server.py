@@ -60,15 +60,16 @@ def read_token(token_file: Path | None) -> str | None:
     return token
 
 
-def check_bind(host: str, token: str | None) -> None:
-    """Refuse to listen beyond this machine without a token.
+def check_bind(host: str, token: str | None, by_account: bool = False) -> None:
+    """Refuse to listen beyond this machine without a login (a token, or accounts).
 
     Raises:
-        ConsoleError: ``host`` is not loopback and no token is configured.
+        ConsoleError: ``host`` is not loopback and neither is configured.
     """
-    if not token and not is_loopback(host):
+    if not token and not by_account and not is_loopback(host):
         raise ConsoleError(f"refusing to listen on {host} without an access token: anyone who reaches it would "
                            f"read deliverables and source passages. Give --token-file FILE (or ${TOKEN_ENV}), "
+                           "create reviewers' accounts (leakwatch serve users add NAME), "
                            "or keep the default 127.0.0.1 behind a reverse proxy")
 
 
@@ -97,11 +98,14 @@ def run(db: Path, host: str, port: int, *, token: str | None, config: Config | N
 
     import waitress
 
+    from leakwatch.console.accounts import has_accounts
     from leakwatch.console.app import ConsoleSettings, create_app
     from leakwatch.console.db import connect
     from leakwatch.console.passages import TextReader
 
-    connect(db).close()
+    conn = connect(db)
+    by_account = has_accounts(conn)
+    conn.close()
     reader = TextReader(config)
     settings = ConsoleSettings(db=db, baseline=baseline, token=token, config=config,
                                max_upload=max_upload, secure_cookie=secure_cookie, secret_key=session_secret(db),
@@ -114,7 +118,8 @@ def run(db: Path, host: str, port: int, *, token: str | None, config: Config | N
     bound = server.effective_port
     shown = f"[{host}]" if ":" in host else host
     print(f"leakwatch console on http://{shown}:{bound}/ (database {db}"
-          + (", login required" if token else ", no login: loopback only") + ")", file=sys.stderr, flush=True)
+          + (", login by account" if by_account else ", login required" if token else ", no login: loopback only")
+          + ")", file=sys.stderr, flush=True)
     try:
         server.run()
     finally:
