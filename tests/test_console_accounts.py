@@ -139,3 +139,19 @@ def test_accounts_are_a_login_for_listening_beyond_loopback(tmp_path: Path) -> N
     with pytest.raises(ConsoleError, match="without an access token"):
         check_bind("0.0.0.0", None, by_account=False)
     check_bind("0.0.0.0", None, by_account=True)
+
+
+def test_failed_logins_are_throttled_per_address_and_a_good_one_is_not_counted(db: Path,
+                                                                                reader: TextReader) -> None:
+    assert _cli("serve", "users", "add", "ana", "--db", str(db), "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
+    c = client(db, reader)
+    for _ in range(3):  # logins that succeed are not counted
+        assert _log_in(c, "ana", PASSWORD).status_code == 302
+    for _ in range(5):
+        assert b"Wrong name or password" in _log_in(c, "ana", "a wrong guess, again").data
+    blocked = _log_in(c, "ana", PASSWORD)  # even the right password waits: the address is throttled
+    assert blocked.status_code == 429 and b"Too many failed logins" in blocked.data
+    page = c.get("/login").data  # another client address of the same server is not
+    ok = c.post("/login", data={"name": "ana", "password": PASSWORD, "csrf_token": csrf(page)},
+                environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert ok.status_code == 302

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
@@ -42,6 +43,9 @@ from leakwatch.console.returns import return_checks
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 MAX_UPLOAD = 64 * 1024 * 1024
+# Failed logins a client address may make (a login that succeeds is not counted): enough for
+# typing mistakes, too few to guess a password or token. Kept in the server's memory.
+FAILED_LOGINS = "5 per minute; 30 per hour"
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session, which expires itself
     )
     CSRFProtect(app)
+    limiter = Limiter(lambda: request.remote_addr or "unknown", app=app, storage_uri="memory://",
+                      headers_enabled=True)
     connect(settings.db).close()  # schema made (or checked) once, before the first request
     texts = reader or TextReader(settings.config)
     tag = _token_tag(settings.token, app.config["SECRET_KEY"])
@@ -159,6 +165,8 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
             exc.code or 500
 
     @app.route("/login", methods=["GET", "POST"])
+    @limiter.limit(FAILED_LOGINS, methods=["POST"], deduct_when=lambda response: response.status_code != 302,
+                   error_message="Too many failed logins from this address: wait a minute and try again.")
     def login() -> Any:
         if request.method == "POST":
             name = request.form.get("name", "").strip()[:80]
