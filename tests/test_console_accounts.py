@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from test_console are arguments of the tests below
 """Reviewers' accounts: created from the CLI (hashed, never the password), then the console
 asks for a name and password, the audit log's "who" is the account that logged in, failed
 logins are logged, and disabling an account or changing its password ends its sessions."""
@@ -6,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,37 +18,16 @@ except ImportError:  # pragma: no cover - CI installs the console extra
         raise
     pytest.skip("the console extra is not installed (pip install -e '.[console]')", allow_module_level=True)
 
-from leakwatch.config import load_config
 from leakwatch.console.accounts import disable_user, has_accounts, set_password
 from leakwatch.console.db import ConsoleError, connect
-from leakwatch.console.imports import import_report
 from leakwatch.console.passages import TextReader
 from leakwatch.console.server import check_bind
-from tests.consoledata import Case, make_case
-from tests.test_console import TOKEN, client, csrf
+from tests.consoledata import Case
+
+# The console tests' case (a real scan report imported), database and passage reader.
+from tests.test_console import TOKEN, case, client, csrf, db, reader  # noqa: F401
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory, secret_text: str, vocabulary: list[str]) -> Case:
-    return make_case(tmp_path_factory.mktemp("accounts"), secret_text, vocabulary)
-
-
-@pytest.fixture(scope="module")
-def reader(case: Case) -> Iterator[TextReader]:
-    texts = TextReader(load_config(None).with_store(str(case.store)))
-    yield texts
-    texts.close()
-
-
-@pytest.fixture()
-def db(tmp_path: Path, case: Case) -> Path:
-    path = tmp_path / "console" / "db.sqlite3"
-    conn = connect(path)
-    import_report(conn, case.report_path.read_bytes(), "scan.json", "tester")
-    conn.close()
-    return path
 
 
 def _cli(*args: str, stdin: str = "") -> tuple[int, str]:

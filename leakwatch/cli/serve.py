@@ -175,10 +175,14 @@ def _account_change(ctx: click.Context, db: Path | None, change: Callable[[Any],
     say(done)
 
 
+_password_stdin = click.option("--password-stdin", is_flag=True,
+                               help="Read the password from the first line of standard input.")
+
+
 @serve_users.command("add")
 @click.argument("name")
 @_db_option
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@_password_stdin
 @click.pass_context
 def users_add(ctx: click.Context, name: str, db: Path | None, password_stdin: bool) -> None:
     """Create a reviewer's account (or enable a disabled one with a new password)."""
@@ -191,7 +195,7 @@ def users_add(ctx: click.Context, name: str, db: Path | None, password_stdin: bo
 @serve_users.command("password")
 @click.argument("name")
 @_db_option
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@_password_stdin
 @click.pass_context
 def users_password(ctx: click.Context, name: str, db: Path | None, password_stdin: bool) -> None:
     """Give an account a new password (its open sessions end)."""
