@@ -315,3 +315,18 @@ def test_summary_shape_needs_condensation_and_coverage() -> None:
     assert is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 1500)  # a quarter of the source is enough
     assert not is_summary_shaped(_al(0, 100, 0, 250, 50, "paraphrase"), 300)  # under three times as long
     assert not is_summary_shaped(_al(0, 100, 0, 400, 50, "paraphrase"), 2000)  # under a quarter of the source
+
+
+def test_reworded_pieces_count_only_inside_a_summary() -> None:
+    from leakwatch.detect.alignment import outside, summary_of_source, without_pieces
+
+    # Three short reworded pieces in a row, each from another third of a 600-word source:
+    # together a summary; a lone piece elsewhere is dropped; a full fragment is kept.
+    pieces = [_al(100, 112, 10, 40, 9, "paraphrase", 0.8), _al(114, 126, 250, 280, 10, "paraphrase", 0.7),
+              _al(128, 140, 520, 560, 8, "paraphrase", 0.7)]
+    lone = _al(300, 312, 100, 112, 9, "paraphrase", 0.9)
+    full = _al(400, 440, 300, 340, 30, "paraphrase", 0.9)
+    kept = without_pieces(summary_of_source([*pieces, lone, full], 600, (0, 3600)), min_words=20)
+    assert [(a.method, a.d_word_start) for a in kept] == [("summary", 100), ("paraphrase", 400)]
+    # A piece never takes the place of a full fragment it overlaps.
+    assert outside([_al(395, 405, 0, 10, 9, "paraphrase"), lone], [full]) == [lone]

@@ -271,8 +271,14 @@ def is_summary_shaped(a: Alignment, s_words: int) -> bool:
     return condenses(a) and a.s_word_end - a.s_word_start >= MIN_COVERAGE * s_words
 
 
+# Words between two pieces of one summary in the deliverable: about one sentence that drew on
+# nothing of the source (10 split summaries into several; 25-200 gave the same figures on the
+# PAN training set under cross-validation, and a wider gap would join passages far apart).
+SUMMARY_GAP_WORDS = 25
+
+
 def summary_of_source(alignments: list[Alignment], s_words: int, s_chars: tuple[int, int],
-                      gap: int = 10) -> list[Alignment]:
+                      gap: int = SUMMARY_GAP_WORDS) -> list[Alignment]:
     """Report a deliverable passage that condenses most of a source as a summary of all of it.
 
     A summary's sentences each draw on a different part of the source, so the
@@ -310,3 +316,16 @@ def summary_of_source(alignments: list[Alignment], s_words: int, s_chars: tuple[
         group.append(a)
     flush()
     return out
+
+
+def outside(alignments: list[Alignment], taken: list[Alignment]) -> list[Alignment]:
+    """The alignments that overlap none of ``taken`` in the deliverable."""
+    return [a for a in alignments
+            if not any(a.d_word_start < t.d_word_end and t.d_word_start < a.d_word_end for t in taken)]
+
+
+def without_pieces(alignments: list[Alignment], min_words: int) -> list[Alignment]:
+    """Drop the reworded pieces (fewer than ``min_words`` matched words) that did not
+    become part of a summary (:func:`summary_of_source`): alone, a piece is too short a
+    passage to report."""
+    return [a for a in alignments if a.method != "paraphrase" or a.matched_words >= min_words]

@@ -38,8 +38,10 @@ from leakwatch.detect.alignment import (
     is_summary_shaped,
     match_positions,
     merge_overlapping,
+    outside,
     summary_of_source,
     trim_blocked,
+    without_pieces,
     words_of_shingles,
 )
 from leakwatch.detect.base import Deliverable, Detector
@@ -339,7 +341,7 @@ class ConfidentialDetector(Detector):
                 continue
             x = fragment_features(frag, d_stems.ids, s_stems.ids, d_weights, src.weights)
             matched = round(float(np.expm1(x[0])))
-            if matched < self.params.min_words:
+            if matched < self.params.min_summary_piece_words:
                 continue
             s_chars = src.tokens.char_span(frag.s_word_start, frag.s_word_end)
             if self.candidate_log is not None:
@@ -366,7 +368,12 @@ class ConfidentialDetector(Detector):
             wide = reach[(a.d_word_start, a.d_word_end, a.s_word_start, a.s_word_end)] > settings[0].max_source_gap
             return (float(wide != is_summary_shaped(a, n_source)), *by_probability(a))
 
-        return drop_overlapping(candidates, max_overlap=0.0, rank=rank)
+        # Pieces (under min_words) only where no full fragment is: they count when they make
+        # a summary together, and never take a full fragment's place.
+        full = [a for a in candidates if a.matched_words >= self.params.min_words]
+        full = drop_overlapping(full, max_overlap=0.0, rank=rank)
+        pieces = [a for a in candidates if a.matched_words < self.params.min_words]
+        return full + outside(drop_overlapping(pieces, max_overlap=0.0, rank=rank), full)
 
     def _align_fingerprints(self, fp_d: Deliverable, hits: FingerprintHits, skip: np.ndarray) -> list[Alignment]:
         k, w = self.fp_params.shingle_size, self.fp_params.winnow_window
@@ -442,6 +449,7 @@ class ConfidentialDetector(Detector):
                     alignments = merge_overlapping(alignments + extra)
                     alignments = summary_of_source(alignments, len(src.tokens),
                                                    src.tokens.char_span(0, len(src.tokens)))
+                    alignments = without_pieces(alignments, self.params.min_words)
             elif hits is not None:
                 alignments = self._align_fingerprints(deliverable, hits, skip)
             else:
