@@ -58,18 +58,13 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, token_file:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from leakwatch.console.accounts import has_accounts
-    from leakwatch.console.db import ConsoleError, connect
-    from leakwatch.console.server import check_bind, read_token, run
+    from leakwatch.console.db import ConsoleError
+    from leakwatch.console.server import read_token, run
 
     config = config_of(ctx, store, config_path)
     path = _db_path(db)
     try:
         token = read_token(token_file)
-        conn = connect(path)
-        by_account = has_accounts(conn)
-        conn.close()
-        check_bind(host, token, by_account)
         run(path, host, port, token=token, config=config, baseline=baseline or path.parent / "baseline.json",
             secure_cookie=secure_cookie, trusted_proxy=trusted_proxy, max_upload=max_upload_mib * 1024 * 1024,
             signing_key=signing_key)
@@ -77,6 +72,21 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, token_file:
         fail(str(exc))
     except OSError as exc:  # the port is taken, the address is not ours
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+def _console_db(ctx: click.Context, db: Path | None) -> Any:
+    """The console database, opened (or one line and exit 2)."""
+    from leakwatch.console.db import ConsoleError, connect
+
+    # --db given before the subcommand (leakwatch serve --db X import R) counts too.
+    parent = ctx.parent
+    while db is None and parent is not None:
+        db = parent.params.get("db")
+        parent = parent.parent
+    try:
+        return connect(_db_path(db))
+    except ConsoleError as exc:
+        fail(str(exc))
 
 
 @serve.command("import")
@@ -92,19 +102,11 @@ def serve_import(ctx: click.Context, reports: tuple[Path, ...], db: Path | None,
 
     A corrupt or unknown report is refused whole with the reason; the others are imported.
     """
-    import getpass
-
-    from leakwatch.console.db import ConsoleError, connect
+    from leakwatch.console.db import ConsoleError, local_user
     from leakwatch.console.imports import import_report
 
-    # --db given before "import" (leakwatch serve --db X import R) counts too.
-    db = db or (ctx.parent.params.get("db") if ctx.parent is not None else None)
-    try:
-        conn = connect(_db_path(db))
-    except ConsoleError as exc:
-        fail(str(exc))
-        return
-    who = who or getpass.getuser()
+    conn = _console_db(ctx, db)
+    who = who or local_user()
     failed = 0
     for path in reports:
         try:
@@ -133,41 +135,19 @@ def serve_users() -> None:
     """
 
 
-def _users_db(ctx: click.Context, db: Path | None) -> Any:
-    from leakwatch.console.db import ConsoleError, connect
-
-    # --db given before "users" (leakwatch serve --db X users ...) counts too.
-    parent = ctx.parent
-    while db is None and parent is not None:
-        db = parent.params.get("db")
-        parent = parent.parent
-    try:
-        return connect(_db_path(db))
-    except ConsoleError as exc:
-        fail(str(exc))
-
-
 def _password(stdin: bool) -> str:
     if stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
 
 
-def _by() -> str:
-    import getpass
+def _account_change(ctx: click.Context, db: Path | None, change: Callable[[Any, str], None], done: str) -> None:
+    """Run ``change(connection, who)`` on the console database (who: the login name)."""
+    from leakwatch.console.db import ConsoleError, local_user
 
+    conn = _console_db(ctx, db)
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "local"
-
-
-def _account_change(ctx: click.Context, db: Path | None, change: Callable[[Any], None], done: str) -> None:
-    from leakwatch.console.db import ConsoleError
-
-    conn = _users_db(ctx, db)
-    try:
-        change(conn)
+        change(conn, local_user())
     except ConsoleError as exc:
         fail(str(exc))
     finally:
@@ -189,7 +169,7 @@ def users_add(ctx: click.Context, name: str, db: Path | None, password_stdin: bo
     from leakwatch.console.accounts import add_user
 
     password = _password(password_stdin)
-    _account_change(ctx, db, lambda conn: add_user(conn, name, password, _by()), f"account {name} ready")
+    _account_change(ctx, db, lambda conn, by: add_user(conn, name, password, by), f"account {name} ready")
 
 
 @serve_users.command("password")
@@ -202,7 +182,7 @@ def users_password(ctx: click.Context, name: str, db: Path | None, password_stdi
     from leakwatch.console.accounts import set_password
 
     password = _password(password_stdin)
-    _account_change(ctx, db, lambda conn: set_password(conn, name, password, _by()), f"password of {name} changed")
+    _account_change(ctx, db, lambda conn, by: set_password(conn, name, password, by), f"password of {name} changed")
 
 
 @serve_users.command("disable")
@@ -213,7 +193,7 @@ def users_disable(ctx: click.Context, name: str, db: Path | None) -> None:
     """Disable an account: it cannot log in, its sessions end, its decisions keep its name."""
     from leakwatch.console.accounts import disable_user
 
-    _account_change(ctx, db, lambda conn: disable_user(conn, name, _by()), f"account {name} disabled")
+    _account_change(ctx, db, lambda conn, by: disable_user(conn, name, by), f"account {name} disabled")
 
 
 @serve_users.command("list")
@@ -223,7 +203,7 @@ def users_list(ctx: click.Context, db: Path | None) -> None:
     """The accounts, active and disabled."""
     from leakwatch.console.accounts import list_users
 
-    conn = _users_db(ctx, db)
+    conn = _console_db(ctx, db)
     try:
         for row in list_users(conn):
             state = f"disabled {row['disabled_at']}" if row["disabled_at"] else "active"

@@ -98,17 +98,24 @@ def list_users(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute("SELECT name, created_at, created_by, disabled_at FROM users ORDER BY name").fetchall()
 
 
+def _tag(password_hash: str, secret: bytes) -> str:
+    return hmac.new(secret, password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _active_hash(conn: sqlite3.Connection, name: str) -> str | None:
+    row = conn.execute("SELECT password_hash FROM users WHERE name = ? AND disabled_at IS NULL", (name,)).fetchone()
+    return None if row is None else str(row["password_hash"])
+
+
 def session_tag(conn: sqlite3.Connection, name: str, secret: bytes) -> str | None:
     """What a logged-in session of ``name`` must hold: a keyed tag of the account's current
     hash (never the hash itself); None when there is no such active account."""
-    row = conn.execute("SELECT password_hash FROM users WHERE name = ? AND disabled_at IS NULL", (name,)).fetchone()
-    if row is None:
-        return None
-    return hmac.new(secret, row["password_hash"].encode(), hashlib.sha256).hexdigest()[:32]
+    hashed = _active_hash(conn, name)
+    return None if hashed is None else _tag(hashed, secret)
 
 
 def login(conn: sqlite3.Connection, name: str, password: str, secret: bytes) -> str | None:
     """The session tag when ``password`` is ``name``'s, else None (in about the same time)."""
-    row = conn.execute("SELECT password_hash FROM users WHERE name = ? AND disabled_at IS NULL", (name,)).fetchone()
-    ok = check_password_hash(row["password_hash"] if row is not None else _dummy_hash(), password)
-    return session_tag(conn, name, secret) if ok and row is not None else None
+    hashed = _active_hash(conn, name)
+    ok = check_password_hash(hashed if hashed is not None else _dummy_hash(), password)
+    return _tag(hashed, secret) if ok and hashed is not None else None

@@ -13,7 +13,6 @@ Security, in one place:
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import hmac
 import json
@@ -34,7 +33,7 @@ from werkzeug.wrappers import Response
 import leakwatch
 from leakwatch.config import Config
 from leakwatch.console import accounts, charts, queries
-from leakwatch.console.db import STATUSES, ConsoleError, connect, log, transaction
+from leakwatch.console.db import STATUSES, ConsoleError, connect, local_user, log, transaction
 from leakwatch.console.decisions import ACTIONS, Decision, decide
 from leakwatch.console.imports import import_report
 from leakwatch.console.passages import TextReader, compare, cut
@@ -58,13 +57,6 @@ class ConsoleSettings:
     secure_cookie: bool = False
     secret_key: bytes = b""
     signing_key: Path | None = None  # Ed25519 key that signs evidence packages
-
-
-def _default_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "local"
 
 
 def _token_tag(token: str | None, secret: bytes) -> str:
@@ -99,7 +91,7 @@ def create_app(settings: ConsoleSettings, reader: TextReader | None = None) -> F
         return conn
 
     def user() -> str:
-        return str(session.get("user") or _default_user())
+        return str(session.get("user") or local_user())
 
     @app.teardown_appcontext
     def _close(_: BaseException | None) -> None:

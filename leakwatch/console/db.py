@@ -18,6 +18,7 @@ hashes (``leakwatch.console.accounts``).
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -134,6 +135,14 @@ _TRIGGERS = [
 
 class ConsoleError(Exception):
     """A user-facing problem with the console database or an import (one line, exit 2)."""
+
+
+def local_user() -> str:
+    """Who runs this process (the login name), for records made without a console login."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
 
 
 def now_iso() -> str:

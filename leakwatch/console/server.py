@@ -93,7 +93,11 @@ def session_secret(db: Path) -> bytes:
 def run(db: Path, host: str, port: int, *, token: str | None, config: Config | None, baseline: Path | None,
         secure_cookie: bool = False, trusted_proxy: str | None = None, max_upload: int = 64 << 20,
         signing_key: Path | None = None) -> None:
-    """Serve the console until interrupted (SIGINT, SIGTERM)."""
+    """Serve the console until interrupted (SIGINT, SIGTERM).
+
+    Raises:
+        ConsoleError: the database cannot be used, or :func:`check_bind` refuses ``host``.
+    """
     import sys
 
     import waitress
@@ -106,6 +110,7 @@ def run(db: Path, host: str, port: int, *, token: str | None, config: Config | N
     conn = connect(db)
     by_account = has_accounts(conn)
     conn.close()
+    check_bind(host, token, by_account)
     reader = TextReader(config)
     settings = ConsoleSettings(db=db, baseline=baseline, token=token, config=config,
                                max_upload=max_upload, secure_cookie=secure_cookie, secret_key=session_secret(db),
