@@ -304,8 +304,23 @@ def test_fragments_that_do_not_condense_most_of_the_source_stay_apart() -> None:
     assert summary_of_source(same_order, 600, (0, 3600)) == same_order  # a reworded copy, not condensed
     small_part = [_al(100, 120, 10, 60, 12, "paraphrase"), _al(122, 140, 100, 200, 10, "paraphrase")]
     assert summary_of_source(small_part, 2000, (0, 12000)) == small_part  # under half of the source
-    verbatim = [_al(100, 120, 10, 30, 20), _al(121, 140, 400, 419, 19)]
-    assert summary_of_source(verbatim, 600, (0, 3600)) == verbatim  # exact excerpts keep their spans
+    out_of_order = [_al(100, 120, 400, 420, 20), _al(121, 140, 10, 29, 19)]
+    assert summary_of_source(out_of_order, 600, (0, 3600)) == out_of_order  # exact excerpts keep their spans
+    repeated = [_al(100, 140, 10, 50, 40), _al(120, 140, 400, 420, 20)]
+    assert summary_of_source(repeated, 600, (0, 3600)) == repeated  # one passage, found twice in the source
+
+
+def test_verbatim_excerpts_in_the_source_order_are_an_extractive_summary() -> None:
+    from leakwatch.detect.alignment import summary_of_source
+
+    # Sentences copied word for word from the start, middle and end of a 600-word source,
+    # one after another in the deliverable: an extractive summary of the whole document.
+    extract = [_al(100, 120, 10, 30, 20), _al(121, 140, 250, 269, 19), _al(141, 160, 500, 519, 19)]
+    [summary] = summary_of_source(extract, 600, (0, 3600))
+    assert summary.method == "summary" and (summary.d_word_start, summary.d_word_end) == (100, 160)
+    assert (summary.s_word_start, summary.s_word_end) == (0, 600) and summary.matched_words == 58
+    # One verbatim excerpt alone is a copy, however long the source.
+    assert summary_of_source(extract[:1], 600, (0, 3600)) == extract[:1]
 
 
 def test_summary_shape_needs_condensation_and_coverage() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -288,8 +289,9 @@ def summary_of_source(alignments: list[Alignment], s_words: int, s_chars: tuple[
     MIN_CONDENSATION times longer than their deliverable side (the passage condenses)
     and spans at least MIN_COVERAGE of the source's words, the passage
     is a summary of the whole source: one alignment, its source span the whole
-    document, method ``summary``. Verbatim excerpts alone are never joined (each
-    keeps its exact source span); other fragments are returned unchanged.
+    document, method ``summary``. Verbatim excerpts alone are joined only when they
+    read as an extractive summary (:func:`joinable`); other fragments are returned
+    unchanged.
     """
     out: list[Alignment] = []
     group: list[Alignment] = []
@@ -299,8 +301,7 @@ def summary_of_source(alignments: list[Alignment], s_words: int, s_chars: tuple[
             return
         d0, d1 = group[0].d_word_start, max(a.d_word_end for a in group)
         s0, s1 = min(a.s_word_start for a in group), max(a.s_word_end for a in group)
-        reworded = any(a.method != "exact" for a in group)
-        if reworded and is_summary_shaped(Alignment(d0, d1, s0, s1, 0, 0, 0, 0), s_words):
+        if joinable(group) and is_summary_shaped(Alignment(d0, d1, s0, s1, 0, 0, 0, 0), s_words):
             out.append(Alignment(
                 d0, d1, 0, s_words, s_chars[0], s_chars[1], sum(a.matched_words for a in group),
                 sum(a.n_seeds for a in group), "summary", max(a.similarity for a in group),
@@ -316,6 +317,20 @@ def summary_of_source(alignments: list[Alignment], s_words: int, s_chars: tuple[
         group.append(a)
     flush()
     return out
+
+
+def joinable(group: list[Alignment]) -> bool:
+    """True when a group of fragments may be read as one summary: any reworded fragment,
+    or verbatim excerpts (two or more) that follow the source's order without sharing
+    deliverable text, as an extractive summary takes sentences from each part of its
+    source in turn. Excerpts out of order, or one passage matched at several places of a
+    source that repeats itself, are separate copies."""
+    if any(a.method != "exact" for a in group):
+        return True
+    if len(group) < 2:
+        return False
+    ordered = sorted(group, key=lambda a: a.d_word_start)
+    return all(b.d_word_start >= a.d_word_end and b.s_word_start >= a.s_word_end for a, b in pairwise(ordered))
 
 
 def outside(alignments: list[Alignment], taken: list[Alignment]) -> list[Alignment]:
