@@ -262,16 +262,33 @@ def test_a_passage_condensing_a_whole_source_is_reported_as_its_summary(tmp_path
 def test_source_span_runs_over_best_matches_and_the_matches_continuing_them() -> None:
     from leakwatch.detect.paraphrase import _source_span
 
-    # deliverable sentences 0-2 are best matched by source sentences 10-12; 9 and 13
-    # are weaker matches next to them, 30 a weaker match on the same topic far away
+    bounds = np.arange(0, 1001, 10)  # source sentences of 10 words each
+    # deliverable sentences 0-2 (60 words) are best matched by source sentences 10-12;
+    # 9 and 13 are weaker matches next to them, 30 a weaker match on the same topic far away
     ci = np.array([0, 0, 1, 1, 2, 2, 2])
     cj = np.array([10, 30, 11, 9, 12, 13, 40])
     cos = np.array([0.8, 0.4, 0.7, 0.3, 0.9, 0.5, 0.3])
-    assert _source_span(ci, cj, cos) == (9, 14)
+    assert _source_span(ci, cj, cos, bounds, 60) == (9, 14)
     # a weaker match after a gap of one unmatched sentence stays out
-    assert _source_span(np.array([0, 0]), np.array([5, 7]), np.array([0.9, 0.5])) == (5, 6)
+    assert _source_span(np.array([0, 0]), np.array([5, 7]), np.array([0.9, 0.5]), bounds, 20) == (5, 6)
     # the core itself keeps its gaps: two best matches apart span what lies between
-    assert _source_span(np.array([0, 1]), np.array([5, 8]), np.array([0.9, 0.5])) == (5, 9)
+    assert _source_span(np.array([0, 1]), np.array([5, 8]), np.array([0.9, 0.5]), bounds, 20) == (5, 9)
+
+
+def test_source_span_grows_only_while_shorter_than_the_deliverable_side() -> None:
+    from leakwatch.detect.paraphrase import SOURCE_GROWTH, _source_span
+
+    bounds = np.arange(0, 1001, 10)
+    # one deliverable sentence of 20 words, best matched by source sentence 10, and a run
+    # of weaker matches 6-9 and 11-14 around it: the span stops growing once it holds
+    # SOURCE_GROWTH times the deliverable's words (25 words: three 10-word sentences)
+    ci = np.zeros(9, dtype=np.int64)
+    cj = np.arange(6, 15)
+    cos = np.where(cj == 10, 0.9, 0.3)
+    s0, s1 = _source_span(ci, cj, cos, bounds, 20)
+    assert (s0, s1) == (8, 11) and bounds[s1] - bounds[s0] >= SOURCE_GROWTH * 20
+    # a longer deliverable side lets the same matches in
+    assert _source_span(ci, cj, cos, bounds, 200) == (6, 15)
 
 
 def test_the_source_span_of_a_reworded_paragraph_stays_on_the_paragraph_it_came_from() -> None:

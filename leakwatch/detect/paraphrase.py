@@ -180,7 +180,7 @@ def align_sentences_all(d_text: str, d_tokens: Tokens, s_text: str, s_tokens: To
     for p, cluster in clusters:
         ci, cj = di[cluster], sj[cluster]
         d0, d1 = int(ci.min()), int(ci.max()) + 1
-        s0, s1 = _source_span(ci, cj, seed_cos[cluster])
+        s0, s1 = _source_span(ci, cj, seed_cos[cluster], s_bounds, int(d_bounds[d1] - d_bounds[d0]))
         if (d0, d1, s0, s1) not in ranges:
             ranges[(d0, d1, s0, s1)] = (_range_cosine(dm, d0, d1, sm, s0, s1), (
                 *_trim(d_tokens.ids, int(d_bounds[d0]), int(d_bounds[d1]), s_tokens.ids[s_bounds[s0] : s_bounds[s1]]),
@@ -217,29 +217,40 @@ def _range_cosine(dm: sparse.csr_matrix, d0: int, d1: int, sm: sparse.csr_matrix
     return float(d_vals[i] @ s_vals[j]) / denom
 
 
-def _source_span(ci: np.ndarray, cj: np.ndarray, cos: np.ndarray) -> tuple[int, int]:
+# The source side grows over neighbouring matched sentences only while it is shorter than
+# this many times the deliverable side: a reworded copy is about as long as its source
+# passage, and growing further took in the neighbouring copy's source (random obfuscation
+# precision 0.935 -> 0.939 and summaries 0.667 -> 0.676 on the PAN training set under
+# cross-validation; 1.0 cut recall, 1.5 and 2.0 fell back towards unlimited growth).
+SOURCE_GROWTH = 1.25
+
+
+def _source_span(ci: np.ndarray, cj: np.ndarray, cos: np.ndarray, s_bounds: np.ndarray,
+                 d_words: int) -> tuple[int, int]:
     """The source sentences [s0, s1) of a cluster of seeds (deliverable sentence ``ci``,
     source sentence ``cj``, cosine ``cos``).
 
     The span runs from the first to the last source sentence that is the best match of
     some deliverable sentence, and grows over the other matched source sentences that
-    continue it without a gap. A deliverable sentence also resembles a few source
-    sentences on its topic further away; taking those in made the source span of
-    reworded passages overshoot (most where two reworded copies sit side by side).
+    continue it without a gap, while it is shorter than SOURCE_GROWTH times the
+    deliverable side (``d_words``; ``s_bounds`` are the source's sentence starts). A
+    deliverable sentence also resembles a few source sentences on its topic further
+    away; taking those in made the source span of reworded passages overshoot (most
+    where two reworded copies sit side by side).
     """
     order = np.lexsort((-cos, ci))
     best = np.ones(order.shape[0], dtype=bool)
     best[1:] = ci[order][1:] != ci[order][:-1]
     core = cj[order][best]
     s0, s1 = int(core.min()), int(core.max()) + 1
-    matched = np.unique(cj)
-    # Walk outwards over matched sentences next to the span (sorted, so one pass each way).
-    below = matched[matched < s0][::-1]
-    steps = np.nonzero(below != s0 - 1 - np.arange(below.shape[0]))[0]
-    s0 -= int(steps[0]) if steps.size else below.shape[0]
-    above = matched[matched >= s1]
-    steps = np.nonzero(above != s1 + np.arange(above.shape[0]))[0]
-    s1 += int(steps[0]) if steps.size else above.shape[0]
+    matched = set(np.unique(cj).tolist())
+    limit = SOURCE_GROWTH * d_words
+    # Walk outwards over matched sentences next to the span, the earlier side first.
+    while s_bounds[s1] - s_bounds[s0] < limit and (s0 - 1 in matched or s1 in matched):
+        if s0 - 1 in matched:
+            s0 -= 1
+        elif s1 in matched:
+            s1 += 1
     return s0, s1
 
 
