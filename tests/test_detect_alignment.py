@@ -323,6 +323,21 @@ def test_verbatim_excerpts_in_the_source_order_are_an_extractive_summary() -> No
     assert summary_of_source(extract[:1], 600, (0, 3600)) == extract[:1]
 
 
+def test_fragments_in_the_source_order_read_as_a_summary_from_less_condensation() -> None:
+    from leakwatch.detect.alignment import MIN_CONDENSATION, MIN_ORDERED_CONDENSATION, reads_as_summary
+
+    assert MIN_ORDERED_CONDENSATION < MIN_CONDENSATION
+    # 100 deliverable words drawn from 250 words of a 600-word source (2.5 times): a summary
+    # when its two parts follow the source's order, two excerpts side by side when not.
+    in_order = [_al(100, 150, 10, 60, 30, "paraphrase"), _al(152, 200, 210, 260, 30, "paraphrase")]
+    swapped = [_al(100, 150, 210, 260, 30, "paraphrase"), _al(152, 200, 10, 60, 30, "paraphrase")]
+    assert reads_as_summary(in_order, 600)
+    assert not reads_as_summary(swapped, 600)
+    # one fragment is no order at all: it needs the full condensation
+    assert not reads_as_summary([_al(100, 200, 10, 260, 60, "paraphrase")], 600)
+    assert reads_as_summary([_al(100, 200, 10, 310, 60, "paraphrase")], 600)
+
+
 def test_summary_shape_needs_condensation_and_coverage() -> None:
     from leakwatch.detect.alignment import is_summary_shaped
 
