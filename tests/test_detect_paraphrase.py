@@ -319,3 +319,16 @@ def test_range_cosine_equals_the_dense_sum_of_the_sentence_vectors() -> None:
         s_vec = np.asarray(sm[s0:s1].sum(axis=0)).ravel()
         denom = float(np.linalg.norm(d_vec) * np.linalg.norm(s_vec)) or 1.0
         assert _range_cosine(dm, d0, d1, sm, s0, s1) == pytest.approx(float(d_vec @ s_vec) / denom, abs=1e-12)
+
+
+def test_fragment_edges_keep_a_few_unshared_words_of_their_sentences() -> None:
+    from leakwatch.detect.paraphrase import EDGE_WORDS, _trim
+
+    ids = tokenize(" ".join(f"term{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(40))).ids  # 40 distinct words
+    # A sentence range of 40 words whose first and last shared content words sit 3 words in
+    # from either end: the copy is the whole range (its opening and closing words included).
+    assert _trim(ids, 0, 40, ids[3:37]) == (0, 40)
+    # Shared words only from the middle, further in than EDGE_WORDS: trimmed to them.
+    inner = ids[EDGE_WORDS + 5 : 40 - EDGE_WORDS - 5]
+    lo, hi = _trim(ids, 0, 40, inner)
+    assert (lo, hi) == (EDGE_WORDS + 5, 40 - EDGE_WORDS - 5)

@@ -254,14 +254,26 @@ def _source_span(ci: np.ndarray, cj: np.ndarray, cos: np.ndarray, s_bounds: np.n
     return s0, s1
 
 
+# A fragment keeps its sentences' first and last words when no more than this many words
+# lie between them and the nearest shared content word: a reworded sentence's opening
+# and closing words ("It is also", "as well") are its own words but part of the copy.
+# On the PAN training set under cross-validation, 0 (trim to the shared words) / 3 / 6 /
+# 8 / 10 / 12 / whole sentences gave random obfuscation 0.873 / 0.877 / 0.881 / 0.881 /
+# 0.880 / 0.878 / 0.876 and overall 0.905 / 0.907 / 0.908 / 0.909 / 0.909 / 0.908 / 0.902.
+EDGE_WORDS = 8
+
+
 def _trim(ids: np.ndarray, start: int, end: int, other: np.ndarray) -> tuple[int, int]:
-    """Shrink [start, end) to its first and last content word that the other side also has:
-    sentence boundaries overshoot a copied passage that starts or ends mid-sentence."""
+    """Shrink [start, end) to its first and last content word that the other side also has,
+    unless only EDGE_WORDS words or fewer lie beyond them: sentence boundaries overshoot a
+    copied passage that starts or ends mid-sentence, and undershoot it when trimmed to
+    the shared words of a sentence that was copied whole."""
     shared = np.isin(ids[start:end], other) & content_mask(ids[start:end])
     hits = np.nonzero(shared)[0]
     if hits.size == 0:
         return start, start
-    return start + int(hits[0]), start + int(hits[-1]) + 1
+    first, last = start + int(hits[0]), start + int(hits[-1]) + 1
+    return (start if first - start <= EDGE_WORDS else first), (end if end - last <= EDGE_WORDS else last)
 
 
 def _cluster(di: np.ndarray, sj: np.ndarray, max_gap: int, max_source_gap: int) -> list[np.ndarray]:
