@@ -254,7 +254,17 @@ def test_a_passage_condensing_a_whole_source_is_reported_as_its_summary(tmp_path
         # the whole document: from its first word to its last (the final full stop is no word)
         assert (finding["source"]["start"], finding["source"]["end"]) == (0, len(source) - 1)
         assert finding["kind"] == "confidential-excerpt"  # a summary is no near-duplicate
+        # the evidence: each fragment it joined, inside its deliverable span, on its own part of the source
+        parts = finding["parts"]
+        assert len(parts) >= 2 and all(d["start"] <= p["start"] < p["end"] <= d["end"] for p in parts)
+        assert all(0 <= p["source_start"] < p["source_end"] <= len(source) for p in parts)
+        assert parts[-1]["source_start"] - parts[0]["source_start"] > len(source) // 2
+        text_report = runner.invoke(cli, ["scan", str(deliverable), "--store", store]).stdout
+        assert f"summary of {len(parts)} part(s)" in text_report
+        html = runner.invoke(cli, ["scan", str(deliverable), "--store", store, "--format", "html"]).stdout
+        assert html.count(" from source ") == len(parts)
     else:
+        assert "parts" not in finding
         assert finding["method"] == "paraphrase"
         assert finding["source"]["end"] <= source.index(sentences[-1]) + len(sentences[-1])
 
@@ -332,3 +342,14 @@ def test_fragment_edges_keep_a_few_unshared_words_of_their_sentences() -> None:
     inner = ids[EDGE_WORDS + 5 : 40 - EDGE_WORDS - 5]
     lo, hi = _trim(ids, 0, 40, inner)
     assert (lo, hi) == (EDGE_WORDS + 5, 40 - EDGE_WORDS - 5)
+
+
+def test_a_redacted_report_keeps_a_summarys_parts() -> None:
+    from leakwatch.model import Finding, Scores, Severity, SourceRef, Span
+    from leakwatch.report.redact import redact_finding
+
+    parts = [{"start": 10, "end": 90, "source_start": 0, "source_end": 120, "method": "paraphrase", "matched_words": 9}]
+    f = Finding("f1", "confidential-excerpt", Severity.MEDIUM, "memo.txt", "0" * 64, Span(10, 90),
+                SourceRef("d1", "report.txt", "client", Span(0, 2000)), Scores(0.1, 0.1, 0.1, 30, 0.8),
+                extra={"method": "summary", "parts": parts})
+    assert redact_finding(f).extra["parts"] == parts  # offsets only: no text of either document

@@ -54,6 +54,9 @@ class Alignment:
     # P(copied): the learned scorer's for a reworded fragment, the verbatim evidence's
     # for an exact run (scoring.exact_confidence); None for a paraphrase without a scorer.
     probability: float | None = None
+    # A summary's fragments, as found: the evidence for a finding whose source side is the
+    # whole document (the report lists each with its two spans).
+    parts: tuple[Alignment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,7 @@ def summary_of_source(alignments: list[Alignment], s_words: int, s_chars: tuple[
                 d0, d1, 0, s_words, s_chars[0], s_chars[1], sum(a.matched_words for a in group),
                 sum(a.n_seeds for a in group), "summary", max(a.similarity for a in group),
                 max((a.probability for a in group if a.probability is not None), default=None),
+                tuple(group),
             ))
         else:
             out.extend(group)

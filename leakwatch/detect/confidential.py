@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -195,6 +195,16 @@ def is_mostly_boilerplate(skip: np.ndarray, start: int, end: int) -> bool:
     """True when at least half of the positions (shingles or words) in [start, end) are marked."""
     window = skip[start:end]
     return bool(window.size) and float(window.mean()) >= 0.5
+
+
+def summary_parts(a: Alignment, tokens: Tokens) -> dict[str, Any]:
+    """A summary finding's ``parts``: each fragment it joined, with its deliverable and
+    source character spans (the finding's own source span is the whole document)."""
+    if not a.parts:
+        return {}
+    return {"parts": [{"start": start, "end": end, "source_start": p.s_char_start, "source_end": p.s_char_end,
+                       "method": p.method, "matched_words": p.matched_words}
+                      for p in a.parts for start, end in [tokens.char_span(p.d_word_start, p.d_word_end)]]}
 
 
 def one_finding_per_passage(findings: list[Finding], share: float = 0.5) -> list[Finding]:
@@ -483,7 +493,7 @@ class ConfidentialDetector(Detector):
                 Scores(resemblance, a.matched_words / n_d, a.matched_words / n_s, a.matched_words,
                        a.probability if a.probability is not None
                        else confidence(a.matched_words, max(resemblance, a.similarity), verified)),
-                verified, a.method,
+                verified, a.method, summary_parts(a, tokens),
             ))
         return out
 
@@ -515,7 +525,8 @@ class ConfidentialDetector(Detector):
         return {}
 
     def _finding(self, kind: FindingKind, deliverable: Deliverable, doc: SourceDocument, d_span: Span,
-                 s_span: Span, scores: Scores, verified: bool, method: str = "exact") -> Finding:
+                 s_span: Span, scores: Scores, verified: bool, method: str = "exact",
+                 extra: dict[str, Any] | None = None) -> Finding:
         kind = self.finding_kind(kind, doc)
         return Finding(
             id=finding_id(kind.id, doc.doc_id, doc.version, s_span.start, s_span.end, deliverable.path),
@@ -529,5 +540,5 @@ class ConfidentialDetector(Detector):
             verified=verified,
             deliverable_format=deliverable.extracted.format,
             deliverable_encoding=deliverable.extracted.encoding,
-            extra={"method": method, **self.finding_extra(doc)},
+            extra={"method": method, **(extra or {}), **self.finding_extra(doc)},
         )

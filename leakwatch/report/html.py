@@ -250,6 +250,11 @@ def _details(f: Finding) -> list[tuple[str, str]]:
     if ref:
         rows.append(("reference", esc(ref.get("name")) + (f", licence {esc(ref['licence'])}"
                                                           if ref.get("licence") else "")))
+    parts = f.extra.get("parts") or []
+    if parts:
+        rows.append(("summary of", "<br>".join(
+            esc(f"{_where(p.get('start', 0), p.get('end', 0), None)} from source {p.get('source_start')}"
+                f"-{p.get('source_end')} ({p.get('method')})") for p in parts)))
     also = f.extra.get("also_in") or []
     if also:
         rows.append(("also in", "<br>".join(

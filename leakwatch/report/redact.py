@@ -22,6 +22,7 @@ from leakwatch.results import ScanReport
 _KEPT: dict[str, frozenset[str] | None] = {
     "method": None,
     "also_in": None,  # paths and offsets
+    "parts": None,  # a summary's fragments: offsets, method and word counts
     "licence": None,  # SPDX ids and coverage of public licence texts
     "reference": None,  # the name the user gave a reference, and its licence id
     "notice": frozenset({"type", "years", "expression"}),  # not the holder: words of the file

@@ -35,6 +35,10 @@ def _details(f: Finding) -> list[str]:
         else:
             years = ", ".join(str(y) for y in notice.get("years", []))
             lines.append(f"       holder: {notice.get('holder') or '(none)'}" + (f"; years: {years}" if years else ""))
+    parts = f.extra.get("parts")
+    if parts:
+        lines.append(f"       summary of {len(parts)} part(s): "
+                     + ", ".join(f"{p['start']}-{p['end']} <- {p['source_start']}-{p['source_end']}" for p in parts))
     ref = f.extra.get("reference")
     if ref:
         lines.append(f"       reference: {ref['name']}" + (f", licence {ref['licence']}" if ref.get("licence") else ""))
