@@ -265,14 +265,14 @@ MIN_CONDENSATION = 3.0
 MIN_COVERAGE = 0.25
 
 
-def condenses(a: Alignment) -> bool:
-    """True when an alignment's source side is much longer than its deliverable side."""
-    return a.s_word_end - a.s_word_start >= MIN_CONDENSATION * (a.d_word_end - a.d_word_start)
+def condenses(a: Alignment, condensation: float = MIN_CONDENSATION) -> bool:
+    """True when an alignment's source side is ``condensation`` times its deliverable side or more."""
+    return a.s_word_end - a.s_word_start >= condensation * (a.d_word_end - a.d_word_start)
 
 
-def is_summary_shaped(a: Alignment, s_words: int) -> bool:
+def is_summary_shaped(a: Alignment, s_words: int, condensation: float = MIN_CONDENSATION) -> bool:
     """True when an alignment's source side condenses most of a source into its deliverable side."""
-    return condenses(a) and a.s_word_end - a.s_word_start >= MIN_COVERAGE * s_words
+    return condenses(a, condensation) and a.s_word_end - a.s_word_start >= MIN_COVERAGE * s_words
 
 
 # Words between two pieces of one summary in the deliverable: about one sentence that drew on
@@ -351,10 +351,9 @@ def reads_as_summary(group: list[Alignment], s_words: int) -> bool:
     ordered = in_source_order(group)
     if not ordered and all(a.method == "exact" for a in group):
         return False
-    d0, d1 = min(a.d_word_start for a in group), max(a.d_word_end for a in group)
-    s0, s1 = min(a.s_word_start for a in group), max(a.s_word_end for a in group)
-    condensation = MIN_ORDERED_CONDENSATION if ordered else MIN_CONDENSATION
-    return s1 - s0 >= condensation * (d1 - d0) and s1 - s0 >= MIN_COVERAGE * s_words
+    whole = Alignment(min(a.d_word_start for a in group), max(a.d_word_end for a in group),
+                      min(a.s_word_start for a in group), max(a.s_word_end for a in group), 0, 0, 0, 0)
+    return is_summary_shaped(whole, s_words, MIN_ORDERED_CONDENSATION if ordered else MIN_CONDENSATION)
 
 
 def outside(alignments: list[Alignment], taken: list[Alignment]) -> list[Alignment]:
